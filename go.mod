@@ -1,0 +1,3 @@
+module github.com/goformer/goformer
+
+go 1.26
