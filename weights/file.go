@@ -1,0 +1,239 @@
+package weights
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+)
+
+// File is an opened checkpoint: named tensors plus metadata.
+//
+// Tensor data slices the file's memory mapping (or, with Options.NoMmap or
+// ReadGGUF/ReadSafetensors, the bytes read), so it is valid only until Close
+// and must not be written to. Meta and Config are ordinary Go values that
+// stay valid after Close.
+type File struct {
+	Path      string   // the file or directory opened
+	Format    Format   // FormatGGUF or FormatSafetensors
+	Version   int      // GGUF version (2 or 3); 0 for safetensors
+	Alignment int      // GGUF data alignment (general.alignment, default 32); 0 for safetensors
+	Meta      Metadata // GGUF key/values; for safetensors the __metadata__ strings
+	Config    Metadata // a Hugging Face directory's config.json (decoded JSON object), nil otherwise
+	Tensors   []*Tensor
+
+	keys    []string           // Meta keys in file order
+	index   map[string]*Tensor // tensors by name
+	mu      sync.Mutex
+	closers []func() error // mappings to release
+	closed  bool
+}
+
+// Tensor returns the tensor with the given name.
+func (f *File) Tensor(name string) (*Tensor, bool) {
+	if f.index == nil {
+		f.buildIndex()
+	}
+	t, ok := f.index[name]
+	return t, ok
+}
+
+func (f *File) buildIndex() {
+	f.index = make(map[string]*Tensor, len(f.Tensors))
+	for _, t := range f.Tensors {
+		f.index[t.Name] = t
+	}
+}
+
+// KVs returns the metadata in file order (GGUF), or sorted by key where the
+// format has no order, ready to pass to WriteGGUF.
+func (f *File) KVs() []KV {
+	keys := f.keys
+	if len(keys) != len(f.Meta) {
+		keys = sortedKeys(f.Meta)
+	}
+	kvs := make([]KV, 0, len(keys))
+	for _, k := range keys {
+		if v, ok := f.Meta[k]; ok {
+			kvs = append(kvs, KV{Key: k, Value: v})
+		}
+	}
+	return kvs
+}
+
+// Close releases the file's memory mappings and clears every tensor's Data,
+// which is invalid afterwards. It is safe to call more than once.
+func (f *File) Close() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.closed {
+		return nil
+	}
+	f.closed = true
+	for _, t := range f.Tensors {
+		t.Data = nil
+	}
+	var first error
+	for _, c := range f.closers {
+		if err := c(); err != nil && first == nil {
+			first = fmt.Errorf("weights: closing %s: %w", f.Path, err)
+		}
+	}
+	f.closers = nil
+	return first
+}
+
+// Open opens a checkpoint:
+//
+//   - a GGUF file (recognized by its magic number),
+//   - a safetensors file (by its name or header),
+//   - a Hugging Face model directory holding config.json and either
+//     model.safetensors or a sharded model.safetensors.index.json.
+//
+// Tensor data is memory-mapped unless opts.NoMmap is set (or the platform
+// has no mmap), in which case each file is read into memory.
+func Open(path string, opts Options) (*File, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("weights: %w", err)
+	}
+	if st.IsDir() {
+		return openDir(path, opts)
+	}
+	head, err := readHead(path, 16)
+	if err != nil {
+		return nil, fmt.Errorf("weights: %w", err)
+	}
+	switch {
+	case bytes.HasPrefix(head, []byte(ggufMagic)):
+		return openGGUF(path, opts)
+	case strings.HasSuffix(path, ".safetensors") || looksLikeSafetensors(head):
+		return openSafetensors(path, opts)
+	}
+	return nil, newError("weights", path, -1, ErrUnsupported, "not a GGUF or safetensors file (starts with %q)", head)
+}
+
+// readHead returns up to n bytes from the start of the file.
+func readHead(path string, n int) ([]byte, error) {
+	fh, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer fh.Close()
+	buf := make([]byte, n)
+	k, err := io.ReadFull(fh, buf)
+	if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
+		return nil, err
+	}
+	return buf[:k], nil
+}
+
+// looksLikeSafetensors reports whether head starts like a safetensors file:
+// a plausible header length followed by a JSON object.
+func looksLikeSafetensors(head []byte) bool {
+	if len(head) < 9 {
+		return false
+	}
+	n := binary.LittleEndian.Uint64(head)
+	return n > 0 && n < 1<<40 && head[8] == '{'
+}
+
+func openGGUF(path string, opts Options) (*File, error) {
+	data, release, err := loadFile(path, opts)
+	if err != nil {
+		return nil, err
+	}
+	f, err := ReadGGUF(path, data)
+	if err != nil {
+		release()
+		return nil, err
+	}
+	f.closers = append(f.closers, release)
+	return f, nil
+}
+
+func openSafetensors(path string, opts Options) (*File, error) {
+	data, release, err := loadFile(path, opts)
+	if err != nil {
+		return nil, err
+	}
+	f, err := ReadSafetensors(path, data)
+	if err != nil {
+		release()
+		return nil, err
+	}
+	f.closers = append(f.closers, release)
+	return f, nil
+}
+
+// loadFile maps (or reads) a whole file and returns its bytes with the
+// function that releases them.
+func loadFile(path string, opts Options) ([]byte, func() error, error) {
+	fh, err := os.Open(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("weights: %w", err)
+	}
+	defer fh.Close()
+	st, err := fh.Stat()
+	if err != nil {
+		return nil, nil, fmt.Errorf("weights: %w", err)
+	}
+	size := st.Size()
+	if size != int64(int(size)) || size < 0 {
+		return nil, nil, newError("weights", path, -1, ErrUnsupported, "file of %d bytes is too large to address", size)
+	}
+	var data []byte
+	release := func() error { return nil }
+	if opts.NoMmap || !canMmap {
+		data = make([]byte, size)
+		if _, err := io.ReadFull(fh, data); err != nil {
+			return nil, nil, fmt.Errorf("weights: reading %s: %w", path, err)
+		}
+	} else if size > 0 {
+		data, release, err = mmapFile(fh, int(size))
+		if err != nil {
+			return nil, nil, fmt.Errorf("weights: mapping %s: %w", path, err)
+		}
+	}
+	return data, release, nil
+}
+
+// HF directory file names.
+const (
+	configName     = "config.json"
+	singleName     = "model.safetensors"
+	shardIndexName = "model.safetensors.index.json"
+)
+
+func openDir(dir string, opts Options) (*File, error) {
+	cfgPath := filepath.Join(dir, configName)
+	if _, err := os.Stat(cfgPath); err != nil {
+		return nil, newError("weights", dir, -1, ErrMalformed, "directory has no %s", configName)
+	}
+	cfg, err := ReadConfig(cfgPath)
+	if err != nil {
+		return nil, err
+	}
+	var f *File
+	single, index := filepath.Join(dir, singleName), filepath.Join(dir, shardIndexName)
+	if _, err := os.Stat(single); err == nil {
+		f, err = openSafetensors(single, opts)
+		if err != nil {
+			return nil, err
+		}
+	} else if _, err := os.Stat(index); err == nil {
+		f, err = openSharded(dir, index, opts)
+		if err != nil {
+			return nil, err
+		}
+	} else {
+		return nil, newError("weights", dir, -1, ErrMalformed, "directory has neither %s nor %s", singleName, shardIndexName)
+	}
+	f.Path = dir
+	f.Config = cfg
+	return f, nil
+}
