@@ -397,7 +397,8 @@ func (r *ggufReader) tensorInfo() tensorInfo {
 	}
 	dt, ok := ggmlTypes[typ]
 	if !ok {
-		r.fail(at, ErrUnsupported, "unsupported tensor type %d", typ)
+		r.ctx = ""
+		r.fail(at, ErrUnsupported, "unsupported tensor type %d in tensor %q", typ, in.name)
 		return in
 	}
 	in.dtype = dt
