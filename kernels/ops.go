@@ -1,0 +1,195 @@
+package kernels
+
+import (
+	"math"
+)
+
+// This file holds the element-wise and row-wise ops of a transformer layer:
+// normalization, activations, rotary embeddings and softmax. They are plain
+// Go; the heavy lifting (matrix products) lives in matmul*.go.
+
+// RMSNorm writes x / sqrt(mean(x²) + eps) · w into out (w may be nil for no
+// scale; addOne uses (1 + w) as Gemma does). out and x may alias.
+func RMSNorm(out, x, w []float32, eps float32, addOne bool) {
+	var ss float32
+	for _, v := range x {
+		ss += v * v
+	}
+	scale := float32(1 / math.Sqrt(float64(ss/float32(len(x))+eps)))
+	switch {
+	case w == nil:
+		for i, v := range x {
+			out[i] = v * scale
+		}
+	case addOne:
+		for i, v := range x {
+			out[i] = v * scale * (1 + w[i])
+		}
+	default:
+		for i, v := range x {
+			out[i] = w[i] * (v * scale)
+		}
+	}
+}
+
+// LayerNorm writes (x - mean) / sqrt(var + eps) · w + b into out (w, b may be
+// nil). out and x may alias.
+func LayerNorm(out, x, w, b []float32, eps float32) {
+	var sum float32
+	for _, v := range x {
+		sum += v
+	}
+	mean := sum / float32(len(x))
+	var vs float32
+	for _, v := range x {
+		d := v - mean
+		vs += d * d
+	}
+	inv := float32(1 / math.Sqrt(float64(vs/float32(len(x))+eps)))
+	for i, v := range x {
+		y := (v - mean) * inv
+		if w != nil {
+			y *= w[i]
+		}
+		if b != nil {
+			y += b[i]
+		}
+		out[i] = y
+	}
+}
+
+// Softmax normalizes x in place to probabilities (max-subtracted, float32
+// accumulation in index order).
+func Softmax(x []float32) {
+	if len(x) == 0 {
+		return
+	}
+	m := x[0]
+	for _, v := range x[1:] {
+		if v > m {
+			m = v
+		}
+	}
+	var sum float32
+	for i, v := range x {
+		e := float32(math.Exp(float64(v - m)))
+		x[i] = e
+		sum += e
+	}
+	for i := range x {
+		x[i] /= sum
+	}
+}
+
+// SiLU applies x·sigmoid(x) in place.
+func SiLU(x []float32) {
+	for i, v := range x {
+		x[i] = v / (1 + float32(math.Exp(float64(-v))))
+	}
+}
+
+// GELUTanh applies the tanh approximation of GELU in place (GPT-2, Gemma).
+func GELUTanh(x []float32) {
+	const c = 0.7978845608028654 // sqrt(2/pi)
+	for i, v := range x {
+		x[i] = 0.5 * v * (1 + float32(math.Tanh(c*float64(v+0.044715*v*v*v))))
+	}
+}
+
+// GELU applies the exact erf GELU in place (BERT).
+func GELU(x []float32) {
+	for i, v := range x {
+		x[i] = 0.5 * v * (1 + float32(math.Erf(float64(v)/math.Sqrt2)))
+	}
+}
+
+// Add writes a + b into out element-wise. out may alias a or b.
+func Add(out, a, b []float32) {
+	for i := range out {
+		out[i] = a[i] + b[i]
+	}
+}
+
+// Mul writes a · b into out element-wise. out may alias a or b.
+func Mul(out, a, b []float32) {
+	for i := range out {
+		out[i] = a[i] * b[i]
+	}
+}
+
+// Scale multiplies x by s in place.
+func Scale(x []float32, s float32) {
+	for i := range x {
+		x[i] *= s
+	}
+}
+
+// RoPEFreqs fills freqs[i] = base^(-2i/dims) / factor[i] for the rotated
+// pairs of one head (len(freqs) = dims/2). factors may be nil (all 1).
+func RoPEFreqs(freqs []float32, dims int, base float64, factors []float32) {
+	for i := range freqs {
+		f := math.Pow(base, -float64(2*i)/float64(dims))
+		if factors != nil {
+			f /= float64(factors[i])
+		}
+		freqs[i] = float32(f)
+	}
+}
+
+// RoPE rotates one head in place at position pos. freqs has dims/2 entries
+// (see RoPEFreqs); dims ≤ len(head) elements are rotated, the rest pass
+// through.
+//
+// Adjacent-pair ("normal", GPT-J, the GGUF Llama layout) rotates pairs
+// (2i, 2i+1). Half-split ("NeoX", Hugging Face rotate_half) rotates pairs
+// (i, i+dims/2); with interleaveOut the rotated pair is stored at (2i, 2i+1),
+// which turns a Hugging Face head into exactly the GGUF layout, so both
+// checkpoint formats feed identical vectors to attention.
+func RoPE(head []float32, pos int, freqs []float32, neox, interleaveOut bool, tmp []float32) {
+	half := len(freqs)
+	p := float64(pos)
+	if !neox {
+		for i := 0; i < half; i++ {
+			s, c := math.Sincos(p * float64(freqs[i]))
+			cs, sn := float32(c), float32(s)
+			x0, x1 := head[2*i], head[2*i+1]
+			head[2*i] = x0*cs - x1*sn
+			head[2*i+1] = x0*sn + x1*cs
+		}
+		return
+	}
+	if interleaveOut {
+		copy(tmp[:2*half], head[:2*half])
+		for i := 0; i < half; i++ {
+			s, c := math.Sincos(p * float64(freqs[i]))
+			cs, sn := float32(c), float32(s)
+			x0, x1 := tmp[i], tmp[i+half]
+			head[2*i] = x0*cs - x1*sn
+			head[2*i+1] = x0*sn + x1*cs
+		}
+		return
+	}
+	for i := 0; i < half; i++ {
+		s, c := math.Sincos(p * float64(freqs[i]))
+		cs, sn := float32(c), float32(s)
+		x0, x1 := head[i], head[i+half]
+		head[i] = x0*cs - x1*sn
+		head[i+half] = x0*sn + x1*cs
+	}
+}
+
+// Dot returns Σ a[i]·b[i] in float32, accumulated in index order.
+func Dot(a, b []float32) float32 {
+	var s float32
+	for i, v := range a {
+		s += v * b[i]
+	}
+	return s
+}
+
+// AXPY adds a·x to y.
+func AXPY(y []float32, a float32, x []float32) {
+	for i, v := range x {
+		y[i] += a * v
+	}
+}
