@@ -1,0 +1,332 @@
+package kernels
+
+import (
+	"fmt"
+	"sync"
+	"unsafe"
+
+	"github.com/goformer/goformer/weights"
+)
+
+// Mat is a row-major weight matrix in its stored layout: Rows outputs × Cols
+// inputs, each row Cols elements of Type (quantized rows = Cols/BlockElems
+// blocks). Data is read in place (it may be memory-mapped) and never written.
+type Mat struct {
+	Type       weights.DType
+	Rows, Cols int
+	Data       []byte
+}
+
+// Supported reports whether the matrix kernels handle weights of type t.
+func Supported(t weights.DType) bool {
+	switch t {
+	case weights.F32, weights.F16, weights.BF16:
+		return true
+	}
+	return false
+}
+
+// Validate checks that the type is supported, that Cols is a whole number of
+// blocks and that len(Data) is exactly Rows×Cols elements of Type.
+func (m Mat) Validate() error {
+	if !Supported(m.Type) {
+		return fmt.Errorf("kernels: weight type %v not supported", m.Type)
+	}
+	if m.Rows < 0 || m.Cols < 0 {
+		return fmt.Errorf("kernels: negative shape %d×%d", m.Rows, m.Cols)
+	}
+	if be := m.Type.BlockElems(); m.Cols%be != 0 {
+		return fmt.Errorf("kernels: %d columns is not a multiple of the %v block size %d", m.Cols, m.Type, be)
+	}
+	rb := m.rowBytes()
+	if m.Rows > 0 && rb > 0 && m.Rows > (1<<62)/rb {
+		return fmt.Errorf("kernels: shape %d×%d overflows", m.Rows, m.Cols)
+	}
+	if want := m.Rows * rb; len(m.Data) != want {
+		return fmt.Errorf("kernels: %v matrix %d×%d needs %d bytes, have %d", m.Type, m.Rows, m.Cols, want, len(m.Data))
+	}
+	return nil
+}
+
+// rowBytes is the storage size of one row.
+func (m Mat) rowBytes() int {
+	return m.Cols / m.Type.BlockElems() * m.Type.BlockBytes()
+}
+
+// row returns the bytes of row r.
+func (m Mat) row(r int) []byte {
+	rb := m.rowBytes()
+	return m.Data[r*rb : (r+1)*rb : (r+1)*rb]
+}
+
+// MatVec computes out[r] = Σ_c W[r,c]·x[c] with len(x) = w.Cols and
+// len(out) = w.Rows, splitting the rows across p (nil: single-threaded).
+// It panics if w is invalid or the lengths do not match.
+func MatVec(p *Pool, out []float32, w Mat, x []float32) {
+	MatMul(p, out, w, x, 1)
+}
+
+// MatMul computes out[i,r] = Σ_c W[r,c]·x[i,c] for n input rows: x is n×Cols
+// and out is n×Rows, both row-major. The weight rows are split across p. It
+// panics if w is invalid or the lengths do not match.
+//
+// Quantized weights are multiplied, as llama.cpp does, against the input
+// rows quantized to 8 bits (Q8_0 blocks for Q8_0/Q4_0 weights, 256-element
+// Q8_K-style blocks for K-quants) with integer dot products.
+func MatMul(p *Pool, out []float32, w Mat, x []float32, n int) {
+	if err := w.Validate(); err != nil {
+		panic(err.Error())
+	}
+	if n < 0 || len(x) != n*w.Cols || len(out) != n*w.Rows {
+		panic(fmt.Sprintf("kernels: MatMul of %d×%d weights with %d rows: len(x)=%d, len(out)=%d", w.Rows, w.Cols, n, len(x), len(out)))
+	}
+	if n == 0 || w.Rows == 0 {
+		return
+	}
+	if w.Cols == 0 {
+		clear(out)
+		return
+	}
+	switch w.Type {
+	case weights.F32, weights.F16, weights.BF16:
+		matMulFloat(p, out, w, x, n)
+	default:
+		panic("kernels: unsupported weight type " + w.Type.String())
+	}
+}
+
+// quantFloatPath switches quantized weights to the reference path that
+// dequantizes a block at a time and dots in float32 (tests use both).
+var quantFloatPath = false
+
+// batchTile is how many input rows one pass over a weight row covers: the
+// input rows of a tile stay in cache while the weight rows stream.
+func batchTile(rowBytes, n int) int {
+	const budget = 512 << 10
+	t := budget / max(rowBytes, 1)
+	t = max(4, t&^3)
+	return min(t, n)
+}
+
+// matMulFloat handles F32, F16 and BF16 weights.
+func matMulFloat(p *Pool, out []float32, w Mat, x []float32, n int) {
+	cols, rows := w.Cols, w.Rows
+	if n == 1 {
+		p.For(rows, func(lo, hi int) {
+			for r := lo; r < hi; r++ {
+				row := w.row(r)
+				switch w.Type {
+				case weights.F32:
+					out[r] = dotF32(asF32(row), x)
+				case weights.F16:
+					out[r] = dotF16(asU16(row), x)
+				default:
+					out[r] = dotBF16(asU16(row), x)
+				}
+			}
+		})
+		return
+	}
+	tile := batchTile(cols*4, n)
+	p.For(rows, func(lo, hi int) {
+		var buf []float32
+		if w.Type != weights.F32 {
+			bp := getF32(cols)
+			defer putF32(bp)
+			buf = *bp
+		}
+		var res [4]float32
+		for i0 := 0; i0 < n; i0 += tile {
+			i1 := min(n, i0+tile)
+			for r := lo; r < hi; r++ {
+				row := w.row(r)
+				var wr []float32
+				switch w.Type {
+				case weights.F32:
+					wr = asF32(row)
+				case weights.F16:
+					f16ToF32Slice(buf, asU16(row))
+					wr = buf
+				default:
+					bf16ToF32Slice(buf, asU16(row))
+					wr = buf
+				}
+				i := i0
+				for ; i+4 <= i1; i += 4 {
+					dotF32x4(&res, wr, x[i*cols:(i+4)*cols], cols)
+					out[i*rows+r] = res[0]
+					out[(i+1)*rows+r] = res[1]
+					out[(i+2)*rows+r] = res[2]
+					out[(i+3)*rows+r] = res[3]
+				}
+				for ; i < i1; i++ {
+					out[i*rows+r] = dotF32(wr, x[i*cols:(i+1)*cols])
+				}
+			}
+		}
+	})
+}
+
+// Scratch float buffers, reused across calls so steady-state inference does
+// not allocate.
+var f32Pool sync.Pool
+
+func getF32(n int) *[]float32 {
+	if v, ok := f32Pool.Get().(*[]float32); ok && cap(*v) >= n {
+		*v = (*v)[:n]
+		return v
+	}
+	s := make([]float32, n)
+	return &s
+}
+
+func putF32(p *[]float32) { f32Pool.Put(p) }
+
+// asF32 reinterprets little-endian float32 storage (goformer targets
+// little-endian hosts; unaligned access is fine on them).
+func asF32(b []byte) []float32 {
+	if len(b) < 4 {
+		return nil
+	}
+	return unsafe.Slice((*float32)(unsafe.Pointer(&b[0])), len(b)/4)
+}
+
+// asU16 reinterprets little-endian 16-bit storage.
+func asU16(b []byte) []uint16 {
+	if len(b) < 2 {
+		return nil
+	}
+	return unsafe.Slice((*uint16)(unsafe.Pointer(&b[0])), len(b)/2)
+}
+
+// Plain-Go float kernels. They are the reference for the SIMD versions and
+// the fallback on other architectures.
+
+func dotF32Go(a, b []float32) float32 {
+	b = b[:len(a)]
+	var s0, s1, s2, s3 float32
+	i := 0
+	for ; i+4 <= len(a); i += 4 {
+		s0 += a[i] * b[i]
+		s1 += a[i+1] * b[i+1]
+		s2 += a[i+2] * b[i+2]
+		s3 += a[i+3] * b[i+3]
+	}
+	for ; i < len(a); i++ {
+		s0 += a[i] * b[i]
+	}
+	return (s0 + s1) + (s2 + s3)
+}
+
+// dotF32x4Go computes res[k] = Σ w[c]·x[k*cols+c] for k = 0..3.
+func dotF32x4Go(res *[4]float32, w, x []float32, cols int) {
+	w = w[:cols]
+	x0, x1, x2, x3 := x[:cols], x[cols:2*cols], x[2*cols:3*cols], x[3*cols:4*cols]
+	var s0, s1, s2, s3 float32
+	for c, v := range w {
+		s0 += v * x0[c]
+		s1 += v * x1[c]
+		s2 += v * x2[c]
+		s3 += v * x3[c]
+	}
+	*res = [4]float32{s0, s1, s2, s3}
+}
+
+func dotF16Go(a []uint16, b []float32) float32 {
+	t := f16Lookup()
+	b = b[:len(a)]
+	var s0, s1 float32
+	i := 0
+	for ; i+2 <= len(a); i += 2 {
+		s0 += t[a[i]] * b[i]
+		s1 += t[a[i+1]] * b[i+1]
+	}
+	for ; i < len(a); i++ {
+		s0 += t[a[i]] * b[i]
+	}
+	return s0 + s1
+}
+
+func dotBF16Go(a []uint16, b []float32) float32 {
+	b = b[:len(a)]
+	var s0, s1 float32
+	i := 0
+	for ; i+2 <= len(a); i += 2 {
+		s0 += bf16ToF32(a[i]) * b[i]
+		s1 += bf16ToF32(a[i+1]) * b[i+1]
+	}
+	for ; i < len(a); i++ {
+		s0 += bf16ToF32(a[i]) * b[i]
+	}
+	return s0 + s1
+}
+
+func f16ToF32SliceGo(dst []float32, src []uint16) {
+	t := f16Lookup()
+	src = src[:len(dst)]
+	for i, h := range src {
+		dst[i] = t[h]
+	}
+}
+
+func bf16ToF32SliceGo(dst []float32, src []uint16) {
+	src = src[:len(dst)]
+	for i, h := range src {
+		dst[i] = bf16ToF32(h)
+	}
+}
+
+// kernelSet is one implementation of the inner loops.
+type kernelSet struct {
+	name           string
+	dotF32         func(a, b []float32) float32
+	dotF32x4       func(res *[4]float32, w, x []float32, cols int)
+	dotF16         func(a []uint16, b []float32) float32
+	dotBF16        func(a []uint16, b []float32) float32
+	f16ToF32Slice  func(dst []float32, src []uint16)
+	bf16ToF32Slice func(dst []float32, src []uint16)
+}
+
+// goKernels is the plain-Go reference implementation.
+var goKernels = kernelSet{
+	name:           "none (plain Go)",
+	dotF32:         dotF32Go,
+	dotF32x4:       dotF32x4Go,
+	dotF16:         dotF16Go,
+	dotBF16:        dotBF16Go,
+	f16ToF32Slice:  f16ToF32SliceGo,
+	bf16ToF32Slice: bf16ToF32SliceGo,
+}
+
+// simdKernels is the vector implementation for this CPU, or nil (set at init
+// by the architecture files; the purego build tag leaves it nil).
+var simdKernels *kernelSet
+
+// The kernels in use (see useSIMD).
+var (
+	dotF32          func(a, b []float32) float32
+	dotF32x4        func(res *[4]float32, w, x []float32, cols int)
+	dotF16          func(a []uint16, b []float32) float32
+	dotBF16         func(a []uint16, b []float32) float32
+	f16ToF32Slice   func(dst []float32, src []uint16)
+	bf16ToF32Slice  func(dst []float32, src []uint16)
+	simdDescription string
+)
+
+func init() { useSIMD(true) }
+
+// useSIMD selects the SIMD kernels (when the CPU has them) or the plain-Go
+// reference. It is not safe to call while kernels run; tests use it to check
+// one against the other.
+func useSIMD(on bool) {
+	k := &goKernels
+	if on && simdKernels != nil {
+		k = simdKernels
+	}
+	dotF32, dotF32x4, dotF16, dotBF16 = k.dotF32, k.dotF32x4, k.dotF16, k.dotBF16
+	f16ToF32Slice, bf16ToF32Slice = k.f16ToF32Slice, k.bf16ToF32Slice
+	simdDescription = k.name
+}
+
+// SIMD describes the vector instruction set the kernels use on this machine.
+func SIMD() string { return simdDescription }

@@ -1,0 +1,122 @@
+package kernels
+
+import (
+	"sync"
+	"sync/atomic"
+	"testing"
+)
+
+// checkCover runs For and verifies every index is visited exactly once in
+// contiguous non-empty chunks.
+func checkCover(t *testing.T, p *Pool, n int) {
+	t.Helper()
+	hits := make([]int32, n)
+	var calls atomic.Int32
+	p.For(n, func(lo, hi int) {
+		calls.Add(1)
+		if lo >= hi || lo < 0 || hi > n {
+			t.Errorf("n=%d: bad chunk [%d,%d)", n, lo, hi)
+			return
+		}
+		for i := lo; i < hi; i++ {
+			atomic.AddInt32(&hits[i], 1)
+		}
+	})
+	for i, h := range hits {
+		if h != 1 {
+			t.Fatalf("threads=%d n=%d: index %d visited %d times", p.Threads(), n, i, h)
+		}
+	}
+	if c := int(calls.Load()); c > p.Threads() || (n > 0 && c == 0) {
+		t.Fatalf("threads=%d n=%d: %d chunks", p.Threads(), n, c)
+	}
+}
+
+func TestPoolFor(t *testing.T) {
+	var nilPool *Pool
+	if nilPool.Threads() != 1 {
+		t.Fatal("nil pool must have 1 thread")
+	}
+	nilPool.Close()
+	for _, threads := range []int{-1, 0, 1, 2, 3, 8} {
+		var p *Pool
+		if threads != -1 {
+			p = NewPool(threads)
+		}
+		for _, n := range []int{0, 1, 2, 3, 5, 7, 8, 100, 1001} {
+			checkCover(t, p, n)
+		}
+		p.Close()
+		p.Close()
+		checkCover(t, p, 17) // after Close: runs inline
+	}
+	if NewPool(0).Threads() < 1 {
+		t.Fatal("NewPool(0) has no threads")
+	}
+}
+
+func TestPoolConcurrentAndNested(t *testing.T) {
+	p := NewPool(3)
+	defer p.Close()
+	var wg sync.WaitGroup
+	for g := 0; g < 6; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for it := 0; it < 200; it++ {
+				n := 1 + (it*7+g)%50
+				sum := make([]int64, n)
+				p.For(n, func(lo, hi int) {
+					for i := lo; i < hi; i++ {
+						// nested For must not deadlock
+						p.For(3, func(a, b int) {
+							for j := a; j < b; j++ {
+								atomic.AddInt64(&sum[i], int64(j+1))
+							}
+						})
+					}
+				})
+				for i, s := range sum {
+					if s != 6 {
+						t.Errorf("sum[%d] = %d", i, s)
+						return
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+func TestPoolPanic(t *testing.T) {
+	p := NewPool(3)
+	defer p.Close()
+	for _, bad := range []int{0, 5, 9} {
+		func() {
+			defer func() {
+				if r := recover(); r != "boom" {
+					t.Errorf("recovered %v, want boom", r)
+				}
+			}()
+			p.For(10, func(lo, hi int) {
+				if lo <= bad && bad < hi {
+					panic("boom")
+				}
+			})
+		}()
+	}
+	checkCover(t, p, 10) // still usable
+}
+
+func BenchmarkPoolFor(b *testing.B) {
+	p := NewPool(0)
+	defer p.Close()
+	var x [64]int64
+	for b.Loop() {
+		p.For(64, func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				x[i]++
+			}
+		})
+	}
+}

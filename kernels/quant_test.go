@@ -1,0 +1,149 @@
+package kernels
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/goformer/goformer/weights"
+)
+
+func TestHalfConversions(t *testing.T) {
+	cases := []struct {
+		f float32
+		h uint16
+	}{
+		{0, 0}, {1, 0x3c00}, {-2, 0xc000}, {65504, 0x7bff}, {1e6, 0x7c00}, {-1e6, 0xfc00},
+		{float32(math.Inf(1)), 0x7c00}, {5.960464477539063e-08, 0x0001}, {6.103515625e-05, 0x0400},
+		{0.333251953125, 0x3555}, {2.98e-08, 0}, {2.99e-08, 1}, {1.00048828125, 0x3c00}, {1.00146484375, 0x3c02},
+	}
+	for _, c := range cases {
+		if got := f32ToF16(c.f); got != c.h {
+			t.Errorf("f32ToF16(%g) = %#x, want %#x", c.f, got, c.h)
+		}
+	}
+	// Every finite half round-trips exactly.
+	for h := 0; h < 1<<16; h++ {
+		f := f16ToF32(uint16(h))
+		if f != f {
+			if f32ToF16(f)&0x7c00 != 0x7c00 {
+				t.Fatalf("NaN %#x not preserved", h)
+			}
+			continue
+		}
+		if g := f32ToF16(f); g != uint16(h) {
+			t.Fatalf("half %#x -> %g -> %#x", h, f, g)
+		}
+	}
+	// Rounding is to nearest against a float64 computation.
+	rng := rand.New(rand.NewPCG(5, 6))
+	for range 100000 {
+		f := float32(rng.NormFloat64() * math.Pow(2, float64(rng.IntN(40)-25)))
+		h := f32ToF16(f)
+		got := float64(f16ToF32(h))
+		for _, nb := range []uint16{h - 1, h + 1} {
+			if nb&0x7c00 == 0x7c00 {
+				continue
+			}
+			if math.Abs(float64(f16ToF32(nb))-float64(f)) < math.Abs(got-float64(f)) {
+				t.Fatalf("f32ToF16(%g) = %#x, %#x is nearer", f, h, nb)
+			}
+		}
+	}
+	if bf := f32ToBF16(1.00390625); bf != 0x3f80 { // tie to even
+		t.Errorf("bf16 tie: %#x", bf)
+	}
+	if bf := f32ToBF16(1.01171875); bf != 0x3f82 {
+		t.Errorf("bf16 tie up: %#x", bf)
+	}
+	if bf := f32ToBF16(float32(math.NaN())); bf16ToF32(bf) == bf16ToF32(bf) {
+		t.Errorf("bf16 NaN lost")
+	}
+}
+
+// quantBound is the largest error Quantize→Dequantize may make on N(0,1)
+// data, relative to the block's max |x|.
+func quantBound(t weights.DType) float64 {
+	switch t {
+	case weights.F32:
+		return 0
+	case weights.F16:
+		return 1.0 / 2048
+	case weights.BF16:
+		return 1.0 / 256
+	case weights.Q8_0:
+		return 0.5/127 + 1e-3
+	case weights.Q4_0:
+		return 0.5/8 + 1e-3
+	case weights.Q4_K:
+		return 0.07
+	case weights.Q6_K:
+		return 0.5/32 + 0.01
+	}
+	return 0
+}
+
+func TestQuantizeRoundTrip(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	for _, typ := range allTypes {
+		if !Supported(typ) {
+			continue
+		}
+		be := typ.BlockElems()
+		n := 1024
+		if be == 1 {
+			n = 1001
+		}
+		for _, scale := range []float64{1e-3, 1, 300} {
+			x := randVec(rng, n, scale)
+			data, err := Quantize(typ, x)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want, _ := typ.Bytes(int64(n)); int64(len(data)) != want {
+				t.Fatalf("%v: %d bytes, want %d", typ, len(data), want)
+			}
+			y := Dequantize(typ, data, n)
+			blk := max(be, 32)
+			var se, sx float64
+			for b := 0; b < n; b += blk {
+				amax := 0.0
+				for _, v := range x[b:min(n, b+blk)] {
+					amax = math.Max(amax, math.Abs(float64(v)))
+				}
+				for i := b; i < min(n, b+blk); i++ {
+					d := math.Abs(float64(x[i]) - float64(y[i]))
+					lim := quantBound(typ) * amax
+					if be == 1 {
+						lim = quantBound(typ) * math.Abs(float64(x[i]))
+						if typ == weights.F16 {
+							lim = math.Max(lim, 0x1p-25) // subnormal spacing
+						}
+					}
+					if d > lim*1.0001 {
+						t.Fatalf("%v scale %g: x[%d]=%g -> %g (err %g > %g)", typ, scale, i, x[i], y[i], d, lim)
+					}
+					se += d * d
+					sx += float64(x[i]) * float64(x[i])
+				}
+			}
+			t.Logf("%v scale %g: relative RMS error %.4g", typ, scale, math.Sqrt(se/sx))
+		}
+		// Zeros stay zeros.
+		z, err := Quantize(typ, make([]float32, max(be, 32)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range Dequantize(typ, z, max(be, 32)) {
+			if v != 0 {
+				t.Fatalf("%v: zero block dequantizes to %g", typ, v)
+			}
+		}
+	}
+	if _, err := Quantize(weights.Q8_0, make([]float32, 33)); err == nil {
+		t.Error("Q8_0 of 33 elements: no error")
+	}
+	if _, err := Quantize(weights.Q5_K, make([]float32, 256)); err == nil {
+		t.Error("Q5_K: no error")
+	}
+}
