@@ -1,0 +1,425 @@
+package model
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/goformer/goformer/kernels"
+	"github.com/goformer/goformer/weights"
+)
+
+// Native is the CPU backend on goformer's own kernels. Ops execute eagerly as
+// the family code calls them; activations live in an arena that is reused by
+// every forward pass, so steady-state decoding does not allocate.
+type Native struct {
+	pool *kernels.Pool
+	ar   arena
+	ops  nativeOps
+}
+
+// NewNative returns a CPU backend using threads workers (≤ 0: all cores).
+func NewNative(threads int) *Native {
+	n := &Native{pool: kernels.NewPool(threads)}
+	n.ops.n = n
+	return n
+}
+
+// Name implements Backend.
+func (n *Native) Name() string { return "native" }
+
+// Threads is the worker count.
+func (n *Native) Threads() int { return n.pool.Threads() }
+
+// Close stops the worker pool.
+func (n *Native) Close() error { n.pool.Close(); return nil }
+
+type nativeTensor struct {
+	rows, cols int
+	d          []float32
+}
+
+func (t *nativeTensor) Rows() int { return t.rows }
+func (t *nativeTensor) Cols() int { return t.cols }
+func (t *nativeTensor) row(i int) []float32 {
+	return t.d[i*t.cols : (i+1)*t.cols]
+}
+
+type nativeWeight struct {
+	name  string
+	shape []int
+	mat   kernels.Mat // matrices (2-D), in stored type
+	f32   []float32   // vectors (1-D), converted at bind time
+}
+
+func (w *nativeWeight) Shape() []int { return w.shape }
+
+// Bind implements Backend: 2-D tensors stay in their stored (possibly
+// memory-mapped, possibly quantized) layout; 1-D tensors (norms, biases) are
+// converted to float32.
+func (n *Native) Bind(t *weights.Tensor) (Weight, error) {
+	w := &nativeWeight{name: t.Name, shape: t.Shape}
+	switch len(t.Shape) {
+	case 1:
+		w.f32 = make([]float32, t.Shape[0])
+		if err := dequantize(w.f32, t); err != nil {
+			return nil, err
+		}
+	case 2:
+		w.mat = kernels.Mat{Type: t.DType, Rows: t.Shape[0], Cols: t.Shape[1], Data: t.Data}
+		if err := w.mat.Validate(); err != nil {
+			return nil, fmt.Errorf("tensor %q: %w", t.Name, err)
+		}
+	default:
+		return nil, fmt.Errorf("tensor %q: shape %v: native backend binds only vectors and matrices", t.Name, t.Shape)
+	}
+	return w, nil
+}
+
+func dequantize(dst []float32, t *weights.Tensor) (err error) {
+	want, err := t.DType.Bytes(int64(len(dst)))
+	if err != nil {
+		return fmt.Errorf("tensor %q: %w", t.Name, err)
+	}
+	if int64(len(t.Data)) != want {
+		return fmt.Errorf("tensor %q: %d bytes, want %d for %d %s elements", t.Name, len(t.Data), want, len(dst), t.DType)
+	}
+	if err := (kernels.Mat{Type: t.DType, Rows: 1, Cols: len(dst), Data: t.Data}).Validate(); err != nil {
+		return fmt.Errorf("tensor %q: %w", t.Name, err)
+	}
+	kernels.DequantizeRow(dst, t.DType, t.Data)
+	return nil
+}
+
+type nativeCache struct {
+	spec CacheSpec
+	k, v [][]float32 // per layer: Context × KVDim
+	n    int
+}
+
+func (c *nativeCache) Spec() CacheSpec { return c.spec }
+func (c *nativeCache) Len() int        { return c.n }
+func (c *nativeCache) Truncate(n int) {
+	if n < c.n && n >= 0 {
+		c.n = n
+	}
+}
+
+// NewCache implements Backend. The cache is float32: tiny models have
+// logit gaps below what an f16 cache preserves.
+func (n *Native) NewCache(spec CacheSpec) (Cache, error) {
+	if spec.Layers <= 0 || spec.Context <= 0 || spec.KVDim <= 0 {
+		return nil, fmt.Errorf("invalid cache spec %+v", spec)
+	}
+	c := &nativeCache{spec: spec, k: make([][]float32, spec.Layers), v: make([][]float32, spec.Layers)}
+	for i := range c.k {
+		c.k[i] = make([]float32, spec.Context*spec.KVDim)
+		c.v[i] = make([]float32, spec.Context*spec.KVDim)
+	}
+	return c, nil
+}
+
+// Forward implements Backend.
+func (n *Native) Forward(cache Cache, batch *Batch, build func(Ops) Tensor) (out []float32, err error) {
+	c, ok := cache.(*nativeCache)
+	if !ok {
+		return nil, fmt.Errorf("native backend: cache of type %T", cache)
+	}
+	if len(batch.Tokens) == 0 || len(batch.Positions) != len(batch.Tokens) {
+		return nil, fmt.Errorf("native backend: batch of %d tokens and %d positions", len(batch.Tokens), len(batch.Positions))
+	}
+	for _, p := range batch.Positions {
+		if p < 0 || p >= c.spec.Context {
+			return nil, fmt.Errorf("position %d outside the context of %d", p, c.spec.Context)
+		}
+	}
+	n.ar.reset()
+	n.ops.batch, n.ops.cache = batch, c
+	defer func() {
+		n.ops.batch, n.ops.cache = nil, nil
+		if r := recover(); r != nil {
+			if e, ok := r.(opError); ok {
+				out, err = nil, e.error
+				return
+			}
+			panic(r)
+		}
+	}()
+	t := build(&n.ops).(*nativeTensor)
+	last := batch.Positions[len(batch.Positions)-1] + 1
+	if last > c.n {
+		c.n = last
+	}
+	return append([]float32(nil), t.d...), nil
+}
+
+// opError carries a shape error out of family code, which cannot return
+// errors from each op.
+type opError struct{ error }
+
+func fail(format string, args ...any) { panic(opError{fmt.Errorf(format, args...)}) }
+
+type nativeOps struct {
+	n     *Native
+	batch *Batch
+	cache *nativeCache
+}
+
+func (o *nativeOps) Batch() *Batch { return o.batch }
+
+func (o *nativeOps) alloc(rows, cols int) *nativeTensor {
+	return &nativeTensor{rows: rows, cols: cols, d: o.n.ar.alloc(rows * cols)}
+}
+
+func nt(x Tensor) *nativeTensor { return x.(*nativeTensor) }
+func nw(w Weight) *nativeWeight { return w.(*nativeWeight) }
+
+func (o *nativeOps) Embed(table Weight) Tensor {
+	w := nw(table)
+	out := o.alloc(len(o.batch.Tokens), w.mat.Cols)
+	rowBytes := len(w.mat.Data) / w.mat.Rows
+	for i, id := range o.batch.Tokens {
+		if id < 0 || id >= w.mat.Rows {
+			fail("token id %d outside the vocabulary of %d", id, w.mat.Rows)
+		}
+		kernels.DequantizeRow(out.row(i), w.mat.Type, w.mat.Data[id*rowBytes:(id+1)*rowBytes])
+	}
+	return out
+}
+
+func (o *nativeOps) Linear(x Tensor, w, bias Weight) Tensor {
+	a, m := nt(x), nw(w)
+	if a.cols != m.mat.Cols {
+		fail("linear %s: input has %d features, weight %v", m.name, a.cols, m.shape)
+	}
+	out := o.alloc(a.rows, m.mat.Rows)
+	if a.rows == 1 {
+		kernels.MatVec(o.n.pool, out.d, m.mat, a.d)
+	} else {
+		kernels.MatMul(o.n.pool, out.d, m.mat, a.d, a.rows)
+	}
+	if bias != nil {
+		b := nw(bias).f32
+		if len(b) != out.cols {
+			fail("bias %s has %d elements, want %d", nw(bias).name, len(b), out.cols)
+		}
+		for i := range out.rows {
+			kernels.Add(out.row(i), out.row(i), b)
+		}
+	}
+	return out
+}
+
+func (o *nativeOps) RMSNorm(x Tensor, w Weight, eps float32, addOne bool) Tensor {
+	a := nt(x)
+	out := o.alloc(a.rows, a.cols)
+	var wv []float32
+	g := a.cols
+	if w != nil {
+		wv = nw(w).f32
+		g = len(wv)
+		if g == 0 || a.cols%g != 0 {
+			fail("rmsnorm %s: %d weights for rows of %d", nw(w).name, g, a.cols)
+		}
+	}
+	for i := 0; i < len(a.d); i += g {
+		kernels.RMSNorm(out.d[i:i+g], a.d[i:i+g], wv, eps, addOne)
+	}
+	return out
+}
+
+func (o *nativeOps) LayerNorm(x Tensor, w, b Weight, eps float32) Tensor {
+	a := nt(x)
+	out := o.alloc(a.rows, a.cols)
+	var wv, bv []float32
+	if w != nil {
+		wv = nw(w).f32
+	}
+	if b != nil {
+		bv = nw(b).f32
+	}
+	if (wv != nil && len(wv) != a.cols) || (bv != nil && len(bv) != a.cols) {
+		fail("layernorm: weight/bias sizes %d/%d for rows of %d", len(wv), len(bv), a.cols)
+	}
+	for i := range a.rows {
+		kernels.LayerNorm(out.row(i), a.row(i), wv, bv, eps)
+	}
+	return out
+}
+
+func (o *nativeOps) binary(x, y Tensor, f func(out, a, b []float32)) Tensor {
+	a, b := nt(x), nt(y)
+	if a.rows != b.rows || a.cols != b.cols {
+		fail("element-wise op on [%d,%d] and [%d,%d]", a.rows, a.cols, b.rows, b.cols)
+	}
+	out := o.alloc(a.rows, a.cols)
+	f(out.d, a.d, b.d)
+	return out
+}
+
+func (o *nativeOps) Add(x, y Tensor) Tensor { return o.binary(x, y, kernels.Add) }
+func (o *nativeOps) Mul(x, y Tensor) Tensor { return o.binary(x, y, kernels.Mul) }
+
+func (o *nativeOps) unary(x Tensor, f func([]float32)) Tensor {
+	a := nt(x)
+	out := o.alloc(a.rows, a.cols)
+	copy(out.d, a.d)
+	f(out.d)
+	return out
+}
+
+func (o *nativeOps) Scale(x Tensor, s float32) Tensor {
+	return o.unary(x, func(d []float32) { kernels.Scale(d, s) })
+}
+func (o *nativeOps) SiLU(x Tensor) Tensor { return o.unary(x, kernels.SiLU) }
+func (o *nativeOps) GELU(x Tensor, tanhApprox bool) Tensor {
+	if tanhApprox {
+		return o.unary(x, kernels.GELUTanh)
+	}
+	return o.unary(x, kernels.GELU)
+}
+
+func (o *nativeOps) SoftCap(x Tensor, c float32) Tensor {
+	return o.unary(x, func(d []float32) {
+		for i, v := range d {
+			d[i] = c * float32(math.Tanh(float64(v/c)))
+		}
+	})
+}
+
+func (o *nativeOps) RoPE(x Tensor, r RoPE) Tensor {
+	a := nt(x)
+	if r.HeadDim <= 0 || a.cols%r.HeadDim != 0 || r.Dims > r.HeadDim || r.Dims%2 != 0 {
+		fail("rope: rows of %d with head dim %d, rotated dims %d", a.cols, r.HeadDim, r.Dims)
+	}
+	if r.Factors != nil && len(r.Factors) != r.Dims/2 {
+		fail("rope: %d frequency factors for %d rotated dims", len(r.Factors), r.Dims)
+	}
+	out := o.alloc(a.rows, a.cols)
+	copy(out.d, a.d)
+	freqs := o.n.ar.alloc(r.Dims / 2)
+	kernels.RoPEFreqs(freqs, r.Dims, r.Base, r.Factors)
+	tmp := o.n.ar.alloc(r.Dims)
+	for i := range a.rows {
+		pos := o.batch.Positions[i]
+		row := out.row(i)
+		for h := 0; h < a.cols; h += r.HeadDim {
+			kernels.RoPE(row[h:h+r.HeadDim], pos, freqs, r.NeoX, true, tmp)
+		}
+	}
+	return out
+}
+
+func (o *nativeOps) Outputs(x Tensor) Tensor {
+	a := nt(x)
+	idx := o.batch.Outputs
+	if len(idx) == a.rows {
+		same := true
+		for i, r := range idx {
+			same = same && r == i
+		}
+		if same {
+			return a
+		}
+	}
+	out := o.alloc(len(idx), a.cols)
+	for i, r := range idx {
+		if r < 0 || r >= a.rows {
+			fail("output row %d of %d", r, a.rows)
+		}
+		copy(out.row(i), a.row(r))
+	}
+	return out
+}
+
+func (o *nativeOps) Attention(layer int, q, k, v Tensor, at Attention) Tensor {
+	qt, kt, vt := nt(q), nt(k), nt(v)
+	c := o.cache
+	kvDim := at.KVHeads * at.HeadDim
+	switch {
+	case layer < 0 || layer >= len(c.k):
+		fail("attention layer %d of %d", layer, len(c.k))
+	case qt.cols != at.Heads*at.HeadDim || kt.cols != kvDim || vt.cols != kvDim || kvDim != c.spec.KVDim:
+		fail("attention shapes q %d k %d v %d for %d×%d heads, %d kv heads, cache kv dim %d",
+			qt.cols, kt.cols, vt.cols, at.Heads, at.HeadDim, at.KVHeads, c.spec.KVDim)
+	case at.KVHeads <= 0 || at.Heads%at.KVHeads != 0:
+		fail("attention: %d heads not a multiple of %d kv heads", at.Heads, at.KVHeads)
+	}
+	kc, vc := c.k[layer], c.v[layer]
+	for i, p := range o.batch.Positions {
+		copy(kc[p*kvDim:(p+1)*kvDim], kt.row(i))
+		copy(vc[p*kvDim:(p+1)*kvDim], vt.row(i))
+	}
+	out := o.alloc(qt.rows, qt.cols)
+	group := at.Heads / at.KVHeads
+	items := qt.rows * at.Heads
+	threads := o.n.pool.Threads()
+	if threads > items {
+		threads = items
+	}
+	ctx := c.spec.Context
+	scratch := o.n.ar.alloc(threads * ctx)
+	hd := at.HeadDim
+	o.n.pool.For(threads, func(lo, hi int) {
+		for w := lo; w < hi; w++ {
+			att := scratch[w*ctx : (w+1)*ctx]
+			for it := w * items / threads; it < (w+1)*items/threads; it++ {
+				i, h := it/at.Heads, it%at.Heads
+				pos := o.batch.Positions[i]
+				start := 0
+				if at.Window > 0 && pos-at.Window+1 > 0 {
+					start = pos - at.Window + 1
+				}
+				qh := qt.row(i)[h*hd : (h+1)*hd]
+				koff := (h / group) * hd
+				sc := att[:pos+1-start]
+				for t := start; t <= pos; t++ {
+					s := kernels.Dot(qh, kc[t*kvDim+koff:t*kvDim+koff+hd]) * at.Scale
+					if at.SoftCap > 0 {
+						s = at.SoftCap * float32(math.Tanh(float64(s/at.SoftCap)))
+					}
+					sc[t-start] = s
+				}
+				kernels.Softmax(sc)
+				oh := out.row(i)[h*hd : (h+1)*hd]
+				clear(oh)
+				for t := start; t <= pos; t++ {
+					kernels.AXPY(oh, sc[t-start], vc[t*kvDim+koff:t*kvDim+koff+hd])
+				}
+			}
+		}
+	})
+	return out
+}
+
+// arena hands out float32 buffers for one forward pass. reset makes all of
+// them reusable; after a pass that needed more than one chunk, the chunks are
+// merged so the next pass is served from one.
+type arena struct {
+	chunks [][]float32
+	off    int
+	total  int // sum of chunk sizes
+}
+
+func (a *arena) reset() {
+	if len(a.chunks) > 1 {
+		a.chunks = [][]float32{make([]float32, a.total)}
+	}
+	a.off = 0
+}
+
+func (a *arena) alloc(n int) []float32 {
+	if len(a.chunks) > 0 {
+		cur := a.chunks[len(a.chunks)-1]
+		if a.off+n <= len(cur) {
+			s := cur[a.off : a.off+n : a.off+n]
+			a.off += n
+			clear(s)
+			return s
+		}
+	}
+	size := max(n, a.total, 1<<16)
+	a.chunks = append(a.chunks, make([]float32, size))
+	a.total += size
+	a.off = n
+	return a.chunks[len(a.chunks)-1][:n:n]
+}

@@ -1,0 +1,122 @@
+// Package model holds the transformer families, the backend seam they are
+// written against, the KV cache, sampling and the generation loop.
+//
+// A family (llama.go, ...) binds its weights by name at load time and
+// describes one forward pass as a sequence of Ops on 2-D activations
+// [tokens, features]. It never reads activation values, so the same code can
+// run eagerly on goformer's CPU kernels (the native backend) or be traced
+// into a graph for XLA.
+package model
+
+import (
+	"github.com/goformer/goformer/weights"
+)
+
+// Tensor is an activation: a 2-D [Rows × Cols] matrix (tokens × features)
+// owned by the backend. Family code only passes it between ops.
+type Tensor interface {
+	Rows() int
+	Cols() int
+}
+
+// Weight is a bound model parameter, kept in its stored type.
+type Weight interface {
+	// Shape is outermost-first, as weights.Tensor.Shape.
+	Shape() []int
+}
+
+// Batch is the input of one forward pass over a single sequence: tokens at
+// consecutive cache positions.
+type Batch struct {
+	Tokens    []int
+	Positions []int
+	// Outputs lists the rows (indexes into Tokens) whose logits are wanted.
+	Outputs []int
+}
+
+// RoPE describes rotary position embeddings for one attention input.
+type RoPE struct {
+	HeadDim int     // elements per head
+	Dims    int     // rotated elements per head (≤ HeadDim)
+	Base    float64 // theta
+	// NeoX rotates pairs (i, i+Dims/2) (Hugging Face rotate_half layout)
+	// instead of adjacent pairs (2i, 2i+1) (GGUF Llama layout).
+	NeoX bool
+	// Factors divides each pair's frequency (llama3 / long-RoPE scaling); nil
+	// for none. Length Dims/2.
+	Factors []float32
+}
+
+// Attention describes one causal self-attention layer over the KV cache.
+type Attention struct {
+	Heads, KVHeads, HeadDim int
+	Scale                   float32 // applied to q·k (usually 1/sqrt(HeadDim))
+	// Window limits attention to the last Window positions (sliding window);
+	// 0 means unlimited.
+	Window int
+	// SoftCap, when > 0, maps scores s to SoftCap·tanh(s/SoftCap).
+	SoftCap float32
+}
+
+// Ops builds one forward pass. Every op takes and returns 2-D activations.
+type Ops interface {
+	// Batch is the batch being computed.
+	Batch() *Batch
+	// Embed looks up the rows of table (vocab × dim) for the batch tokens.
+	Embed(table Weight) Tensor
+	// Linear computes x·Wᵀ (+ bias): W is [out, in]; bias may be nil.
+	Linear(x Tensor, w, bias Weight) Tensor
+	// RMSNorm normalizes each row (over groups of size len(w) when w is
+	// shorter than a row, as per-head norms); w may be nil. addOne scales by
+	// (1 + w), as Gemma does.
+	RMSNorm(x Tensor, w Weight, eps float32, addOne bool) Tensor
+	// LayerNorm normalizes each row with weight and bias (both may be nil).
+	LayerNorm(x Tensor, w, b Weight, eps float32) Tensor
+	Add(a, b Tensor) Tensor
+	Mul(a, b Tensor) Tensor
+	Scale(x Tensor, s float32) Tensor
+	SiLU(x Tensor) Tensor
+	GELU(x Tensor, tanhApprox bool) Tensor
+	// RoPE rotates every head of x at the batch positions. The result is
+	// always in the adjacent-pair layout, whatever r.NeoX says, so that keys
+	// and queries from either checkpoint layout meet the same vectors.
+	RoPE(x Tensor, r RoPE) Tensor
+	// Attention appends k and v at the batch positions to the layer's cache
+	// and attends causally from q; the result is [tokens, Heads·HeadDim].
+	Attention(layer int, q, k, v Tensor, a Attention) Tensor
+	// Outputs keeps the rows listed in Batch().Outputs.
+	Outputs(x Tensor) Tensor
+	// SoftCap maps x to c·tanh(x/c) (final logit soft-capping).
+	SoftCap(x Tensor, c float32) Tensor
+}
+
+// CacheSpec sizes a KV cache.
+type CacheSpec struct {
+	Layers   int
+	Context  int // positions
+	KVDim    int // KVHeads·HeadDim per layer, for keys and for values
+	KVHeads  int
+	HeadDim  int
+	Sequence int // reserved for batched decoding; 1 today
+}
+
+// Cache is a backend's KV cache for one sequence.
+type Cache interface {
+	Spec() CacheSpec
+	// Len is the number of positions filled.
+	Len() int
+	// Truncate forgets positions ≥ n (n ≤ Len).
+	Truncate(n int)
+}
+
+// Backend runs forward passes.
+type Backend interface {
+	Name() string
+	// Bind makes a stored tensor usable as a Weight.
+	Bind(t *weights.Tensor) (Weight, error)
+	NewCache(spec CacheSpec) (Cache, error)
+	// Forward runs build over batch with cache and returns the contents of
+	// the tensor it returns, row-major.
+	Forward(cache Cache, batch *Batch, build func(Ops) Tensor) ([]float32, error)
+	Close() error
+}
