@@ -20,7 +20,8 @@ type Mat struct {
 // Supported reports whether the matrix kernels handle weights of type t.
 func Supported(t weights.DType) bool {
 	switch t {
-	case weights.F32, weights.F16, weights.BF16:
+	case weights.F32, weights.F16, weights.BF16,
+		weights.Q8_0, weights.Q4_0, weights.Q4_K, weights.Q6_K:
 		return true
 	}
 	return false
@@ -91,7 +92,11 @@ func MatMul(p *Pool, out []float32, w Mat, x []float32, n int) {
 	case weights.F32, weights.F16, weights.BF16:
 		matMulFloat(p, out, w, x, n)
 	default:
-		panic("kernels: unsupported weight type " + w.Type.String())
+		if quantFloatPath {
+			matMulDequant(p, out, w, x, n)
+		} else {
+			matMulQ8(p, out, w, x, n)
+		}
 	}
 }
 

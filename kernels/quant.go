@@ -2,7 +2,6 @@ package kernels
 
 import (
 	"fmt"
-	"math"
 
 	"github.com/goformer/goformer/weights"
 )
@@ -29,6 +28,14 @@ func DequantizeRow(dst []float32, t weights.DType, src []byte) {
 		f16ToF32Slice(dst, asU16(src))
 	case weights.BF16:
 		bf16ToF32Slice(dst, asU16(src))
+	case weights.Q8_0:
+		dequantQ8_0(dst, src)
+	case weights.Q4_0:
+		dequantQ4_0(dst, src)
+	case weights.Q4_K:
+		dequantQ4K(dst, src)
+	case weights.Q6_K:
+		dequantQ6K(dst, src)
 	}
 }
 
@@ -42,7 +49,9 @@ func Dequantize(t weights.DType, src []byte, n int) []float32 {
 
 // Quantize encodes src as type t in the GGUF/safetensors storage layout:
 // F32, F16, BF16, Q8_0, Q4_0, Q4_K or Q6_K. len(src) must be a multiple of
-// the block size.
+// the block size. Scales are fitted per block (Q4_K: a least-squares
+// refinement of each sub-block's min/max fit; Q6_K and Q4_0: a small search
+// over scales), without llama.cpp's importance weighting.
 func Quantize(t weights.DType, src []float32) ([]byte, error) {
 	if !Supported(t) {
 		return nil, fmt.Errorf("kernels: cannot quantize to %v", t)
@@ -65,8 +74,14 @@ func Quantize(t weights.DType, src []float32) ([]byte, error) {
 		for i, v := range src {
 			d[i] = f32ToBF16(v)
 		}
+	case weights.Q8_0:
+		quantQ8_0(dst, src)
+	case weights.Q4_0:
+		quantQ4_0(dst, src)
+	case weights.Q4_K:
+		quantQ4K(dst, src)
+	case weights.Q6_K:
+		quantQ6K(dst, src)
 	}
 	return dst, nil
 }
-
-var _ = math.Abs

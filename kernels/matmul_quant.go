@@ -1,0 +1,319 @@
+package kernels
+
+import (
+	"sync"
+	"unsafe"
+
+	"github.com/goformer/goformer/weights"
+)
+
+// Activation blocks: the input rows of a product with quantized weights,
+// quantized symmetrically to int8 (scale = max|x|/127) in goformer's own
+// in-memory layout (these never reach a file).
+
+// blockQ8 is one 32-element activation block, paired with Q8_0 and Q4_0
+// weight blocks.
+type blockQ8 struct {
+	d   float32
+	sum int32 // Σ qs, for the offset of Q4_0's unsigned nibbles
+	qs  [32]int8
+}
+
+// blockQ8K is one 256-element activation block, paired with Q4_K and Q6_K
+// super-blocks. The partial sums serve the K-quants' per-sub-block offsets.
+type blockQ8K struct {
+	qs     [256]int8
+	bsum16 [16]int16 // Σ qs[16k : 16k+16]
+	bsum32 [8]int16  // Σ qs[32k : 32k+32]
+	d      float32
+	_      [12]byte
+}
+
+// Offsets used by the assembly.
+const (
+	_ = uint(unsafe.Sizeof(blockQ8{}) - 40)
+	_ = uint(40 - unsafe.Sizeof(blockQ8{}))
+	_ = uint(unsafe.Sizeof(blockQ8K{}) - 320)
+	_ = uint(320 - unsafe.Sizeof(blockQ8K{}))
+	_ = uint(unsafe.Offsetof(blockQ8K{}.d) - 304)
+	_ = uint(304 - unsafe.Offsetof(blockQ8K{}.d))
+)
+
+// quantRow quantizes x to symmetric int8 with scale amax/127 and returns the
+// scale; q must have len(x) elements.
+func quantRow(q []int8, x []float32) float32 {
+	var amax float32
+	for _, v := range x {
+		amax = max(amax, abs32(v))
+	}
+	if amax == 0 {
+		clear(q)
+		return 0
+	}
+	d := amax / 127
+	id := 127 / amax
+	q = q[:len(x)]
+	for j, v := range x {
+		// Round half away from zero without a call; |v·id| ≤ 127.
+		f := v * id
+		if f >= 0 {
+			q[j] = int8(f + 0.5)
+		} else {
+			q[j] = int8(f - 0.5)
+		}
+	}
+	return d
+}
+
+func quantizeQ8Act(dst []blockQ8, x []float32) {
+	for b := range dst {
+		blk := &dst[b]
+		blk.d = quantRow(blk.qs[:], x[32*b:32*b+32])
+		var s int32
+		for _, v := range blk.qs {
+			s += int32(v)
+		}
+		blk.sum = s
+	}
+}
+
+func quantizeQ8KAct(dst []blockQ8K, x []float32) {
+	for b := range dst {
+		blk := &dst[b]
+		blk.d = quantRow(blk.qs[:], x[256*b:256*b+256])
+		for k := range 16 {
+			var s int16
+			for _, v := range blk.qs[16*k : 16*k+16] {
+				s += int16(v)
+			}
+			blk.bsum16[k] = s
+		}
+		for k := range 8 {
+			blk.bsum32[k] = blk.bsum16[2*k] + blk.bsum16[2*k+1]
+		}
+	}
+}
+
+// Plain-Go integer dot products of one weight row with quantized
+// activations. They define what the SIMD versions compute.
+
+func dotQ8_0Go(w []byte, a []blockQ8) float32 {
+	var sum float32
+	for b := range a {
+		blk := w[b*q8_0Bytes : (b+1)*q8_0Bytes]
+		qs := &a[b].qs
+		var s int32
+		for j := range 32 {
+			s += int32(int8(blk[2+j])) * int32(qs[j])
+		}
+		sum += f16ToF32(le16(blk)) * a[b].d * float32(s)
+	}
+	return sum
+}
+
+func dotQ4_0Go(w []byte, a []blockQ8) float32 {
+	var sum float32
+	for b := range a {
+		blk := w[b*q4_0Bytes : (b+1)*q4_0Bytes]
+		qs := &a[b].qs
+		var s int32
+		for j := range 16 {
+			q := blk[2+j]
+			s += int32(q&15)*int32(qs[j]) + int32(q>>4)*int32(qs[j+16])
+		}
+		s -= 8 * a[b].sum
+		sum += f16ToF32(le16(blk)) * a[b].d * float32(s)
+	}
+	return sum
+}
+
+func dotQ4KGo(w []byte, a []blockQ8K) float32 {
+	var sum float32
+	for b := range a {
+		blk := w[b*q4KBytes : (b+1)*q4KBytes]
+		act := &a[b]
+		sc, m := q4KScales(blk[4:16])
+		qs := blk[16:144]
+		var isum, msum int32
+		for c := range 4 {
+			var s0, s1 int32
+			for l := range 32 {
+				q := qs[32*c+l]
+				s0 += int32(q&15) * int32(act.qs[64*c+l])
+				s1 += int32(q>>4) * int32(act.qs[64*c+32+l])
+			}
+			isum += int32(sc[2*c])*s0 + int32(sc[2*c+1])*s1
+		}
+		for j := range 8 {
+			msum += int32(m[j]) * int32(act.bsum32[j])
+		}
+		d, dmin := f16ToF32(le16(blk)), f16ToF32(le16(blk[2:]))
+		sum += act.d * (d*float32(isum) - dmin*float32(msum))
+	}
+	return sum
+}
+
+func dotQ6KGo(w []byte, a []blockQ8K) float32 {
+	var sum float32
+	for b := range a {
+		blk := w[b*q6KBytes : (b+1)*q6KBytes]
+		act := &a[b]
+		ql, qh, sc := blk[:128], blk[128:192], blk[192:208]
+		var sub [16]int32 // Σ q·x per 16-element sub-block, q unsigned 0..63
+		for h := range 2 {
+			for l := range 32 {
+				lo, hi, hb := ql[64*h+l], ql[64*h+32+l], qh[32*h+l]
+				e := 128*h + l
+				q0 := int32(lo&15 | (hb&3)<<4)
+				q1 := int32(hi&15 | (hb>>2&3)<<4)
+				q2 := int32(lo>>4 | (hb>>4&3)<<4)
+				q3 := int32(hi>>4 | (hb>>6&3)<<4)
+				sub[e/16] += q0 * int32(act.qs[e])
+				sub[(e+32)/16] += q1 * int32(act.qs[e+32])
+				sub[(e+64)/16] += q2 * int32(act.qs[e+64])
+				sub[(e+96)/16] += q3 * int32(act.qs[e+96])
+			}
+		}
+		var isum int32
+		for k := range 16 {
+			isum += int32(int8(sc[k])) * (sub[k] - 32*int32(act.bsum16[k]))
+		}
+		sum += f16ToF32(le16(blk[208:])) * act.d * float32(isum)
+	}
+	return sum
+}
+
+// Integer kernels in use (see useSIMD).
+var (
+	dotQ8_0 = dotQ8_0Go
+	dotQ4_0 = dotQ4_0Go
+	dotQ4K  = dotQ4KGo
+	dotQ6K  = dotQ6KGo
+)
+
+// Scratch activation buffers, reused across calls.
+var (
+	q8Pool  sync.Pool
+	q8KPool sync.Pool
+)
+
+func getQ8(n int) *[]blockQ8 {
+	if v, ok := q8Pool.Get().(*[]blockQ8); ok && cap(*v) >= n {
+		*v = (*v)[:n]
+		return v
+	}
+	s := make([]blockQ8, n)
+	return &s
+}
+
+func getQ8K(n int) *[]blockQ8K {
+	if v, ok := q8KPool.Get().(*[]blockQ8K); ok && cap(*v) >= n {
+		*v = (*v)[:n]
+		return v
+	}
+	s := make([]blockQ8K, n)
+	return &s
+}
+
+// matMulQ8 multiplies quantized weights with the input rows quantized to
+// 8-bit activation blocks, using integer dot products.
+func matMulQ8(p *Pool, out []float32, w Mat, x []float32, n int) {
+	cols, rows := w.Cols, w.Rows
+	switch w.Type {
+	case weights.Q8_0, weights.Q4_0:
+		nb := cols / 32
+		buf := getQ8(n * nb)
+		defer q8Pool.Put(buf)
+		a := *buf
+		quantizeRows(p, n, func(i int) { quantizeQ8Act(a[i*nb:(i+1)*nb], x[i*cols:(i+1)*cols]) })
+		dot := dotQ8_0
+		if w.Type == weights.Q4_0 {
+			dot = dotQ4_0
+		}
+		tile := batchTile(nb*int(unsafe.Sizeof(blockQ8{})), n)
+		p.For(rows, func(lo, hi int) {
+			for i0 := 0; i0 < n; i0 += tile {
+				i1 := min(n, i0+tile)
+				for r := lo; r < hi; r++ {
+					row := w.row(r)
+					for i := i0; i < i1; i++ {
+						out[i*rows+r] = dot(row, a[i*nb:(i+1)*nb])
+					}
+				}
+			}
+		})
+	case weights.Q4_K, weights.Q6_K:
+		nb := cols / 256
+		buf := getQ8K(n * nb)
+		defer q8KPool.Put(buf)
+		a := *buf
+		quantizeRows(p, n, func(i int) { quantizeQ8KAct(a[i*nb:(i+1)*nb], x[i*cols:(i+1)*cols]) })
+		dot := dotQ4K
+		if w.Type == weights.Q6_K {
+			dot = dotQ6K
+		}
+		tile := batchTile(nb*int(unsafe.Sizeof(blockQ8K{})), n)
+		p.For(rows, func(lo, hi int) {
+			for i0 := 0; i0 < n; i0 += tile {
+				i1 := min(n, i0+tile)
+				for r := lo; r < hi; r++ {
+					row := w.row(r)
+					for i := i0; i < i1; i++ {
+						out[i*rows+r] = dot(row, a[i*nb:(i+1)*nb])
+					}
+				}
+			}
+		})
+	default:
+		panic("kernels: no 8-bit path for " + w.Type.String())
+	}
+}
+
+// quantizeRows runs f for each of n input rows, in parallel when n > 1.
+func quantizeRows(p *Pool, n int, f func(i int)) {
+	if n == 1 {
+		f(0)
+		return
+	}
+	p.For(n, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			f(i)
+		}
+	})
+}
+
+// matMulDequant is the float reference for quantized weights: each weight
+// block is dequantized and dotted in float32 with every input row.
+func matMulDequant(p *Pool, out []float32, w Mat, x []float32, n int) {
+	cols, rows := w.Cols, w.Rows
+	be, bb := w.Type.BlockElems(), w.Type.BlockBytes()
+	var deq func(dst []float32, src []byte)
+	switch w.Type {
+	case weights.Q8_0:
+		deq = dequantQ8_0
+	case weights.Q4_0:
+		deq = dequantQ4_0
+	case weights.Q4_K:
+		deq = dequantQ4K
+	case weights.Q6_K:
+		deq = dequantQ6K
+	default:
+		panic("kernels: cannot dequantize " + w.Type.String())
+	}
+	p.For(rows, func(lo, hi int) {
+		var buf [256]float32
+		blk := buf[:be]
+		for r := lo; r < hi; r++ {
+			row := w.row(r)
+			for i := range n {
+				out[i*rows+r] = 0
+			}
+			for b := 0; b < cols/be; b++ {
+				deq(blk, row[b*bb:(b+1)*bb])
+				for i := range n {
+					out[i*rows+r] += dotF32(blk, x[i*cols+b*be:i*cols+(b+1)*be])
+				}
+			}
+		}
+	})
+}
