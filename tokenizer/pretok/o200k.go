@@ -1,0 +1,114 @@
+package pretok
+
+// o200kParams describes the family of patterns
+//
+//	[^\r\n\p{L}\p{N}]?UPPER*LOWER+CONTR?|[^\r\n\p{L}\p{N}]?UPPER+LOWER*CONTR?|\p{N}{1,MAX}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+
+//
+// with UPPER = [\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}] and LOWER = [\p{Ll}\p{Lm}\p{Lo}\p{M}],
+// used by GPT-4o (o200k_base), Llama 4 and, without CONTR, Mistral's Tekken.
+type o200kParams struct {
+	contr    bool // CONTR is (?i:'s|'t|'re|'ve|'m|'ll|'d); false: no contraction suffix
+	digitMax int  // \p{N}{1,digitMax}; 0 means \p{N}+
+}
+
+// upperLower matches UPPER*LOWER+ at k and returns its end or -1. UPPER*
+// first takes the whole UPPER run; LOWER+ then needs a LOWER code point where
+// that run ends, otherwise UPPER* gives back code points until one of them
+// is also LOWER (Lm, Lo or M).
+func upperLower(s string, k int) int {
+	q := k
+	lastW := -1 // end of the last code point of the UPPER run that is also LOWER
+	for q < len(s) {
+		c, w := classOf(s, q)
+		if c&cU == 0 {
+			break
+		}
+		q += w
+		if c&cW != 0 {
+			lastW = q
+		}
+	}
+	if q < len(s) {
+		if c, w := classOf(s, q); c&cW != 0 {
+			return runEnd(s, q+w, cW)
+		}
+	}
+	return lastW
+}
+
+// upperPlusLower matches UPPER+LOWER* at k and returns its end or -1.
+func upperPlusLower(s string, k int) int {
+	if k >= len(s) {
+		return -1
+	}
+	c, w := classOf(s, k)
+	if c&cU == 0 {
+		return -1
+	}
+	return runEnd(s, runEnd(s, k+w, cU), cW)
+}
+
+func (p *o200kParams) word(s string, i int) int {
+	c, w := classOf(s, i)
+	pre := c&(cL|cN|cNL) == 0 && i+w < len(s)
+	if pre {
+		if e := upperLower(s, i+w); e >= 0 {
+			return e
+		}
+	}
+	if e := upperLower(s, i); e >= 0 {
+		return e
+	}
+	if pre {
+		if e := upperPlusLower(s, i+w); e >= 0 {
+			return e
+		}
+	}
+	return upperPlusLower(s, i)
+}
+
+func (p *o200kParams) match(s string, i int) int {
+	if e := p.word(s, i); e >= 0 {
+		if p.contr && e < len(s) && s[e] == '\'' {
+			if e2 := contraction(s, e, contrFold); e2 >= 0 {
+				return e2
+			}
+		}
+		return e
+	}
+	b := s[i]
+	c, w := classOf(s, i)
+	if c&cN != 0 {
+		if p.digitMax == 0 {
+			return runEnd(s, i+w, cN)
+		}
+		return runEndMax(s, i+w, cN, p.digitMax-1)
+	}
+	const punctNot = cS | cL | cN
+	start := -1
+	if c&punctNot == 0 {
+		start = i + w
+	} else if b == ' ' && i+1 < len(s) {
+		if c2, w2 := classOf(s, i+1); c2&punctNot == 0 {
+			start = i + 1 + w2
+		}
+	}
+	if start >= 0 {
+		e := runEndNot(s, start, punctNot)
+		for e < len(s) && (s[e] == '\r' || s[e] == '\n' || s[e] == '/') {
+			e++
+		}
+		return e
+	}
+	if c&cS == 0 {
+		return -1
+	}
+	end, last, nlEnd := wsRun(s, i)
+	if nlEnd >= 0 {
+		return nlEnd
+	}
+	if end == len(s) || last == i {
+		return end
+	}
+	return last
+}

@@ -1,0 +1,56 @@
+package pretok
+
+import "unicode/utf8"
+
+// classRunParams matches PREFIX?CLASS{min,max} where PREFIX (optional) is
+// \s and CLASS is a set of class bits (or its complement). It covers the
+// simple stages of llama.cpp's and HF's multi-regex pre-tokenizers, such as
+// \p{N}, \p{N}{1,3}, [0-9][0-9][0-9], \s?\p{L}+ and [\p{P}$+<=>^~|]+.
+type classRunParams struct {
+	mask   uint16
+	negate bool // CLASS is [^mask]
+	min    int
+	max    int    // 0: unlimited
+	prefix uint16 // 0: no prefix; otherwise PREFIX? is a code point of this class (disjoint from CLASS)
+}
+
+func (p *classRunParams) in(c uint16) bool {
+	if p.negate {
+		return c&p.mask == 0
+	}
+	return c&p.mask != 0
+}
+
+// run counts CLASS code points from i (at most max) and returns the end and count.
+func (p *classRunParams) run(s string, i int) (int, int) {
+	n := 0
+	for i < len(s) && (p.max == 0 || n < p.max) {
+		var c uint16
+		w := 1
+		if b := s[i]; b < utf8.RuneSelf {
+			c = asciiClass[b]
+		} else {
+			c, w = classOf(s, i)
+		}
+		if !p.in(c) {
+			break
+		}
+		i += w
+		n++
+	}
+	return i, n
+}
+
+func (p *classRunParams) match(s string, i int) int {
+	if p.prefix != 0 {
+		if c, w := classOf(s, i); c&p.prefix != 0 {
+			if e, n := p.run(s, i+w); n >= p.min && n > 0 {
+				return e
+			}
+		}
+	}
+	if e, n := p.run(s, i); n >= p.min && n > 0 {
+		return e
+	}
+	return -1
+}
