@@ -92,7 +92,7 @@ const (
 	contrExact = 3 // 's|'t|'re|... case-sensitive (GPT-2)
 )
 
-// contraction matches 's|'t|'re|'ve|'m|'ll|'d at s[i] (s[i] must be '\”)
+// contraction matches 's|'t|'re|'ve|'m|'ll|'d at s[i] (an apostrophe)
 // in the given mode and returns the end of the match or -1.
 func contraction(s string, i int, mode int) int {
 	if i+1 >= len(s) {
