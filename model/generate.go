@@ -31,7 +31,7 @@ func NewSession(m Model, be Backend, n int) (*Session, error) {
 	if n <= 0 {
 		n = m.Config().Context
 	}
-	c, err := be.NewCache(m.Config().CacheSpec(n))
+	c, err := be.NewCache(m.Config().CacheSpec(n, 1))
 	if err != nil {
 		return nil, err
 	}
@@ -48,7 +48,6 @@ func (s *Session) Reset() { s.Truncate(0) }
 func (s *Session) Truncate(n int) {
 	if n < len(s.Tokens) {
 		s.Tokens = s.Tokens[:n]
-		s.Cache.Truncate(n)
 	}
 }
 

@@ -92,28 +92,23 @@ func dequantize(dst []float32, t *weights.Tensor) (err error) {
 
 type nativeCache struct {
 	spec CacheSpec
-	k, v [][]float32 // per layer: Context × KVDim
-	n    int
+	k, v [][]float32 // per layer: Sequences × Context × KVDim
 }
 
 func (c *nativeCache) Spec() CacheSpec { return c.spec }
-func (c *nativeCache) Len() int        { return c.n }
-func (c *nativeCache) Truncate(n int) {
-	if n < c.n && n >= 0 {
-		c.n = n
-	}
-}
 
 // NewCache implements Backend. The cache is float32: tiny models have
 // logit gaps below what an f16 cache preserves.
 func (n *Native) NewCache(spec CacheSpec) (Cache, error) {
+	spec.Sequences = max(spec.Sequences, 1)
 	if spec.Layers <= 0 || spec.Context <= 0 || spec.KVDim <= 0 {
 		return nil, fmt.Errorf("invalid cache spec %+v", spec)
 	}
 	c := &nativeCache{spec: spec, k: make([][]float32, spec.Layers), v: make([][]float32, spec.Layers)}
+	size := spec.Sequences * spec.Context * spec.KVDim
 	for i := range c.k {
-		c.k[i] = make([]float32, spec.Context*spec.KVDim)
-		c.v[i] = make([]float32, spec.Context*spec.KVDim)
+		c.k[i] = make([]float32, size)
+		c.v[i] = make([]float32, size)
 	}
 	return c, nil
 }
@@ -127,9 +122,15 @@ func (n *Native) Forward(cache Cache, batch *Batch, build func(Ops) Tensor) (out
 	if len(batch.Tokens) == 0 || len(batch.Positions) != len(batch.Tokens) {
 		return nil, fmt.Errorf("native backend: batch of %d tokens and %d positions", len(batch.Tokens), len(batch.Positions))
 	}
-	for _, p := range batch.Positions {
+	if batch.Seqs != nil && len(batch.Seqs) != len(batch.Tokens) {
+		return nil, fmt.Errorf("native backend: batch of %d tokens and %d sequence ids", len(batch.Tokens), len(batch.Seqs))
+	}
+	for i, p := range batch.Positions {
 		if p < 0 || p >= c.spec.Context {
 			return nil, fmt.Errorf("position %d outside the context of %d", p, c.spec.Context)
+		}
+		if s := batch.Seq(i); s < 0 || s >= c.spec.Sequences {
+			return nil, fmt.Errorf("sequence %d outside the cache's %d", s, c.spec.Sequences)
 		}
 	}
 	n.ar.reset()
@@ -145,10 +146,6 @@ func (n *Native) Forward(cache Cache, batch *Batch, build func(Ops) Tensor) (out
 		}
 	}()
 	t := build(&n.ops).(*nativeTensor)
-	last := batch.Positions[len(batch.Positions)-1] + 1
-	if last > c.n {
-		c.n = last
-	}
 	return append([]float32(nil), t.d...), nil
 }
 
@@ -345,9 +342,11 @@ func (o *nativeOps) Attention(layer int, q, k, v Tensor, at Attention) Tensor {
 		fail("attention: %d heads not a multiple of %d kv heads", at.Heads, at.KVHeads)
 	}
 	kc, vc := c.k[layer], c.v[layer]
+	ctx := c.spec.Context
 	for i, p := range o.batch.Positions {
-		copy(kc[p*kvDim:(p+1)*kvDim], kt.row(i))
-		copy(vc[p*kvDim:(p+1)*kvDim], vt.row(i))
+		r := o.batch.Seq(i)*ctx + p
+		copy(kc[r*kvDim:(r+1)*kvDim], kt.row(i))
+		copy(vc[r*kvDim:(r+1)*kvDim], vt.row(i))
 	}
 	out := o.alloc(qt.rows, qt.cols)
 	group := at.Heads / at.KVHeads
@@ -356,7 +355,6 @@ func (o *nativeOps) Attention(layer int, q, k, v Tensor, at Attention) Tensor {
 	if threads > items {
 		threads = items
 	}
-	ctx := c.spec.Context
 	scratch := o.n.ar.alloc(threads * ctx)
 	hd := at.HeadDim
 	o.n.pool.For(threads, func(lo, hi int) {
@@ -370,7 +368,7 @@ func (o *nativeOps) Attention(layer int, q, k, v Tensor, at Attention) Tensor {
 					start = pos - at.Window + 1
 				}
 				qh := qt.row(i)[h*hd : (h+1)*hd]
-				koff := (h / group) * hd
+				koff := o.batch.Seq(i)*ctx*kvDim + (h/group)*hd
 				sc := att[:pos+1-start]
 				for t := start; t <= pos; t++ {
 					s := kernels.Dot(qh, kc[t*kvDim+koff:t*kvDim+koff+hd]) * at.Scale

@@ -35,9 +35,9 @@ type Config struct {
 	WeightTyp string
 }
 
-// CacheSpec returns the KV cache layout for a context of n positions.
-func (c Config) CacheSpec(n int) CacheSpec {
-	return CacheSpec{Layers: c.Layers, Context: n, KVDim: c.KVHeads * c.HeadDim, KVHeads: c.KVHeads, HeadDim: c.HeadDim, Sequence: 1}
+// CacheSpec returns the KV cache layout for seqs sequences of n positions.
+func (c Config) CacheSpec(n, seqs int) CacheSpec {
+	return CacheSpec{Layers: c.Layers, Context: n, KVDim: c.KVHeads * c.HeadDim, KVHeads: c.KVHeads, HeadDim: c.HeadDim, Sequences: max(seqs, 1)}
 }
 
 // Loader binds a family's weights from a checkpoint.

@@ -25,13 +25,25 @@ type Weight interface {
 	Shape() []int
 }
 
-// Batch is the input of one forward pass over a single sequence: tokens at
-// consecutive cache positions.
+// Batch is the input of one forward pass: tokens of one or more sequences,
+// each at its position in its sequence. Tokens of one sequence must come in
+// increasing position order.
 type Batch struct {
 	Tokens    []int
 	Positions []int
+	// Seqs gives each token's sequence (a cache slot < CacheSpec.Sequences);
+	// nil means every token belongs to sequence 0.
+	Seqs []int
 	// Outputs lists the rows (indexes into Tokens) whose logits are wanted.
 	Outputs []int
+}
+
+// Seq returns the sequence of token i.
+func (b *Batch) Seq(i int) int {
+	if b.Seqs == nil {
+		return 0
+	}
+	return b.Seqs[i]
 }
 
 // RoPE describes rotary position embeddings for one attention input.
@@ -97,16 +109,17 @@ type CacheSpec struct {
 	KVDim    int // KVHeads·HeadDim per layer, for keys and for values
 	KVHeads  int
 	HeadDim  int
-	Sequence int // reserved for batched decoding; 1 today
+	// Sequences is the number of independent sequences (slots) the cache
+	// holds, each of Context positions (0 means 1).
+	Sequences int
 }
 
-// Cache is a backend's KV cache for one sequence.
+// Cache is a backend's KV cache: Sequences slots of Context positions per
+// layer. Which positions are valid is tracked by the caller (a Session): a
+// forward pass writes the batch positions and attends to positions
+// 0..p of the token's own sequence.
 type Cache interface {
 	Spec() CacheSpec
-	// Len is the number of positions filled.
-	Len() int
-	// Truncate forgets positions ≥ n (n ≤ Len).
-	Truncate(n int)
 }
 
 // Backend runs forward passes.

@@ -1,0 +1,101 @@
+package model_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/goformer/goformer/internal/defaultmodel"
+	"github.com/goformer/goformer/model"
+	"github.com/goformer/goformer/weights"
+)
+
+func loadDefault(t *testing.T) (model.Model, model.Backend) {
+	t.Helper()
+	f, err := weights.ReadGGUF(defaultmodel.Name, defaultmodel.GGUF)
+	if err != nil {
+		t.Fatal(err)
+	}
+	be := model.NewNative(2)
+	t.Cleanup(func() { be.Close() })
+	m, err := model.Load(f, be)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m, be
+}
+
+// TestMultiMatchesSingleSequences runs three sequences of different
+// lengths through one batched cache, mixing prefill chunks and decode steps
+// in the same passes, and requires the logits a lone Session computes.
+func TestMultiMatchesSingleSequences(t *testing.T) {
+	m, be := loadDefault(t)
+	ctx := context.Background()
+	prompts := [][]int{{1, 403, 407, 261, 378}, {1, 300}, {1, 7, 8, 9, 10, 11, 12, 13}}
+	follow := [][]int{{290, 291, 292}, {400, 401, 402}, {5, 6, 7}}
+
+	want := make([][][]float32, len(prompts))
+	for i, p := range prompts {
+		s, err := model.NewSession(m, be, 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		l, err := s.Eval(ctx, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want[i] = append(want[i], append([]float32(nil), l...))
+		for _, id := range follow[i] {
+			l, err := s.Eval(ctx, []int{id})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want[i] = append(want[i], append([]float32(nil), l...))
+		}
+	}
+
+	mu, err := model.NewMulti(m, be, 64, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Step 1: prompts of sequences 2 and 0 (slot 1 idle, slot 3 unused).
+	// Step 2: sequence 0 decodes while sequence 1's prompt is prefilled.
+	// Then all three decode together.
+	check := func(seq int, step int, got []float32) {
+		t.Helper()
+		for j := range got {
+			if d := got[j] - want[seq][step][j]; d > 1e-5 || d < -1e-5 {
+				t.Fatalf("seq %d step %d logit %d: batched %v, alone %v", seq, step, j, got[j], want[seq][step][j])
+			}
+		}
+	}
+	out, err := mu.Step(ctx, []model.Input{{Seq: 2, Tokens: prompts[2]}, {Seq: 0, Tokens: prompts[0]}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	check(2, 0, out[0])
+	check(0, 0, out[1])
+	out, err = mu.Step(ctx, []model.Input{{Seq: 0, Tokens: follow[0][:1]}, {Seq: 1, Tokens: prompts[1]}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	check(0, 1, out[0])
+	check(1, 0, out[1])
+	steps := map[int]int{0: 1, 1: 0, 2: 0}
+	for range 2 {
+		var in []model.Input
+		for seq := range 3 {
+			in = append(in, model.Input{Seq: seq, Tokens: []int{follow[seq][steps[seq]]}})
+		}
+		out, err = mu.Step(ctx, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for seq := range 3 {
+			steps[seq]++
+			check(seq, steps[seq], out[seq])
+		}
+	}
+	if _, err := mu.Step(ctx, []model.Input{{Seq: 4, Tokens: []int{1}}}); err == nil {
+		t.Fatal("sequence 4 of 4 accepted")
+	}
+}
