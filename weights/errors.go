@@ -22,7 +22,7 @@ var (
 // Error describes a problem found in a checkpoint file.
 type Error struct {
 	// Format is the reader that found the problem: "gguf", "safetensors",
-	// "safetensors index" or "config".
+	// "safetensors index", "config", or "weights" for Open itself.
 	Format string
 	// File names the file (its path, or the name given to ReadGGUF or
 	// ReadSafetensors).
@@ -65,4 +65,13 @@ func (e *Error) Unwrap() []error {
 
 func newError(format, file string, off int64, kind error, msg string, args ...any) *Error {
 	return &Error{Format: format, File: file, Offset: off, Kind: kind, Msg: fmt.Sprintf(msg, args...)}
+}
+
+// quote returns s quoted for a message, shortened if it is long.
+func quote(s string) string {
+	const max = 80
+	if len(s) > max {
+		return fmt.Sprintf("%q...", s[:max])
+	}
+	return fmt.Sprintf("%q", s)
 }

@@ -49,17 +49,21 @@ func (f *File) buildIndex() {
 	}
 }
 
-// KVs returns the metadata in file order (GGUF), or sorted by key where the
-// format has no order, ready to pass to WriteGGUF.
+// KVs returns the metadata as an ordered list, ready to pass to WriteGGUF:
+// keys read from a GGUF file in file order, then any other keys of Meta
+// (all of them, for safetensors) sorted.
 func (f *File) KVs() []KV {
-	keys := f.keys
-	if len(keys) != len(f.Meta) {
-		keys = sortedKeys(f.Meta)
-	}
-	kvs := make([]KV, 0, len(keys))
-	for _, k := range keys {
-		if v, ok := f.Meta[k]; ok {
+	kvs := make([]KV, 0, len(f.Meta))
+	listed := make(map[string]bool, len(f.keys))
+	for _, k := range f.keys {
+		if v, ok := f.Meta[k]; ok && !listed[k] {
 			kvs = append(kvs, KV{Key: k, Value: v})
+			listed[k] = true
+		}
+	}
+	for _, k := range sortedKeys(f.Meta) {
+		if !listed[k] {
+			kvs = append(kvs, KV{Key: k, Value: f.Meta[k]})
 		}
 	}
 	return kvs

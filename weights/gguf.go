@@ -315,7 +315,7 @@ func ReadGGUF(name string, data []byte) (*File, error) {
 		if r.err != nil {
 			return nil, r.err
 		}
-		r.ctx = fmt.Sprintf("metadata key %q", key)
+		r.ctx = "metadata key " + quote(key)
 		if _, dup := f.Meta[key]; dup {
 			r.fail(at, ErrMalformed, "duplicate key")
 			return nil, r.err
@@ -347,7 +347,7 @@ func ReadGGUF(name string, data []byte) (*File, error) {
 	}
 	r.ctx = ""
 
-	dataStart := alignUp(r.off, f.Alignment)
+	dataStart := alignUp(uint64(r.off), uint64(f.Alignment))
 	if err := f.placeGGUFTensors(name, data, infos, dataStart); err != nil {
 		return nil, err
 	}
@@ -356,7 +356,7 @@ func ReadGGUF(name string, data []byte) (*File, error) {
 		seen := map[string]bool{}
 		for _, in := range infos {
 			if seen[in.name] {
-				return nil, newError("gguf", name, int64(in.at), ErrMalformed, "duplicate tensor name %q", in.name)
+				return nil, newError("gguf", name, int64(in.at), ErrMalformed, "duplicate tensor name %s", quote(in.name))
 			}
 			seen[in.name] = true
 		}
@@ -364,7 +364,7 @@ func ReadGGUF(name string, data []byte) (*File, error) {
 	return f, nil
 }
 
-func alignUp(off, align int) int {
+func alignUp(off, align uint64) uint64 {
 	return (off + align - 1) / align * align
 }
 
@@ -375,7 +375,7 @@ func (r *ggufReader) tensorInfo() tensorInfo {
 	if r.err != nil {
 		return in
 	}
-	r.ctx = fmt.Sprintf("tensor %q", in.name)
+	r.ctx = "tensor " + quote(in.name)
 	at := r.off
 	nDims := r.u32("dimension count")
 	if r.err != nil {
@@ -398,7 +398,7 @@ func (r *ggufReader) tensorInfo() tensorInfo {
 	dt, ok := ggmlTypes[typ]
 	if !ok {
 		r.ctx = ""
-		r.fail(at, ErrUnsupported, "unsupported tensor type %d in tensor %q", typ, in.name)
+		r.fail(at, ErrUnsupported, "unsupported tensor type %d in tensor %s", typ, quote(in.name))
 		return in
 	}
 	in.dtype = dt
@@ -443,17 +443,17 @@ func (r *ggufReader) tensorInfo() tensorInfo {
 }
 
 // placeGGUFTensors checks each tensor's data range and slices it from data.
-func (f *File) placeGGUFTensors(name string, data []byte, infos []tensorInfo, dataStart int) error {
+func (f *File) placeGGUFTensors(name string, data []byte, infos []tensorInfo, dataStart uint64) error {
 	fileSize := uint64(len(data))
 	f.Tensors = make([]*Tensor, len(infos))
 	for i, in := range infos {
 		if in.offset%uint64(f.Alignment) != 0 {
-			return newError("gguf", name, int64(in.at), ErrMalformed, "tensor %q: data offset %d is not a multiple of the alignment %d", in.name, in.offset, f.Alignment)
+			return newError("gguf", name, int64(in.at), ErrMalformed, "tensor %s: data offset %d is not a multiple of the alignment %d", quote(in.name), in.offset, f.Alignment)
 		}
-		start := uint64(dataStart) + in.offset
+		start := dataStart + in.offset
 		end := start + uint64(in.size)
 		if in.offset > fileSize || end > fileSize || end < start {
-			return newError("gguf", name, -1, ErrMalformed, "tensor %q: data [%d, %d) past end of file (%d bytes)", in.name, start, end, fileSize)
+			return newError("gguf", name, -1, ErrMalformed, "tensor %s: data [%d, %d) past end of file (%d bytes)", quote(in.name), start, end, fileSize)
 		}
 		f.Tensors[i] = &Tensor{Name: in.name, DType: in.dtype, Shape: in.shape,
 			Data: data[start:end:end], File: name, Offset: int64(start)}
@@ -473,8 +473,8 @@ func checkOverlaps(format, name string, ts []*Tensor) error {
 	for i := 1; i < len(order); i++ {
 		a, b := order[i-1], order[i]
 		if aEnd := a.Offset + int64(len(a.Data)); b.Offset < aEnd {
-			return newError(format, name, -1, ErrMalformed, "tensor %q data [%d, %d) overlaps tensor %q data [%d, %d)",
-				b.Name, b.Offset, b.Offset+int64(len(b.Data)), a.Name, a.Offset, aEnd)
+			return newError(format, name, -1, ErrMalformed, "tensor %s data [%d, %d) overlaps tensor %s data [%d, %d)",
+				quote(b.Name), b.Offset, b.Offset+int64(len(b.Data)), quote(a.Name), a.Offset, aEnd)
 		}
 	}
 	return nil

@@ -65,7 +65,7 @@ func WriteGGUF(w io.Writer, meta []KV, tensors []*Tensor) error {
 			return fmt.Errorf("gguf: write: %w", err)
 		}
 		infos[i] = placed{typ, offset}
-		offset += uint64(alignUp(len(t.Data), int(align)))
+		offset += alignUp(uint64(len(t.Data)), align)
 	}
 
 	bw := bufio.NewWriterSize(w, 1<<16)

@@ -313,11 +313,14 @@ func TestCloseReleases(t *testing.T) {
 		if canMmap && !opts.NoMmap && len(f.closers) != 1 {
 			t.Errorf("%d mappings held, want 1", len(f.closers))
 		}
+		if mapped, known := isMapped(t, path); known && mapped != (canMmap && !opts.NoMmap) {
+			t.Errorf("NoMmap %v: file mapped = %v", opts.NoMmap, mapped)
+		}
 		meta := f.Meta
 		if err := f.Close(); err != nil {
 			t.Fatal(err)
 		}
-		if len(f.closers) != 0 {
+		if mapped, _ := isMapped(t, path); len(f.closers) != 0 || mapped {
 			t.Error("mappings still held after Close")
 		}
 		for _, x := range f.Tensors {
@@ -332,6 +335,20 @@ func TestCloseReleases(t *testing.T) {
 			t.Error("metadata not usable after Close")
 		}
 	}
+}
+
+// isMapped reports whether path is memory-mapped into this process; known
+// is false where /proc/self/maps cannot tell.
+func isMapped(t *testing.T, path string) (mapped, known bool) {
+	maps, err := os.ReadFile("/proc/self/maps")
+	if err != nil {
+		return false, false
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Contains(string(maps), abs), true
 }
 
 func TestOpenErrors(t *testing.T) {

@@ -71,7 +71,7 @@ func ReadSafetensors(name string, data []byte) (*File, error) {
 		key := tok.(string) // object keys are always strings
 		at := 8 + dec.InputOffset()
 		if seen[key] {
-			return nil, fail(at, ErrMalformed, "duplicate header key %q", key)
+			return nil, fail(at, ErrMalformed, "duplicate header key %s", quote(key))
 		}
 		seen[key] = true
 		var raw json.RawMessage
@@ -96,7 +96,7 @@ func ReadSafetensors(name string, data []byte) (*File, error) {
 			if errors.Is(err, ErrUnsupported) {
 				kind = ErrUnsupported
 			}
-			e := fail(at, kind, "tensor %q", key)
+			e := fail(at, kind, "tensor %s", quote(key))
 			e.Err = err
 			return nil, e
 		}
@@ -220,7 +220,7 @@ func parseIndex(path string, b []byte) (*stIndex, []string, error) {
 	for _, tensor := range sortedKeysOf(idx.WeightMap) {
 		shard := idx.WeightMap[tensor]
 		if !filepath.IsLocal(shard) {
-			return nil, nil, fail(ErrMalformed, "tensor %q: shard name %q escapes the directory", tensor, shard)
+			return nil, nil, fail(ErrMalformed, "tensor %s: shard name %s escapes the directory", quote(tensor), quote(shard))
 		}
 		if !slices.Contains(shards, shard) {
 			shards = append(shards, shard)
@@ -271,7 +271,7 @@ func openSharded(dir, indexPath string, opts Options) (*File, error) {
 		}
 		for _, t := range sf.Tensors {
 			if prev, dup := owner[t.Name]; dup {
-				return nil, newError("safetensors index", indexPath, -1, ErrMalformed, "tensor %q is in both %s and %s", t.Name, prev, shard)
+				return nil, newError("safetensors index", indexPath, -1, ErrMalformed, "tensor %s is in both %s and %s", quote(t.Name), prev, shard)
 			}
 			owner[t.Name] = shard
 			f.Tensors = append(f.Tensors, t)
@@ -279,7 +279,7 @@ func openSharded(dir, indexPath string, opts Options) (*File, error) {
 	}
 	for _, name := range sortedKeysOf(idx.WeightMap) {
 		if want := idx.WeightMap[name]; owner[name] != want {
-			return nil, newError("safetensors index", indexPath, -1, ErrMalformed, "tensor %q is not in its shard %s", name, want)
+			return nil, newError("safetensors index", indexPath, -1, ErrMalformed, "tensor %s is not in its shard %s", quote(name), want)
 		}
 	}
 	f.buildIndex()

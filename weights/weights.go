@@ -19,10 +19,13 @@ import (
 type Format int
 
 const (
+	// FormatGGUF is llama.cpp's GGUF (versions 2 and 3).
 	FormatGGUF Format = iota + 1
+	// FormatSafetensors is Hugging Face safetensors, one file or sharded.
 	FormatSafetensors
 )
 
+// String returns "gguf" or "safetensors".
 func (f Format) String() string {
 	switch f {
 	case FormatGGUF:
@@ -56,6 +59,7 @@ func (t *Tensor) Elements() int {
 	return n
 }
 
+// String describes the tensor as name, dtype and shape.
 func (t *Tensor) String() string {
 	return fmt.Sprintf("%s %s%v", t.Name, t.DType, t.Shape)
 }
