@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"math"
+	"slices"
+	"sort"
 	"time"
 )
 
@@ -55,6 +58,16 @@ func (s *Session) Truncate(n int) {
 // tokens and returns the logits after the last one (valid until the next
 // call). ctx is checked between passes.
 func (s *Session) Eval(ctx context.Context, tokens []int) ([]float32, error) {
+	return s.eval(ctx, tokens, false)
+}
+
+// EvalAll is Eval returning the logits after every token: len(tokens) rows
+// of Vocab logits, row-major.
+func (s *Session) EvalAll(ctx context.Context, tokens []int) ([]float32, error) {
+	return s.eval(ctx, tokens, true)
+}
+
+func (s *Session) eval(ctx context.Context, tokens []int, all bool) ([]float32, error) {
 	if len(tokens) == 0 {
 		return nil, errors.New("eval of no tokens")
 	}
@@ -65,7 +78,7 @@ func (s *Session) Eval(ctx context.Context, tokens []int) ([]float32, error) {
 	if mb <= 0 {
 		mb = 512
 	}
-	var logits []float32
+	var logits, rows []float32
 	for len(tokens) > 0 {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -77,14 +90,27 @@ func (s *Session) Eval(ctx context.Context, tokens []int) ([]float32, error) {
 		for i := range n {
 			b.Positions = append(b.Positions, len(s.Tokens)+i)
 		}
-		b.Outputs = append(b.Outputs[:0], n-1)
+		b.Outputs = b.Outputs[:0]
+		if all {
+			for i := range n {
+				b.Outputs = append(b.Outputs, i)
+			}
+		} else {
+			b.Outputs = append(b.Outputs, n-1)
+		}
 		var err error
 		logits, err = s.Backend.Forward(s.Cache, b, s.Model.Forward)
 		if err != nil {
 			return nil, err
 		}
+		if all {
+			rows = append(rows, logits...)
+		}
 		s.Tokens = append(s.Tokens, tokens[:n]...)
 		tokens = tokens[n:]
+	}
+	if all {
+		return rows, nil
 	}
 	return logits, nil
 }
@@ -99,6 +125,73 @@ type GenerateOptions struct {
 	IsEOG func(id int) bool
 	// IgnoreEOS keeps generating past end-of-generation tokens.
 	IgnoreEOS bool
+	// Logprobs reports each token's log-probability under the model (the
+	// log-softmax of the raw logits, before temperature or truncation) and
+	// the TopLogprobs most likely alternatives.
+	Logprobs    bool
+	TopLogprobs int
+	// Echo first yields the prompt tokens (Prompt set), scored when
+	// Logprobs is on (the first prompt token has no logprob). The whole
+	// prompt is then evaluated, without prefix reuse.
+	Echo bool
+}
+
+// Step is one token of a generation.
+type Step struct {
+	ID      int
+	Prompt  bool // an echoed prompt token
+	HasProb bool // Logprob is set
+	Logprob float32
+	Top     []TokenLogprob // the most likely tokens, best first
+}
+
+// TokenLogprob is a token with its log-probability.
+type TokenLogprob struct {
+	ID      int
+	Logprob float32
+}
+
+// LogSoftmax writes log-probabilities of logits into out (float64 sums).
+func LogSoftmax(out, logits []float32) {
+	m := logits[0]
+	for _, v := range logits {
+		m = max(m, v)
+	}
+	var sum float64
+	for _, v := range logits {
+		sum += math.Exp(float64(v - m))
+	}
+	lse := float32(math.Log(sum)) + m
+	for i, v := range logits {
+		out[i] = v - lse
+	}
+}
+
+// TopLogprobs returns the k highest entries of logprobs, best first (ties:
+// lower id first).
+func TopLogprobs(logprobs []float32, k int) []TokenLogprob {
+	k = min(k, len(logprobs))
+	top := make([]TokenLogprob, 0, k+1)
+	for id, lp := range logprobs {
+		if len(top) == k && (k == 0 || lp <= top[k-1].Logprob) {
+			continue
+		}
+		i := sort.Search(len(top), func(i int) bool { return top[i].Logprob < lp })
+		top = slices.Insert(top, i, TokenLogprob{id, lp})
+		if len(top) > k {
+			top = top[:k]
+		}
+	}
+	return top
+}
+
+// score sets dst's log-probabilities from logprobs, the log-softmax of the
+// logits that predicted dst.ID.
+func (o *GenerateOptions) score(dst *Step, logprobs []float32) {
+	dst.HasProb, dst.Logprob = true, logprobs[dst.ID]
+	if o.TopLogprobs > 0 {
+		dst.Top = TopLogprobs(logprobs, o.TopLogprobs)
+	}
 }
 
 // Stats describes a finished or running generation.
@@ -133,18 +226,18 @@ func rate(n int, d time.Duration) float64 {
 // cache) and yields generated token ids as they are sampled. st, when not
 // nil, is filled in as the generation runs. The sequence stops early when
 // the consumer stops iterating or ctx is cancelled (yielding ctx.Err()).
-func (s *Session) Generate(ctx context.Context, prompt []int, o GenerateOptions, st *Stats) iter.Seq2[int, error] {
+func (s *Session) Generate(ctx context.Context, prompt []int, o GenerateOptions, st *Stats) iter.Seq2[Step, error] {
 	if st == nil {
 		st = new(Stats)
 	}
-	return func(yield func(int, error) bool) {
+	return func(yield func(Step, error) bool) {
 		*st = Stats{PromptTokens: len(prompt)}
 		fail := func(err error) {
 			st.StopReason = "error"
 			if ctx.Err() != nil {
 				st.StopReason = "cancelled"
 			}
-			yield(0, err)
+			yield(Step{}, err)
 		}
 		if len(prompt) == 0 {
 			fail(errors.New("empty prompt: at least one token (e.g. BOS) is needed"))
@@ -158,19 +251,57 @@ func (s *Session) Generate(ctx context.Context, prompt []int, o GenerateOptions,
 		if keep == len(prompt) {
 			keep-- // the last prompt token must be evaluated for its logits
 		}
+		if o.Echo {
+			keep = 0
+		}
 		s.Truncate(keep)
 		st.CachedTokens = keep
 		t0 := time.Now()
-		logits, err := s.Eval(ctx, prompt[keep:])
-		if err != nil {
-			fail(err)
-			return
+		var logits []float32
+		var err error
+		var buf []float32
+		if o.Echo {
+			var rows []float32
+			if rows, err = s.EvalAll(ctx, prompt); err != nil {
+				fail(err)
+				return
+			}
+			st.PromptDuration = time.Since(t0)
+			vocab := len(rows) / len(prompt)
+			buf = make([]float32, vocab)
+			for i, id := range prompt {
+				step := Step{ID: id, Prompt: true}
+				if i > 0 && o.Logprobs {
+					LogSoftmax(buf, rows[(i-1)*vocab:i*vocab])
+					o.score(&step, buf)
+				}
+				if !yield(step, nil) {
+					st.StopReason = "cancelled"
+					return
+				}
+			}
+			logits = rows[(len(prompt)-1)*vocab:]
+		} else {
+			if logits, err = s.Eval(ctx, prompt[keep:]); err != nil {
+				fail(err)
+				return
+			}
+			st.PromptDuration = time.Since(t0)
+			buf = make([]float32, len(logits))
 		}
-		st.PromptDuration = time.Since(t0)
 		smp := NewSampler(o.Sampler)
 		var t1 time.Time
+		var step Step
 		for {
+			if o.Logprobs {
+				// score before sampling: the sampler rescales logits in place
+				LogSoftmax(buf, logits)
+			}
 			id := smp.Sample(logits)
+			step = Step{ID: id}
+			if o.Logprobs {
+				o.score(&step, buf)
+			}
 			if st.GeneratedTokens == 0 {
 				t1 = time.Now()
 			}
@@ -181,7 +312,7 @@ func (s *Session) Generate(ctx context.Context, prompt []int, o GenerateOptions,
 				st.StopReason = "eog"
 				return
 			}
-			if !yield(id, nil) {
+			if !yield(step, nil) {
 				st.StopReason = "cancelled"
 				return
 			}

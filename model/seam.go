@@ -104,11 +104,11 @@ type Ops interface {
 
 // CacheSpec sizes a KV cache.
 type CacheSpec struct {
-	Layers   int
-	Context  int // positions
-	KVDim    int // KVHeads·HeadDim per layer, for keys and for values
-	KVHeads  int
-	HeadDim  int
+	Layers  int
+	Context int // positions
+	KVDim   int // KVHeads·HeadDim per layer, for keys and for values
+	KVHeads int
+	HeadDim int
 	// Sequences is the number of independent sequences (slots) the cache
 	// holds, each of Context positions (0 means 1).
 	Sequences int
