@@ -290,6 +290,10 @@ type kernelSet struct {
 	dotBF16        func(a []uint16, b []float32) float32
 	f16ToF32Slice  func(dst []float32, src []uint16)
 	bf16ToF32Slice func(dst []float32, src []uint16)
+	dotQ8_0        func(w []byte, a []blockQ8) float32
+	dotQ4_0        func(w []byte, a []blockQ8) float32
+	dotQ4K         func(w []byte, a []blockQ8K) float32
+	dotQ6K         func(w []byte, a []blockQ8K) float32
 }
 
 // goKernels is the plain-Go reference implementation.
@@ -301,13 +305,17 @@ var goKernels = kernelSet{
 	dotBF16:        dotBF16Go,
 	f16ToF32Slice:  f16ToF32SliceGo,
 	bf16ToF32Slice: bf16ToF32SliceGo,
+	dotQ8_0:        dotQ8_0Go,
+	dotQ4_0:        dotQ4_0Go,
+	dotQ4K:         dotQ4KGo,
+	dotQ6K:         dotQ6KGo,
 }
 
-// simdKernels is the vector implementation for this CPU, or nil (set at init
-// by the architecture files; the purego build tag leaves it nil).
-var simdKernels *kernelSet
+// simdKernelSets are the vector implementations this CPU can run, best
+// first (from the architecture files; empty with the purego build tag).
+var simdKernelSets = archKernelSets()
 
-// The kernels in use (see useSIMD).
+// The kernels in use (see useKernels).
 var (
 	dotF32          func(a, b []float32) float32
 	dotF32x4        func(res *[4]float32, w, x []float32, cols int)
@@ -315,21 +323,34 @@ var (
 	dotBF16         func(a []uint16, b []float32) float32
 	f16ToF32Slice   func(dst []float32, src []uint16)
 	bf16ToF32Slice  func(dst []float32, src []uint16)
+	dotQ8_0         func(w []byte, a []blockQ8) float32
+	dotQ4_0         func(w []byte, a []blockQ8) float32
+	dotQ4K          func(w []byte, a []blockQ8K) float32
+	dotQ6K          func(w []byte, a []blockQ8K) float32
 	simdDescription string
 )
 
+// DisableSIMD switches the kernels to the plain-Go reference for the rest of
+// the process; call it before any kernel runs (it is not synchronized with
+// running kernels). The purego build tag leaves the SIMD code out altogether.
+func DisableSIMD() { useKernels(&goKernels) }
+
 func init() { useSIMD(true) }
 
-// useSIMD selects the SIMD kernels (when the CPU has them) or the plain-Go
-// reference. It is not safe to call while kernels run; tests use it to check
-// one against the other.
+// useSIMD selects the best SIMD kernels the CPU has, or the plain-Go
+// reference. It is not safe to call while kernels run.
 func useSIMD(on bool) {
-	k := &goKernels
-	if on && simdKernels != nil {
-		k = simdKernels
+	if on && len(simdKernelSets) > 0 {
+		useKernels(simdKernelSets[0])
+	} else {
+		useKernels(&goKernels)
 	}
+}
+
+func useKernels(k *kernelSet) {
 	dotF32, dotF32x4, dotF16, dotBF16 = k.dotF32, k.dotF32x4, k.dotF16, k.dotBF16
 	f16ToF32Slice, bf16ToF32Slice = k.f16ToF32Slice, k.bf16ToF32Slice
+	dotQ8_0, dotQ4_0, dotQ4K, dotQ6K = k.dotQ8_0, k.dotQ4_0, k.dotQ4K, k.dotQ6K
 	simdDescription = k.name
 }
 

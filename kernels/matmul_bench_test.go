@@ -47,7 +47,7 @@ func benchMatMul(b *testing.B, n int) {
 	for _, shape := range benchShapes {
 		for _, t := range allTypes {
 			for _, simd := range simdModes() {
-				name := fmt.Sprintf("%v/%dx%d/%s", t, shape[0], shape[1], map[bool]string{true: "simd", false: "go"}[simd])
+				name := fmt.Sprintf("%v/%dx%d/%s", t, shape[0], shape[1], modeName(simd))
 				b.Run(name, func(b *testing.B) {
 					w := benchMat(b, t, shape[0], shape[1])
 					x := randVec(rand.New(rand.NewPCG(1, 1)), n*w.Cols, 1)

@@ -183,14 +183,6 @@ func dotQ6KGo(w []byte, a []blockQ8K) float32 {
 	return sum
 }
 
-// Integer kernels in use (see useSIMD).
-var (
-	dotQ8_0 = dotQ8_0Go
-	dotQ4_0 = dotQ4_0Go
-	dotQ4K  = dotQ4KGo
-	dotQ6K  = dotQ6KGo
-)
-
 // Scratch activation buffers, reused across calls.
 var (
 	q8Pool  sync.Pool

@@ -103,7 +103,7 @@ func forEachPath(t *testing.T, f func(t *testing.T, path string, q8 bool)) {
 		for _, q8 := range []bool{true, false} {
 			old := quantFloatPath
 			quantFloatPath = !q8
-			f(t, fmt.Sprintf("simd=%v/q8=%v", simd, q8), q8)
+			f(t, fmt.Sprintf("simd=%v/q8=%v", modeName(simd), q8), q8)
 			quantFloatPath = old
 		}
 		restore()
@@ -221,16 +221,29 @@ func TestValidate(t *testing.T) {
 	}
 }
 
-// simdModes lists the kernel sets to test: plain Go, and SIMD when present.
-func simdModes() []bool {
-	if simdKernels == nil {
-		return []bool{false}
+// simdModes lists the kernel sets to test: -1 for plain Go, then the index
+// of each SIMD set this CPU runs.
+func simdModes() []int {
+	m := []int{-1}
+	for i := range simdKernelSets {
+		m = append(m, i)
 	}
-	return []bool{false, true}
+	return m
+}
+
+func modeName(mode int) string {
+	if mode < 0 {
+		return "go"
+	}
+	return simdKernelSets[mode].name
 }
 
 // setSIMD switches kernels and returns a function restoring the default.
-func setSIMD(on bool) func() {
-	useSIMD(on)
+func setSIMD(mode int) func() {
+	if mode < 0 {
+		useKernels(&goKernels)
+	} else {
+		useKernels(simdKernelSets[mode])
+	}
 	return func() { useSIMD(true) }
 }

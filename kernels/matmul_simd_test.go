@@ -1,0 +1,206 @@
+package kernels
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// Every SIMD kernel set this CPU runs is checked against the plain-Go
+// reference on random data, with every tail length.
+
+func forEachSIMD(t *testing.T, f func(t *testing.T, k *kernelSet)) {
+	if len(simdKernelSets) == 0 {
+		t.Skip("no SIMD kernels on this CPU/build")
+	}
+	for _, k := range simdKernelSets {
+		t.Run(k.name, func(t *testing.T) { f(t, k) })
+	}
+}
+
+func closeTo(got, want, scale float64) bool {
+	return math.Abs(got-want) <= 1e-5*scale+1e-30
+}
+
+// randHalves returns finite random f16 (or bf16) values around ±[0.01, 100].
+func randHalves(rng *rand.Rand, n int, bf bool) []uint16 {
+	h := make([]uint16, n)
+	for i := range h {
+		v := float32(rng.NormFloat64() * math.Pow(10, rng.Float64()*4-2))
+		if bf {
+			h[i] = f32ToBF16(v)
+		} else {
+			h[i] = f32ToF16(v)
+		}
+	}
+	return h
+}
+
+func TestSIMDFloatDots(t *testing.T) {
+	forEachSIMD(t, func(t *testing.T, k *kernelSet) {
+		rng := rand.New(rand.NewPCG(11, 12))
+		sizes := []int{1000, 1023, 4097}
+		for n := 0; n <= 130; n++ {
+			sizes = append(sizes, n)
+		}
+		for _, n := range sizes {
+			a, b := randVec(rng, n, 1), randVec(rng, n, 1)
+			var scale float64
+			for i := range a {
+				scale += math.Abs(float64(a[i] * b[i]))
+			}
+			if g, w := k.dotF32(a, b), dotF32Go(a, b); !closeTo(float64(g), float64(w), scale) {
+				t.Fatalf("dotF32 n=%d: %g, want %g", n, g, w)
+			}
+			for _, bf := range []bool{false, true} {
+				h := randHalves(rng, n, bf)
+				hf := make([]float32, n)
+				if bf {
+					bf16ToF32SliceGo(hf, h)
+				} else {
+					f16ToF32SliceGo(hf, h)
+				}
+				var sc float64
+				for i := range hf {
+					sc += math.Abs(float64(hf[i] * b[i]))
+				}
+				dot, ref := k.dotF16, dotF16Go
+				if bf {
+					dot, ref = k.dotBF16, dotBF16Go
+				}
+				if g, w := dot(h, b), ref(h, b); !closeTo(float64(g), float64(w), sc) {
+					t.Fatalf("half dot bf=%v n=%d: %g, want %g", bf, n, g, w)
+				}
+				conv := make([]float32, n)
+				if bf {
+					k.bf16ToF32Slice(conv, h)
+				} else {
+					k.f16ToF32Slice(conv, h)
+				}
+				for i := range conv {
+					if conv[i] != hf[i] {
+						t.Fatalf("half convert bf=%v n=%d [%d]: %g, want %g", bf, n, i, conv[i], hf[i])
+					}
+				}
+			}
+		}
+		// dotF32x4: every column count up to 70, and a few large ones.
+		cs := []int{255, 256, 1001}
+		for c := 0; c <= 70; c++ {
+			cs = append(cs, c)
+		}
+		for _, cols := range cs {
+			w, x := randVec(rng, cols, 1), randVec(rng, 4*cols+3, 1)
+			var got, want [4]float32
+			got = [4]float32{9, 9, 9, 9}
+			k.dotF32x4(&got, w, x, cols)
+			dotF32x4Go(&want, w, x, cols)
+			for r := range 4 {
+				var sc float64
+				for c := range cols {
+					sc += math.Abs(float64(w[c] * x[r*cols+c]))
+				}
+				if !closeTo(float64(got[r]), float64(want[r]), sc) {
+					t.Fatalf("dotF32x4 cols=%d row %d: %g, want %g", cols, r, got[r], want[r])
+				}
+			}
+		}
+	})
+}
+
+// TestSIMDHalfConvertAll converts every f16 and bf16 bit pattern.
+func TestSIMDHalfConvertAll(t *testing.T) {
+	forEachSIMD(t, func(t *testing.T, k *kernelSet) {
+		all := make([]uint16, 1<<16)
+		for i := range all {
+			all[i] = uint16(i)
+		}
+		got, want := make([]float32, len(all)), make([]float32, len(all))
+		for _, bf := range []bool{false, true} {
+			if bf {
+				k.bf16ToF32Slice(got, all)
+				bf16ToF32SliceGo(want, all)
+			} else {
+				k.f16ToF32Slice(got, all)
+				f16ToF32SliceGo(want, all)
+			}
+			for i := range got {
+				g, w := got[i], want[i]
+				if g != w && !(g != g && w != w) {
+					t.Fatalf("bf=%v %#x: %g, want %g", bf, i, g, w)
+				}
+			}
+		}
+	})
+}
+
+// randQuantRow returns nb random blocks of a quantized type: random quant
+// bytes (every bit pattern is a valid block) with moderate f16 scales.
+func randQuantRow(rng *rand.Rand, blockBytes, nb int, scaleOffsets ...int) []byte {
+	b := make([]byte, nb*blockBytes)
+	for i := range b {
+		b[i] = byte(rng.Uint32())
+	}
+	for blk := range nb {
+		for _, off := range scaleOffsets {
+			put16(b[blk*blockBytes+off:], f32ToF16(float32(rng.NormFloat64()*0.01)))
+		}
+	}
+	return b
+}
+
+func TestSIMDQuantDots(t *testing.T) {
+	forEachSIMD(t, func(t *testing.T, k *kernelSet) {
+		rng := rand.New(rand.NewPCG(13, 14))
+		for nb := 0; nb <= 9; nb++ {
+			for it := range 20 {
+				x := randVec(rng, nb*256, 1)
+				if it == 0 && nb > 0 {
+					x[0] = 100 // saturating activations
+					x[1] = -100
+				}
+				a8 := make([]blockQ8, nb*8)
+				quantizeQ8Act(a8, x)
+				aK := make([]blockQ8K, nb)
+				quantizeQ8KAct(aK, x)
+				// Scale for the tolerance: the sum of |terms| bounds the
+				// rounding of the float accumulation.
+				w8 := randQuantRow(rng, q8_0Bytes, nb*8, 0)
+				w4 := randQuantRow(rng, q4_0Bytes, nb*8, 0)
+				wK := randQuantRow(rng, q4KBytes, nb, 0, 2)
+				w6 := randQuantRow(rng, q6KBytes, nb, 208)
+				type c struct {
+					name      string
+					got, want float32
+					w         []byte
+				}
+				for _, cs := range []c{
+					{"Q8_0", k.dotQ8_0(w8, a8), dotQ8_0Go(w8, a8), w8},
+					{"Q4_0", k.dotQ4_0(w4, a8), dotQ4_0Go(w4, a8), w4},
+					{"Q4_K", k.dotQ4K(wK, aK), dotQ4KGo(wK, aK), wK},
+					{"Q6_K", k.dotQ6K(w6, aK), dotQ6KGo(w6, aK), w6},
+				} {
+					var scale float64
+					typ := map[string]int{"Q8_0": 0, "Q4_0": 1, "Q4_K": 2, "Q6_K": 3}[cs.name]
+					deq := make([]float32, nb*256)
+					switch typ {
+					case 0:
+						dequantQ8_0(deq, cs.w)
+					case 1:
+						dequantQ4_0(deq, cs.w)
+					case 2:
+						dequantQ4K(deq, cs.w)
+					case 3:
+						dequantQ6K(deq, cs.w)
+					}
+					for i := range deq {
+						scale += math.Abs(float64(deq[i] * x[i]))
+					}
+					if !closeTo(float64(cs.got), float64(cs.want), 10*scale) {
+						t.Fatalf("%s nb=%d it=%d: %g, want %g (scale %g)", cs.name, nb, it, cs.got, cs.want, scale)
+					}
+				}
+			}
+		}
+	})
+}
