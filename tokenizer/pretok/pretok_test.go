@@ -285,3 +285,28 @@ func TestInvalidUTF8Spans(t *testing.T) {
 		t.Fatal()
 	}
 }
+
+func TestForGGUFPre(t *testing.T) {
+	for _, name := range GGUFPreNames() {
+		s, err := ForGGUFPre(name)
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		text := "Hello world's 1234567 HTTPServer!!\n\n  漢字 한국어 ſ <sentinel:12> IMGIMGAAZ\t\r\n end  "
+		spans := s.Split(text, nil)
+		if err := checkTiling(text, spans); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+		t.Logf("%-16s hand=%v %q", name, IsHandWritten(s), pieces(text, spans))
+	}
+	if _, err := ForGGUFPre("no-such-pre"); err == nil || !strings.Contains(err.Error(), "no-such-pre") {
+		t.Errorf("unknown name: err = %v", err)
+	}
+	for _, name := range []string{"gpt-2", "llama-bpe", "qwen2", "qwen35", "deepseek-coder", "falcon", "mpt", "starcoder", "refact", "command-r", "gpt-4o", "default"} {
+		s, _ := ForGGUFPre(name)
+		if !IsHandWritten(s) {
+			t.Errorf("%s is not fully hand-written", name)
+		}
+	}
+}
