@@ -1,7 +1,9 @@
 package weights
 
 import (
+	"bytes"
 	"os"
+	"reflect"
 	"testing"
 )
 
@@ -102,6 +104,23 @@ func TestStories260K(t *testing.T) {
 	}
 	if kvs := f.KVs(); len(kvs) != len(f.Meta) || kvs[0].Key != "tokenizer.ggml.tokens" || kvs[4].Key != "general.architecture" {
 		t.Errorf("KVs: %d entries, first %q", len(kvs), kvs[0].Key)
+	}
+}
+
+func TestStories260KNoMmap(t *testing.T) {
+	a := openStories(t, Options{})
+	b := openStories(t, Options{NoMmap: true})
+	checkTensors(t, b.Tensors, a.Tensors)
+	if !reflect.DeepEqual(a.Meta, b.Meta) {
+		t.Error("metadata differs between mmap and NoMmap")
+	}
+	// The file rewritten from what was read is byte-identical.
+	data, err := os.ReadFile(storiesPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := writeGGUF(t, b.KVs(), b.Tensors); !bytes.Equal(got, data) {
+		t.Errorf("rewritten file differs (%d bytes, want %d)", len(got), len(data))
 	}
 }
 
