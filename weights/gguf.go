@@ -330,7 +330,11 @@ func ReadGGUF(name string, data []byte) (*File, error) {
 		if key == alignmentKey {
 			a, ok := v.(uint32)
 			if !ok || a == 0 || a&(a-1) != 0 || a > ggufMaxAlignment {
-				r.fail(at, ErrMalformed, "alignment must be a uint32 power of two up to %d, got %T %v", ggufMaxAlignment, v, v)
+				got := fmt.Sprintf("a %T", v)
+				if ok {
+					got = fmt.Sprint(a)
+				}
+				r.fail(at, ErrMalformed, "alignment must be a uint32 power of two up to %d, got %s", ggufMaxAlignment, got)
 				return nil, r.err
 			}
 			f.Alignment = int(a)
