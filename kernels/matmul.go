@@ -88,6 +88,9 @@ func MatMul(p *Pool, out []float32, w Mat, x []float32, n int) {
 		clear(out)
 		return
 	}
+	if w.Rows*w.Cols*n < minParallelWork {
+		p = nil // handing work to the pool costs more than it saves
+	}
 	switch w.Type {
 	case weights.F32, weights.F16, weights.BF16:
 		matMulFloat(p, out, w, x, n)
@@ -99,6 +102,10 @@ func MatMul(p *Pool, out []float32, w Mat, x []float32, n int) {
 		}
 	}
 }
+
+// minParallelWork is the product size (multiply-adds) under which MatMul
+// runs on the calling goroutine alone.
+var minParallelWork = 1 << 16
 
 // quantFloatPath switches quantized weights to the reference path that
 // dequantizes a block at a time and dots in float32 (tests use both).

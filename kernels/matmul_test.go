@@ -111,6 +111,8 @@ func forEachPath(t *testing.T, f func(t *testing.T, path string, q8 bool)) {
 }
 
 func TestMatMulAllTypes(t *testing.T) {
+	defer func(v int) { minParallelWork = v }(minParallelWork)
+	minParallelWork = 0 // the test shapes are small; use the pool anyway
 	rng := rand.New(rand.NewPCG(1, 2))
 	pools := []*Pool{nil, NewPool(1), NewPool(2), NewPool(3)}
 	defer func() {
