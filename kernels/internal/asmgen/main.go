@@ -480,8 +480,8 @@ func suffix(vnni bool) string {
 // @288, d f32 @304} (320 bytes).
 
 // dotQ8_0 emits dotQ8_0 / dotQ4_0 (q4) for blocks of 32: the weight bytes
-// become signed int8 in Y1, then Σ w·x via the sign trick (|w| unsigned ×
-// x·sign(w) signed).
+// become signed int8, then Σ w·x via the sign trick (|w| unsigned ×
+// x·sign(w) signed). Two blocks per iteration, with two accumulators.
 func dotQ8_0(vnni, q4 bool) {
 	name := "dotQ8_0" + suffix(vnni)
 	bsize := 34
@@ -495,6 +495,7 @@ func dotQ8_0(vnni, q4 bool) {
 	p("MOVQ a+8(FP), DI")
 	p("MOVQ nb+16(FP), CX")
 	p("VXORPS Y0, Y0, Y0")
+	p("VXORPS Y11, Y11, Y11")
 	if q4 {
 		p("VMOVDQU nib<>(SB), Y13")
 		p("VMOVDQU eights<>(SB), Y12")
@@ -502,40 +503,52 @@ func dotQ8_0(vnni, q4 bool) {
 	if !vnni {
 		p("VMOVDQU ones16<>(SB), Y15")
 	}
+	// block emits one block at SI+k·bsize, DI+40k into accumulator acc,
+	// using Y<r>..Y<r+4> and the GPR g.
+	block := func(k, r, acc int, g string) {
+		ws, as := k*bsize, k*40
+		if q4 {
+			p("VMOVDQU %d(SI), X%d", ws+2, r)
+			p("VPSRLW $4, X%d, X%d", r, r+1)
+			p("VINSERTI128 $1, X%d, Y%d, Y%d", r+1, r, r)
+			p("VPAND Y13, Y%d, Y%d", r, r)
+			p("VPSUBB Y12, Y%d, Y%d", r, r)
+		} else {
+			p("VMOVDQU %d(SI), Y%d", ws+2, r)
+		}
+		p("VMOVDQU %d(DI), Y%d", as+8, r+1)
+		p("VPSIGNB Y%d, Y%d, Y%d", r, r, r+2)
+		p("VPSIGNB Y%d, Y%d, Y%d", r, r+1, r+1)
+		if vnni {
+			p("VPXOR Y%d, Y%d, Y%d", r+3, r+3, r+3)
+			p("VPDPBUSD Y%d, Y%d, Y%d", r+1, r+2, r+3)
+		} else {
+			p("VPMADDUBSW Y%d, Y%d, Y%d", r+1, r+2, r+3)
+			p("VPMADDWD Y15, Y%d, Y%d", r+3, r+3)
+		}
+		p("VCVTDQ2PS Y%d, Y%d", r+3, r+3)
+		p("MOVWLZX %d(SI), %s", ws, g)
+		p("VMOVD %s, X%d", g, r+4)
+		p("VCVTPH2PS X%d, X%d", r+4, r+4)
+		p("VMULSS %d(DI), X%d, X%d", as, r+4, r+4)
+		p("VBROADCASTSS X%d, Y%d", r+4, r+4)
+		p("VFMADD231PS Y%d, Y%d, Y%d", r+4, r+3, acc)
+	}
+	label(l + "loop2")
+	p("CMPQ CX, $2")
+	p("JLT " + l + "one")
+	block(0, 1, 0, "AX")
+	block(1, 6, 11, "BX")
+	p("ADDQ $%d, SI", 2*bsize)
+	p("ADDQ $80, DI")
+	p("SUBQ $2, CX")
+	p("JMP " + l + "loop2")
+	label(l + "one")
 	p("TESTQ CX, CX")
 	p("JZ " + l + "done")
-	label(l + "loop")
-	if q4 {
-		p("VMOVDQU 2(SI), X1")
-		p("VPSRLW $4, X1, X2")
-		p("VINSERTI128 $1, X2, Y1, Y1")
-		p("VPAND Y13, Y1, Y1")
-		p("VPSUBB Y12, Y1, Y1")
-	} else {
-		p("VMOVDQU 2(SI), Y1")
-	}
-	p("VMOVDQU 8(DI), Y2")
-	p("VPSIGNB Y1, Y1, Y3")
-	p("VPSIGNB Y1, Y2, Y2")
-	if vnni {
-		p("VPXOR Y4, Y4, Y4")
-		p("VPDPBUSD Y2, Y3, Y4")
-	} else {
-		p("VPMADDUBSW Y2, Y3, Y4")
-		p("VPMADDWD Y15, Y4, Y4")
-	}
-	p("VCVTDQ2PS Y4, Y4")
-	p("MOVWLZX (SI), AX")
-	p("VMOVD AX, X5")
-	p("VCVTPH2PS X5, X5")
-	p("VMULSS (DI), X5, X5")
-	p("VBROADCASTSS X5, Y5")
-	p("VFMADD231PS Y5, Y4, Y0")
-	p("ADDQ $%d, SI", bsize)
-	p("ADDQ $40, DI")
-	p("DECQ CX")
-	p("JNZ " + l + "loop")
+	block(0, 1, 0, "AX")
 	label(l + "done")
+	p("VADDPS Y11, Y0, Y0")
 	hsumY(0, 1)
 	p("VZEROUPPER")
 	p("MOVSS X0, ret+24(FP)")
