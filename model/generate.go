@@ -290,6 +290,7 @@ func (s *Session) Generate(ctx context.Context, prompt []int, o GenerateOptions,
 			buf = make([]float32, len(logits))
 		}
 		smp := NewSampler(o.Sampler)
+		smp.Accept(prompt...)
 		var t1 time.Time
 		var step Step
 		for {
@@ -316,6 +317,7 @@ func (s *Session) Generate(ctx context.Context, prompt []int, o GenerateOptions,
 				st.StopReason = "cancelled"
 				return
 			}
+			smp.Accept(id)
 			switch {
 			case o.MaxTokens > 0 && st.GeneratedTokens >= o.MaxTokens:
 				st.StopReason = "length"

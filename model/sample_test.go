@@ -96,3 +96,52 @@ func firstDiffInts(a, b []int) int {
 	}
 	return -1
 }
+
+func TestMinP(t *testing.T) {
+	// p = 0.5, 0.25, 0.15, 0.1; min-p 0.4 keeps p ≥ 0.2: 0.5 and 0.25 → 2/3, 1/3.
+	p := []float64{0.5, 0.25, 0.15, 0.1}
+	logits := make([]float32, len(p))
+	for i, v := range p {
+		logits[i] = float32(math.Log(v))
+	}
+	near(t, "min-p 0.4", drawMany(SamplerOptions{Temperature: 1, MinP: 0.4, Seed: 6}, logits, 200000),
+		[]float64{2.0 / 3, 1.0 / 3, 0, 0}, 0.006)
+	// min-p 0.25 keeps p ≥ 0.125: three tokens, 0.5/0.9, 0.25/0.9, 0.15/0.9.
+	near(t, "min-p 0.25", drawMany(SamplerOptions{Temperature: 1, MinP: 0.25, Seed: 7}, logits, 200000),
+		[]float64{0.5 / 0.9, 0.25 / 0.9, 0.15 / 0.9, 0}, 0.006)
+}
+
+func TestPenaltiesAndBias(t *testing.T) {
+	// Hand-computed: logits [2, -1, 0.5, 1]; history: token 0 twice, token 1 once.
+	// repeat 2: 2→1, -1→-2; frequency 0.25: 1-0.5=0.5, -2-0.25=-2.25;
+	// presence 0.5: 0.0, -2.75. Token 3 untouched (1) now wins the argmax.
+	o := SamplerOptions{RepeatPenalty: 2, FrequencyPenalty: 0.25, PresencePenalty: 0.5}
+	s := NewSampler(o)
+	s.Accept(0, 1, 0)
+	l := []float32{2, -1, 0.5, 1}
+	if got := s.Sample(l); got != 3 {
+		t.Fatalf("argmax after penalties = %d, want 3 (logits %v)", got, l)
+	}
+	want := []float32{0, -2.75, 0.5, 1}
+	for i := range want {
+		if math.Abs(float64(l[i]-want[i])) > 1e-6 {
+			t.Fatalf("penalized logits %v, want %v", l, want)
+		}
+	}
+	// Window: with RepeatLastN 1 only the last token (0) counts.
+	s = NewSampler(SamplerOptions{RepeatPenalty: 2, RepeatLastN: 1})
+	s.Accept(1, 0)
+	l = []float32{2, -1}
+	s.Sample(l)
+	if l[0] != 1 || l[1] != -1 {
+		t.Fatalf("windowed penalty gave %v, want [1 -1]", l)
+	}
+	// Logit bias: ban the argmax, boost another; distribution at T=1 over
+	// equal logits with a +ln(3) bias on token 2 is 1/5, 1/5, 3/5.
+	s = NewSampler(SamplerOptions{LogitBias: map[int]float32{0: float32(math.Inf(-1))}})
+	if got := s.Sample([]float32{5, 1, 2}); got != 2 {
+		t.Fatalf("banned token sampled: %d", got)
+	}
+	near(t, "bias", drawMany(SamplerOptions{Temperature: 1, Seed: 8, LogitBias: map[int]float32{2: float32(math.Log(3))}},
+		[]float32{0, 0, 0}, 200000), []float64{0.2, 0.2, 0.6}, 0.006)
+}
