@@ -1,3 +1,12 @@
+// Package kernels holds goformer's CPU compute kernels: matrix-vector and
+// matrix-matrix products over weights in their stored (possibly quantized
+// GGUF) layout, quantization and dequantization, the worker pool that
+// parallelizes them, and the element-wise ops of a transformer layer.
+//
+// The inner loops have a plain-Go reference implementation and, on amd64,
+// AVX2 / AVX-512 (+VNNI) assembly chosen at run time; build with the purego
+// tag, or call DisableSIMD, to use the reference only. SIMD reports which is
+// in use. Storage is read as little-endian.
 package kernels
 
 import (
@@ -68,8 +77,8 @@ func MatVec(p *Pool, out []float32, w Mat, x []float32) {
 }
 
 // MatMul computes out[i,r] = Σ_c W[r,c]·x[i,c] for n input rows: x is n×Cols
-// and out is n×Rows, both row-major. The weight rows are split across p. It
-// panics if w is invalid or the lengths do not match.
+// and out is n×Rows, both row-major, and must not overlap. The weight rows
+// are split across p. It panics if w is invalid or the lengths do not match.
 //
 // Quantized weights are multiplied, as llama.cpp does, against the input
 // rows quantized to 8 bits (Q8_0 blocks for Q8_0/Q4_0 weights, 256-element
