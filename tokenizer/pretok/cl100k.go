@@ -1,5 +1,7 @@
 package pretok
 
+import "unicode/utf8"
+
 // cl100kParams describes the family of patterns
 //
 //	CONTR|[^\r\n\p{L}\p{N}]?LETTER+|\p{N}{1,MAX}| ?PUNCT+SUFFIX|\s*[\r\n]+|\s+(?!\S)|\s+
@@ -20,7 +22,13 @@ func (p *cl100kParams) match(s string, i int) int {
 			return e
 		}
 	}
-	c, w := classOf(s, i)
+	var c uint16
+	w := 1
+	if b := s[i]; b < utf8.RuneSelf {
+		c = asciiClass[b]
+	} else {
+		c, w = classOfMulti(s, i)
+	}
 	// [^\r\n\p{L}\p{N}]?LETTER+
 	if c&(cL|cN|cNL) == 0 && i+w < len(s) {
 		c2, w2 := classOf(s, i+w)

@@ -109,15 +109,16 @@ func buildBMP() {
 // U+FFFD (a symbol: not a letter, number, space or punctuation), which is how
 // Go's []rune conversion, and therefore the regexp2 fallback, sees it.
 func classOf(s string, i int) (uint16, int) {
-	b := s[i]
-	if b < utf8.RuneSelf {
+	if b := s[i]; b < utf8.RuneSelf {
 		return asciiClass[b], 1
 	}
+	return classOfMulti(s, i)
+}
+
+func classOfMulti(s string, i int) (uint16, int) {
 	r, w := utf8.DecodeRuneInString(s[i:])
 	if r < 0x10000 {
-		if bmpClass == nil {
-			bmpOnce.Do(buildBMP)
-		}
+		bmpOnce.Do(buildBMP)
 		return bmpClass[r], w
 	}
 	return computeClass(r), w

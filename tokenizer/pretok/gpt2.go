@@ -1,5 +1,7 @@
 package pretok
 
+import "unicode/utf8"
+
 // gpt2Match matches, at i,
 //
 //	's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+
@@ -12,7 +14,13 @@ func gpt2Match(s string, i int, trailingWS bool) int {
 			return e
 		}
 	}
-	c, w := classOf(s, i)
+	var c uint16
+	w := 1
+	if b := s[i]; b < utf8.RuneSelf {
+		c = asciiClass[b]
+	} else {
+		c, w = classOfMulti(s, i)
+	}
 	if b == ' ' && i+1 < len(s) {
 		c2, w2 := classOf(s, i+1)
 		switch {

@@ -1,5 +1,7 @@
 package pretok
 
+import "unicode/utf8"
+
 // o200kParams describes the family of patterns
 //
 //	[^\r\n\p{L}\p{N}]?UPPER*LOWER+CONTR?|[^\r\n\p{L}\p{N}]?UPPER+LOWER*CONTR?|\p{N}{1,MAX}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+
@@ -48,27 +50,43 @@ func upperPlusLower(s string, k int) int {
 	return runEnd(s, runEnd(s, k+w, cU), cW)
 }
 
-func (p *o200kParams) word(s string, i int) int {
-	c, w := classOf(s, i)
-	pre := c&(cL|cN|cNL) == 0 && i+w < len(s)
-	if pre {
-		if e := upperLower(s, i+w); e >= 0 {
-			return e
+// word matches the two letter-run alternatives at i (c, w: class and width
+// of the code point at i), trying them in the expression's order: UPPER*LOWER+
+// with, then without, the optional prefix, then UPPER+LOWER* likewise.
+func word(s string, i int, c uint16, w int) int {
+	if c&(cL|cN|cNL) == 0 && i+w < len(s) {
+		if c2, _ := classOf(s, i+w); c2&(cU|cW) != 0 {
+			if e := upperLower(s, i+w); e >= 0 {
+				return e
+			}
+			if c&(cU|cW) != 0 { // a mark can start the run itself
+				if e := upperLower(s, i); e >= 0 {
+					return e
+				}
+			}
+			// c2 is UPPER here (a LOWER-only c2 made upperLower succeed).
+			return upperPlusLower(s, i+w)
 		}
+	}
+	if c&(cU|cW) == 0 {
+		return -1
 	}
 	if e := upperLower(s, i); e >= 0 {
 		return e
-	}
-	if pre {
-		if e := upperPlusLower(s, i+w); e >= 0 {
-			return e
-		}
 	}
 	return upperPlusLower(s, i)
 }
 
 func (p *o200kParams) match(s string, i int) int {
-	if e := p.word(s, i); e >= 0 {
+	var c uint16
+	w := 1
+	b := s[i]
+	if b < utf8.RuneSelf {
+		c = asciiClass[b]
+	} else {
+		c, w = classOfMulti(s, i)
+	}
+	if e := word(s, i, c, w); e >= 0 {
 		if p.contr && e < len(s) && s[e] == '\'' {
 			if e2 := contraction(s, e, contrFold); e2 >= 0 {
 				return e2
@@ -76,8 +94,6 @@ func (p *o200kParams) match(s string, i int) int {
 		}
 		return e
 	}
-	b := s[i]
-	c, w := classOf(s, i)
 	if c&cN != 0 {
 		if p.digitMax == 0 {
 			return runEnd(s, i+w, cN)
