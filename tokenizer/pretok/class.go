@@ -9,19 +9,20 @@ import (
 // Character-class bits. Every code point gets the set of classes it belongs
 // to; the matchers test membership with a single AND.
 const (
-	cL      uint16 = 1 << iota // \p{L}
-	cN                         // \p{N}
-	cS                         // \s: Unicode White_Space (same set as Go's unicode.IsSpace)
-	cM                         // \p{M}
-	cP                         // \p{P}
-	cSym                       // \p{S}
-	cU                         // [\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}] (o200k "upper" run)
-	cW                         // [\p{Ll}\p{Lm}\p{Lo}\p{M}] (o200k "lower" run)
-	cNL                        // [\r\n]
-	cDigit                     // [0-9]
-	cHanKo                     // [一-龥ࠀ-一가-퟿] (DeepSeek's CJK/Hangul run class)
-	cDefP                      // [\p{P}$+<=>^~|] (llama.cpp default punctuation run)
-	cASCIIP                    // [\p{P}$+<=>^~|`] (HF Punctuation: ASCII punctuation or \p{P})
+	cL       uint16 = 1 << iota // \p{L}
+	cN                          // \p{N}
+	cS                          // \s: Unicode White_Space (same set as Go's unicode.IsSpace)
+	cM                          // \p{M}
+	cP                          // \p{P}
+	cSym                        // \p{S}
+	cU                          // [\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}] (o200k "upper" run)
+	cW                          // [\p{Ll}\p{Lm}\p{Lo}\p{M}] (o200k "lower" run)
+	cNL                         // [\r\n]
+	cDigit                      // [0-9]
+	cHanKo                      // [一-龥ࠀ-一가-퟿] (DeepSeek's CJK/Hangul run class)
+	cDefP                       // [\p{P}$+<=>^~|] (llama.cpp default punctuation run)
+	cASCIIP                     // [\p{P}$+<=>^~|`] (HF Punctuation: ASCII punctuation or \p{P})
+	cHanKana                    // [一-龥぀-ゟ゠-ヿ] (DeepSeek V3's CJK run class)
 )
 
 var (
@@ -83,6 +84,9 @@ func extraClass(r rune) uint16 {
 	}
 	if (r >= 0x4E00 && r <= 0x9FA5) || (r >= 0x0800 && r <= 0x4E00) || (r >= 0xAC00 && r <= 0xD7FF) {
 		c |= cHanKo
+	}
+	if (r >= 0x4E00 && r <= 0x9FA5) || (r >= 0x3040 && r <= 0x30FF) {
+		c |= cHanKana
 	}
 	return c
 }

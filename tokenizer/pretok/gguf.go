@@ -33,11 +33,7 @@ var (
 		cjkRun,
 		`\p{N}+`,
 	}
-	ggufDSV3 = []string{
-		`\p{N}{1,3}`,
-		`[一-龥぀-ゟ゠-ヿ]+`,
-		`[!"#$%&'()*+,\-./:;<=>?@\[\\\]^_` + "`" + `{|}~][A-Za-z]+|[^\r\n\p{L}\p{P}\p{S}]?[\p{L}\p{M}]+| ?[\p{P}\p{S}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+`,
-	}
+	ggufDSV3      = []string{`\p{N}{1,3}`, "[一-龥぀-ゟ゠-ヿ]+", patternDSV3}
 	ggufPoro      = []string{` ?[^(\s|.,!?…。，、।۔،)]+`}
 	ggufViking    = []string{` ?[^(\s|.,!?…。，、।۔،)]+`, `\p{N}`}
 	ggufChameleon = []string{

@@ -3,12 +3,14 @@ package pretok
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"unicode"
+	"unicode/utf8"
 )
 
 const tokDir = "../../../shared/tokenizers"
@@ -182,5 +184,48 @@ func TestHFGoldens(t *testing.T) {
 			}
 			t.Logf("%s: %d/%d cases match (%d skipped: NFC)", name, n-bad, n, skipped)
 		})
+	}
+}
+
+// TestDeepSeekLLMClass checks the transcription of DeepSeek LLM's letter
+// class: every range must be ordered and hold only cased letters (Lu, Ll,
+// Lt), which catches code points altered by Unicode normalization.
+func TestDeepSeekLLMClass(t *testing.T) {
+	p := ggufDSLLM[1]
+	body := strings.TrimSuffix(strings.TrimPrefix(p, `\s?[`), "]+")
+	var rs []rune
+	for i := 0; i < len(body); {
+		if strings.HasPrefix(body[i:], `\x{`) {
+			j := strings.IndexByte(body[i:], '}')
+			var r rune
+			fmt.Sscanf(body[i+3:i+j], "%X", &r)
+			rs = append(rs, r)
+			i += j + 1
+			continue
+		}
+		r, w := utf8.DecodeRuneInString(body[i:])
+		rs = append(rs, r)
+		i += w
+	}
+	cased := func(r rune) bool { return unicode.In(r, unicode.Lu, unicode.Ll, unicode.Lt) }
+	n := 0
+	for k := 0; k < len(rs); k++ {
+		lo, hi := rs[k], rs[k]
+		if k+2 < len(rs) && rs[k+1] == '-' {
+			hi = rs[k+2]
+			k += 2
+		}
+		if lo > hi {
+			t.Errorf("reversed range %U-%U", lo, hi)
+		}
+		for r := lo; r <= hi; r++ {
+			n++
+			if !cased(r) {
+				t.Errorf("%U (%c) in range %U-%U is not a cased letter", r, r, lo, hi)
+			}
+		}
+	}
+	if n < 1000 {
+		t.Errorf("only %d code points", n)
 	}
 }
