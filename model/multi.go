@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 )
 
 // Multi holds several independent sequences in one KV cache and advances
@@ -104,4 +105,88 @@ func (mu *Multi) Step(ctx context.Context, in []Input) ([][]float32, error) {
 		out[i] = logits[i*vocab : (i+1)*vocab]
 	}
 	return out, nil
+}
+
+// SeqStep is a step of one sequence in a batched generation.
+type SeqStep struct {
+	Seq int
+	Step
+	// Done marks a sequence's end (Step is then empty); StopReason says why.
+	Done       bool
+	StopReason string
+}
+
+// GenerateAll generates continuations of every prompt together, one
+// forward pass per step for all unfinished sequences (the prompts are
+// prefilled together in the first pass). Prompt i runs in cache slot i, so
+// NewMulti must have at least len(prompts) sequences. Every sequence has
+// its own sampler seeded with o.Sampler.Seed: a prompt's text does not
+// depend on its batch position.
+func (mu *Multi) GenerateAll(ctx context.Context, prompts [][]int, o GenerateOptions) iter.Seq2[SeqStep, error] {
+	return func(yield func(SeqStep, error) bool) {
+		if len(prompts) > mu.Sequences() {
+			yield(SeqStep{}, fmt.Errorf("%d prompts for %d sequences", len(prompts), mu.Sequences()))
+			return
+		}
+		samplers := make([]*Sampler, len(prompts))
+		counts := make([]int, len(prompts))
+		in := make([]Input, 0, len(prompts))
+		for i, p := range prompts {
+			if len(p) == 0 {
+				yield(SeqStep{}, fmt.Errorf("prompt %d is empty", i))
+				return
+			}
+			mu.Truncate(i, 0)
+			samplers[i] = NewSampler(o.Sampler)
+			samplers[i].Accept(p...)
+			in = append(in, Input{Seq: i, Tokens: p})
+		}
+		var buf []float32
+		for len(in) > 0 {
+			logits, err := mu.Step(ctx, in)
+			if err != nil {
+				yield(SeqStep{}, err)
+				return
+			}
+			next := in[:0]
+			for j, x := range in {
+				l := logits[j]
+				step := Step{}
+				if o.Logprobs {
+					if buf == nil {
+						buf = make([]float32, len(l))
+					}
+					LogSoftmax(buf, l)
+				}
+				step.ID = samplers[x.Seq].Sample(l)
+				if o.Logprobs {
+					o.score(&step, buf)
+				}
+				reason := ""
+				if !o.IgnoreEOS && o.IsEOG != nil && o.IsEOG(step.ID) {
+					reason = "eog"
+				} else {
+					counts[x.Seq]++
+					if !yield(SeqStep{Seq: x.Seq, Step: step}, nil) {
+						return
+					}
+					samplers[x.Seq].Accept(step.ID)
+					switch {
+					case o.MaxTokens > 0 && counts[x.Seq] >= o.MaxTokens:
+						reason = "length"
+					case len(mu.tokens[x.Seq]) >= mu.Context():
+						reason = "context"
+					}
+				}
+				if reason != "" {
+					if !yield(SeqStep{Seq: x.Seq, Done: true, StopReason: reason}, nil) {
+						return
+					}
+					continue
+				}
+				next = append(next, Input{Seq: x.Seq, Tokens: []int{step.ID}})
+			}
+			in = next
+		}
+	}
 }

@@ -99,3 +99,60 @@ func TestMultiMatchesSingleSequences(t *testing.T) {
 		t.Fatal("sequence 4 of 4 accepted")
 	}
 }
+
+// TestGenerateAllPositionIndependent samples the same prompt at three batch
+// positions beside other prompts: each copy must produce the same tokens,
+// and the same as a lone Session with the same seed.
+func TestGenerateAllPositionIndependent(t *testing.T) {
+	m, be := loadDefault(t)
+	ctx := context.Background()
+	p := []int{1, 403, 407, 261, 378}
+	other := []int{1, 300, 301}
+	o := model.GenerateOptions{MaxTokens: 40, Sampler: model.SamplerOptions{Temperature: 0.9, TopP: 0.95, TopK: 50, Seed: 1234}}
+
+	s, err := model.NewSession(m, be, 128)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var alone []int
+	for st, err := range s.Generate(ctx, p, o, nil) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		alone = append(alone, st.ID)
+	}
+
+	mu, err := model.NewMulti(m, be, 128, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make([][]int, 5)
+	done := map[int]string{}
+	for st, err := range mu.GenerateAll(ctx, [][]int{p, other, p, other, p}, o) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Done {
+			done[st.Seq] = st.StopReason
+			continue
+		}
+		got[st.Seq] = append(got[st.Seq], st.ID)
+	}
+	for _, seq := range []int{0, 2, 4} {
+		if firstDiffInts(got[seq], alone) >= 0 || len(got[seq]) != len(alone) {
+			t.Errorf("slot %d: %v\nalone:  %v", seq, got[seq], alone)
+		}
+		if done[seq] != "length" {
+			t.Errorf("slot %d stopped with %q", seq, done[seq])
+		}
+	}
+}
+
+func firstDiffInts(a, b []int) int {
+	for i := range min(len(a), len(b)) {
+		if a[i] != b[i] {
+			return i
+		}
+	}
+	return -1
+}
