@@ -310,6 +310,8 @@ type kernelSet struct {
 	dotQ4_0        func(w []byte, a []blockQ8) float32
 	dotQ4K         func(w []byte, a []blockQ8K) float32
 	dotQ6K         func(w []byte, a []blockQ8K) float32
+	dotQ4Kx4       func(res *[4]float32, w []byte, a []blockQ8K, nb int)
+	dotQ6Kx4       func(res *[4]float32, w []byte, a []blockQ8K, nb int)
 }
 
 // goKernels is the plain-Go reference implementation.
@@ -325,6 +327,8 @@ var goKernels = kernelSet{
 	dotQ4_0:        dotQ4_0Go,
 	dotQ4K:         dotQ4KGo,
 	dotQ6K:         dotQ6KGo,
+	dotQ4Kx4:       dotQ4Kx4Go,
+	dotQ6Kx4:       dotQ6Kx4Go,
 }
 
 // simdKernelSets are the vector implementations this CPU can run, best
@@ -343,6 +347,8 @@ var (
 	dotQ4_0         func(w []byte, a []blockQ8) float32
 	dotQ4K          func(w []byte, a []blockQ8K) float32
 	dotQ6K          func(w []byte, a []blockQ8K) float32
+	dotQ4Kx4        func(res *[4]float32, w []byte, a []blockQ8K, nb int)
+	dotQ6Kx4        func(res *[4]float32, w []byte, a []blockQ8K, nb int)
 	simdDescription string
 )
 
@@ -367,6 +373,7 @@ func useKernels(k *kernelSet) {
 	dotF32, dotF32x4, dotF16, dotBF16 = k.dotF32, k.dotF32x4, k.dotF16, k.dotBF16
 	f16ToF32Slice, bf16ToF32Slice = k.f16ToF32Slice, k.bf16ToF32Slice
 	dotQ8_0, dotQ4_0, dotQ4K, dotQ6K = k.dotQ8_0, k.dotQ4_0, k.dotQ4K, k.dotQ6K
+	dotQ4Kx4, dotQ6Kx4 = k.dotQ4Kx4, k.dotQ6Kx4
 	simdDescription = k.name
 }
 

@@ -183,6 +183,20 @@ func dotQ6KGo(w []byte, a []blockQ8K) float32 {
 	return sum
 }
 
+// dotQ4Kx4Go computes res[k] = dotQ4K(w, a[k·nb : (k+1)·nb]) for k = 0..3.
+func dotQ4Kx4Go(res *[4]float32, w []byte, a []blockQ8K, nb int) {
+	for k := range 4 {
+		res[k] = dotQ4KGo(w, a[k*nb:(k+1)*nb])
+	}
+}
+
+// dotQ6Kx4Go is dotQ4Kx4Go for Q6_K.
+func dotQ6Kx4Go(res *[4]float32, w []byte, a []blockQ8K, nb int) {
+	for k := range 4 {
+		res[k] = dotQ6KGo(w, a[k*nb:(k+1)*nb])
+	}
+}
+
 // Scratch activation buffers, reused across calls.
 var (
 	q8Pool  sync.Pool
@@ -240,17 +254,26 @@ func matMulQ8(p *Pool, out []float32, w Mat, x []float32, n int) {
 		defer q8KPool.Put(buf)
 		a := *buf
 		quantizeRows(p, n, func(i int) { quantizeQ8KAct(a[i*nb:(i+1)*nb], x[i*cols:(i+1)*cols]) })
-		dot := dotQ4K
+		dot, dot4 := dotQ4K, dotQ4Kx4
 		if w.Type == weights.Q6_K {
-			dot = dotQ6K
+			dot, dot4 = dotQ6K, dotQ6Kx4
 		}
 		tile := batchTile(nb*int(unsafe.Sizeof(blockQ8K{})), n)
 		p.For(rows, func(lo, hi int) {
+			var res [4]float32
 			for i0 := 0; i0 < n; i0 += tile {
 				i1 := min(n, i0+tile)
 				for r := lo; r < hi; r++ {
 					row := w.row(r)
-					for i := i0; i < i1; i++ {
+					i := i0
+					for ; i+4 <= i1; i += 4 {
+						dot4(&res, row, a[i*nb:(i+4)*nb], nb)
+						out[i*rows+r] = res[0]
+						out[(i+1)*rows+r] = res[1]
+						out[(i+2)*rows+r] = res[2]
+						out[(i+3)*rows+r] = res[3]
+					}
+					for ; i < i1; i++ {
 						out[i*rows+r] = dot(row, a[i*nb:(i+1)*nb])
 					}
 				}

@@ -149,6 +149,36 @@ func randQuantRow(rng *rand.Rand, blockBytes, nb int, scaleOffsets ...int) []byt
 	return b
 }
 
+func TestSIMDQuantDotsX4(t *testing.T) {
+	forEachSIMD(t, func(t *testing.T, k *kernelSet) {
+		rng := rand.New(rand.NewPCG(15, 16))
+		for nb := 0; nb <= 5; nb++ {
+			x := randVec(rng, 4*nb*256, 1)
+			a := make([]blockQ8K, 4*nb)
+			quantizeQ8KAct(a, x)
+			for _, q6 := range []bool{false, true} {
+				for range 5 {
+					w := randQuantRow(rng, q4KBytes, nb, 0, 2)
+					dot4, dot := k.dotQ4Kx4, k.dotQ4K
+					if q6 {
+						w = randQuantRow(rng, q6KBytes, nb, 208)
+						dot4, dot = k.dotQ6Kx4, k.dotQ6K
+					}
+					var got [4]float32
+					got[0] = 99
+					dot4(&got, w, a, nb)
+					for r := range 4 {
+						want := dot(w, a[r*nb:(r+1)*nb])
+						if !closeTo(float64(got[r]), float64(want), 10*math.Abs(float64(want))+1e-3) {
+							t.Fatalf("q6=%v nb=%d row %d: %g, want %g", q6, nb, r, got[r], want)
+						}
+					}
+				}
+			}
+		}
+	})
+}
+
 func TestSIMDQuantDots(t *testing.T) {
 	forEachSIMD(t, func(t *testing.T, k *kernelSet) {
 		rng := rand.New(rand.NewPCG(13, 14))

@@ -43,6 +43,8 @@ func main() {
 		dotQ8_0(vnni, true)
 		dotQ4K(vnni)
 		dotQ6K(vnni)
+		dotQ4Kx4(vnni)
+		dotQ6Kx4(vnni)
 	}
 	os.Stdout.WriteString(out.String())
 }
@@ -722,4 +724,184 @@ func dotQ6K(vnni bool) {
 	p("VZEROUPPER")
 	p("MOVSS X0, ret+24(FP)")
 	p("RET")
+}
+
+// Four-row variants: one weight row against four activation rows (at a,
+// a+nb, a+2nb, a+3nb blocks), so that the weight unpacking is shared.
+// Registers: Y0-Y3 float accumulators, Y4-Y7 int32 accumulators; rows at
+// R8-R11 indexed by DI (the byte offset of the current block).
+
+var x4rows = []string{"R8", "R9", "R10", "R11"}
+
+func x4Prologue(name string) {
+	text(name, "$0-32", "(res *[4]float32, w *byte, a *blockQ8K, nb int)")
+	p("MOVQ w+8(FP), SI")
+	p("MOVQ a+16(FP), R8")
+	p("MOVQ nb+24(FP), CX")
+	p("IMUL3Q $320, CX, AX")
+	p("LEAQ (R8)(AX*1), R9")
+	p("LEAQ (R9)(AX*1), R10")
+	p("LEAQ (R10)(AX*1), R11")
+	p("XORQ DI, DI")
+	for r := 0; r < 4; r++ {
+		p("VXORPS Y%d, Y%d, Y%d", r, r, r)
+	}
+}
+
+func x4Epilogue(l string) {
+	label(l + "done")
+	p("MOVQ res+0(FP), AX")
+	store4()
+	p("VZEROUPPER")
+	p("RET")
+}
+
+// x4Scale adds cvt(Y<4+r>)·(d·d_x[r]) to Y<r> for each row, d in X10's
+// element 0 (clobbers Y14).
+func x4Scale() {
+	for r, x := range x4rows {
+		p("VBROADCASTSS 304(%s)(DI*1), X14", x)
+		p("VMULSS X10, X14, X14")
+		p("VBROADCASTSS X14, Y14")
+		p("VCVTDQ2PS Y%d, Y%d", 4+r, 4+r)
+		p("VFMADD231PS Y14, Y%d, Y%d", 4+r, r)
+	}
+}
+
+func dotQ4Kx4(vnni bool) {
+	name := "dotQ4Kx4" + suffix(vnni)
+	l := name + "_"
+	x4Prologue(name)
+	p("VMOVDQU nib<>(SB), Y13")
+	p("LEAQ bcastw<>(SB), R12")
+	p("TESTQ CX, CX")
+	p("JZ " + l + "done")
+	label(l + "loop")
+	// Scales → X8 (int16), mins → X9 (int16), as in dotQ4K.
+	p("MOVL 4(SI), AX")
+	p("MOVL 8(SI), BX")
+	p("MOVL 12(SI), DX")
+	p("MOVL AX, R13")
+	p("ANDL $0x3f3f3f3f, R13")
+	p("MOVL BX, R14")
+	p("ANDL $0x3f3f3f3f, R14")
+	p("MOVL DX, R12")
+	p("ANDL $0x0f0f0f0f, R12")
+	p("SHRL $6, AX")
+	p("ANDL $0x03030303, AX")
+	p("SHLL $4, AX")
+	p("ORL AX, R12")
+	p("SHRL $4, DX")
+	p("ANDL $0x0f0f0f0f, DX")
+	p("SHRL $6, BX")
+	p("ANDL $0x03030303, BX")
+	p("SHLL $4, BX")
+	p("ORL BX, DX")
+	p("SHLQ $32, R12")
+	p("ORQ R12, R13")
+	p("SHLQ $32, DX")
+	p("ORQ DX, R14")
+	p("LEAQ bcastw<>(SB), R12")
+	p("VMOVQ R13, X8")
+	p("VPMOVZXBW X8, X8")
+	p("VINSERTI128 $1, X8, Y8, Y8")
+	p("VMOVQ R14, X9")
+	p("VPMOVZXBW X9, X9")
+	// X10 = [d, dmin]; mins: Y<r> -= cvt(m·bsum32)·(dmin·d_x[r]).
+	p("VMOVD (SI), X10")
+	p("VCVTPH2PS X10, X10")
+	p("VMOVSHDUP X10, X11")
+	for r, x := range x4rows {
+		p("VPMADDWD 288(%s)(DI*1), X9, X14", x)
+		p("VCVTDQ2PS Y14, Y14")
+		p("VBROADCASTSS 304(%s)(DI*1), X12", x)
+		p("VMULSS X11, X12, X12")
+		p("VBROADCASTSS X12, Y12")
+		p("VFNMADD231PS Y12, Y14, Y%d", r)
+		p("VPXOR Y%d, Y%d, Y%d", 4+r, 4+r, 4+r)
+	}
+	for c := 0; c < 4; c++ {
+		p("VMOVDQU %d(SI), Y9", 16+32*c)
+		p("VPSRLW $4, Y9, Y10")
+		p("VPAND Y13, Y9, Y9")
+		p("VPAND Y13, Y10, Y10")
+		p("VPSHUFB %d(R12), Y8, Y11", 32*(2*c))
+		p("VPSHUFB %d(R12), Y8, Y12", 32*(2*c+1))
+		for r, x := range x4rows {
+			p("VPMADDUBSW %d(%s)(DI*1), Y9, Y14", 64*c, x)
+			dotw(vnni, 11, 14, 4+r)
+			p("VPMADDUBSW %d(%s)(DI*1), Y10, Y15", 64*c+32, x)
+			dotw(vnni, 12, 15, 4+r)
+		}
+	}
+	p("VMOVD (SI), X10")
+	p("VCVTPH2PS X10, X10")
+	x4Scale()
+	p("ADDQ $144, SI")
+	p("ADDQ $320, DI")
+	p("DECQ CX")
+	p("JNZ " + l + "loop")
+	x4Epilogue(l)
+}
+
+func dotQ6Kx4(vnni bool) {
+	name := "dotQ6Kx4" + suffix(vnni)
+	l := name + "_"
+	x4Prologue(name)
+	p("VMOVDQU nib<>(SB), Y13")
+	p("VMOVDQU bits45<>(SB), Y12")
+	p("LEAQ bcastw<>(SB), R12")
+	p("TESTQ CX, CX")
+	p("JZ " + l + "done")
+	label(l + "loop")
+	p("VMOVDQU 192(SI), X8")
+	p("VPMOVSXBW X8, Y9")
+	p("VPSHUFB evenodd<>(SB), X8, X8")
+	p("VPMOVSXBW X8, Y8")
+	// Int accumulators start at -32·Σ sc[k]·bsum16[k].
+	for r, x := range x4rows {
+		p("VPMADDWD 256(%s)(DI*1), Y9, Y14", x)
+		p("VPSLLD $5, Y14, Y14")
+		p("VPXOR Y%d, Y%d, Y%d", 4+r, 4+r, 4+r)
+		p("VPSUBD Y14, Y%d, Y%d", 4+r, 4+r)
+	}
+	for h := 0; h < 2; h++ {
+		p("VMOVDQU %d(SI), Y9", 128+32*h) // qh
+		for g := 0; g < 4; g++ {
+			ql := 64*h + 32*(g%2)
+			p("VMOVDQU %d(SI), Y10", ql)
+			if g >= 2 {
+				p("VPSRLW $4, Y10, Y10")
+			}
+			p("VPAND Y13, Y10, Y10")
+			switch g {
+			case 0:
+				p("VPSLLW $4, Y9, Y11")
+				p("VPAND Y12, Y11, Y11")
+			case 1:
+				p("VPSLLW $2, Y9, Y11")
+				p("VPAND Y12, Y11, Y11")
+			case 2:
+				p("VPAND Y12, Y9, Y11")
+			case 3:
+				p("VPSRLW $2, Y9, Y11")
+				p("VPAND Y12, Y11, Y11")
+			}
+			p("VPOR Y11, Y10, Y10")
+			p("VPSHUFB %d(R12), Y8, Y11", 32*(4*h+g))
+			for r, x := range x4rows {
+				p("VPMADDUBSW %d(%s)(DI*1), Y10, Y15", 128*h+32*g, x)
+				dotw(vnni, 11, 15, 4+r)
+			}
+		}
+	}
+	p("MOVWLZX 208(SI), AX")
+	p("VMOVD AX, X10")
+	p("VCVTPH2PS X10, X10")
+	x4Scale()
+	p("ADDQ $210, SI")
+	p("ADDQ $320, DI")
+	p("DECQ CX")
+	p("JNZ " + l + "loop")
+	x4Epilogue(l)
 }
