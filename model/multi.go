@@ -121,8 +121,9 @@ type SeqStep struct {
 // prefilled together in the first pass). Prompt i runs in cache slot i, so
 // NewMulti must have at least len(prompts) sequences. Every sequence has
 // its own sampler seeded with o.Sampler.Seed: a prompt's text does not
-// depend on its batch position.
-func (mu *Multi) GenerateAll(ctx context.Context, prompts [][]int, o GenerateOptions) iter.Seq2[SeqStep, error] {
+// depend on its batch position. halt, when not nil, is asked before each
+// step whether a sequence should end (its Done step then says "halted").
+func (mu *Multi) GenerateAll(ctx context.Context, prompts [][]int, o GenerateOptions, halt func(seq int) bool) iter.Seq2[SeqStep, error] {
 	return func(yield func(SeqStep, error) bool) {
 		if len(prompts) > mu.Sequences() {
 			yield(SeqStep{}, fmt.Errorf("%d prompts for %d sequences", len(prompts), mu.Sequences()))
@@ -172,6 +173,8 @@ func (mu *Multi) GenerateAll(ctx context.Context, prompts [][]int, o GenerateOpt
 					}
 					samplers[x.Seq].Accept(step.ID)
 					switch {
+					case halt != nil && halt(x.Seq):
+						reason = "halted"
 					case o.MaxTokens > 0 && counts[x.Seq] >= o.MaxTokens:
 						reason = "length"
 					case len(mu.tokens[x.Seq]) >= mu.Context():

@@ -128,7 +128,7 @@ func TestGenerateAllPositionIndependent(t *testing.T) {
 	}
 	got := make([][]int, 5)
 	done := map[int]string{}
-	for st, err := range mu.GenerateAll(ctx, [][]int{p, other, p, other, p}, o) {
+	for st, err := range mu.GenerateAll(ctx, [][]int{p, other, p, other, p}, o, nil) {
 		if err != nil {
 			t.Fatal(err)
 		}
