@@ -76,6 +76,18 @@ func dotQ4Kx4VNNI(res *[4]float32, w *byte, a *blockQ8K, nb int)
 //go:noescape
 func dotQ6Kx4VNNI(res *[4]float32, w *byte, a *blockQ8K, nb int)
 
+//go:noescape
+func dotQ8_0x4AVX2(res *[4]float32, w *byte, a *blockQ8, nb int)
+
+//go:noescape
+func dotQ4_0x4AVX2(res *[4]float32, w *byte, a *blockQ8, nb int)
+
+//go:noescape
+func dotQ8_0x4VNNI(res *[4]float32, w *byte, a *blockQ8, nb int)
+
+//go:noescape
+func dotQ4_0x4VNNI(res *[4]float32, w *byte, a *blockQ8, nb int)
+
 // Slice wrappers: bounds are checked here, the assembly trusts them.
 
 func floatDot(f func(a, b *float32, n int) float32) func(a, b []float32) float32 {
@@ -167,6 +179,17 @@ func q8KDot4(f func(res *[4]float32, w *byte, a *blockQ8K, nb int), blockBytes i
 	}
 }
 
+func q8Dot4(f func(res *[4]float32, w *byte, a *blockQ8, nb int), blockBytes int) func(res *[4]float32, w []byte, a []blockQ8, nb int) {
+	return func(res *[4]float32, w []byte, a []blockQ8, nb int) {
+		if nb == 0 {
+			*res = [4]float32{}
+			return
+		}
+		w, a = w[:nb*blockBytes], a[:4*nb]
+		f(res, &w[0], &a[0], nb)
+	}
+}
+
 // archKernelSets returns the kernel sets this CPU runs, best first.
 func archKernelSets() (sets []*kernelSet) {
 	x := &cpu.X86
@@ -185,6 +208,8 @@ func archKernelSets() (sets []*kernelSet) {
 		dotQ4_0:        q8Dot(dotQ4_0AVX2, q4_0Bytes),
 		dotQ4K:         q8KDot(dotQ4KAVX2, q4KBytes),
 		dotQ6K:         q8KDot(dotQ6KAVX2, q6KBytes),
+		dotQ8_0x4:      q8Dot4(dotQ8_0x4AVX2, q8_0Bytes),
+		dotQ4_0x4:      q8Dot4(dotQ4_0x4AVX2, q4_0Bytes),
 		dotQ4Kx4:       q8KDot4(dotQ4Kx4AVX2, q4KBytes),
 		dotQ6Kx4:       q8KDot4(dotQ6Kx4AVX2, q6KBytes),
 	}
@@ -201,6 +226,8 @@ func archKernelSets() (sets []*kernelSet) {
 			k.dotQ4_0 = q8Dot(dotQ4_0VNNI, q4_0Bytes)
 			k.dotQ4K = q8KDot(dotQ4KVNNI, q4KBytes)
 			k.dotQ6K = q8KDot(dotQ6KVNNI, q6KBytes)
+			k.dotQ8_0x4 = q8Dot4(dotQ8_0x4VNNI, q8_0Bytes)
+			k.dotQ4_0x4 = q8Dot4(dotQ4_0x4VNNI, q4_0Bytes)
 			k.dotQ4Kx4 = q8KDot4(dotQ4Kx4VNNI, q4KBytes)
 			k.dotQ6Kx4 = q8KDot4(dotQ6Kx4VNNI, q6KBytes)
 		}

@@ -183,6 +183,20 @@ func dotQ6KGo(w []byte, a []blockQ8K) float32 {
 	return sum
 }
 
+// dotQ8_0x4Go computes res[k] = dotQ8_0(w, a[k·nb : (k+1)·nb]) for k = 0..3.
+func dotQ8_0x4Go(res *[4]float32, w []byte, a []blockQ8, nb int) {
+	for k := range 4 {
+		res[k] = dotQ8_0Go(w, a[k*nb:(k+1)*nb])
+	}
+}
+
+// dotQ4_0x4Go is dotQ8_0x4Go for Q4_0.
+func dotQ4_0x4Go(res *[4]float32, w []byte, a []blockQ8, nb int) {
+	for k := range 4 {
+		res[k] = dotQ4_0Go(w, a[k*nb:(k+1)*nb])
+	}
+}
+
 // dotQ4Kx4Go computes res[k] = dotQ4K(w, a[k·nb : (k+1)·nb]) for k = 0..3.
 func dotQ4Kx4Go(res *[4]float32, w []byte, a []blockQ8K, nb int) {
 	for k := range 4 {
@@ -232,17 +246,26 @@ func matMulQ8(p *Pool, out []float32, w Mat, x []float32, n int) {
 		defer q8Pool.Put(buf)
 		a := *buf
 		quantizeRows(p, n, func(i int) { quantizeQ8Act(a[i*nb:(i+1)*nb], x[i*cols:(i+1)*cols]) })
-		dot := dotQ8_0
+		dot, dot4 := dotQ8_0, dotQ8_0x4
 		if w.Type == weights.Q4_0 {
-			dot = dotQ4_0
+			dot, dot4 = dotQ4_0, dotQ4_0x4
 		}
 		tile := batchTile(nb*int(unsafe.Sizeof(blockQ8{})), n)
 		p.For(rows, func(lo, hi int) {
+			var res [4]float32
 			for i0 := 0; i0 < n; i0 += tile {
 				i1 := min(n, i0+tile)
 				for r := lo; r < hi; r++ {
 					row := w.row(r)
-					for i := i0; i < i1; i++ {
+					i := i0
+					for ; i+4 <= i1; i += 4 {
+						dot4(&res, row, a[i*nb:(i+4)*nb], nb)
+						out[i*rows+r] = res[0]
+						out[(i+1)*rows+r] = res[1]
+						out[(i+2)*rows+r] = res[2]
+						out[(i+3)*rows+r] = res[3]
+					}
+					for ; i < i1; i++ {
 						out[i*rows+r] = dot(row, a[i*nb:(i+1)*nb])
 					}
 				}

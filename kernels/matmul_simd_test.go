@@ -179,6 +179,36 @@ func TestSIMDQuantDotsX4(t *testing.T) {
 	})
 }
 
+func TestSIMDQuantDotsX4Legacy(t *testing.T) {
+	forEachSIMD(t, func(t *testing.T, k *kernelSet) {
+		rng := rand.New(rand.NewPCG(17, 18))
+		for nb := 0; nb <= 9; nb++ {
+			x := randVec(rng, 4*nb*32, 1)
+			a := make([]blockQ8, 4*nb)
+			quantizeQ8Act(a, x)
+			for _, q4 := range []bool{false, true} {
+				for range 5 {
+					w := randQuantRow(rng, q8_0Bytes, nb, 0)
+					dot4, dot := k.dotQ8_0x4, k.dotQ8_0
+					if q4 {
+						w = randQuantRow(rng, q4_0Bytes, nb, 0)
+						dot4, dot = k.dotQ4_0x4, k.dotQ4_0
+					}
+					var got [4]float32
+					got[0] = 99
+					dot4(&got, w, a, nb)
+					for r := range 4 {
+						want := dot(w, a[r*nb:(r+1)*nb])
+						if !closeTo(float64(got[r]), float64(want), 10*math.Abs(float64(want))+1e-3) {
+							t.Fatalf("q4=%v nb=%d row %d: %g, want %g", q4, nb, r, got[r], want)
+						}
+					}
+				}
+			}
+		}
+	})
+}
+
 func TestSIMDQuantDots(t *testing.T) {
 	forEachSIMD(t, func(t *testing.T, k *kernelSet) {
 		rng := rand.New(rand.NewPCG(13, 14))

@@ -45,6 +45,8 @@ func main() {
 		dotQ6K(vnni)
 		dotQ4Kx4(vnni)
 		dotQ6Kx4(vnni)
+		dotQ8_0x4(vnni, false)
+		dotQ8_0x4(vnni, true)
 	}
 	os.Stdout.WriteString(out.String())
 }
@@ -733,12 +735,14 @@ func dotQ6K(vnni bool) {
 
 var x4rows = []string{"R8", "R9", "R10", "R11"}
 
-func x4Prologue(name string) {
-	text(name, "$0-32", "(res *[4]float32, w *byte, a *blockQ8K, nb int)")
+func x4Prologue(name string) { x4PrologueB(name, "blockQ8K", 320) }
+
+func x4PrologueB(name, blockType string, blockSize int) {
+	text(name, "$0-32", "(res *[4]float32, w *byte, a *"+blockType+", nb int)")
 	p("MOVQ w+8(FP), SI")
 	p("MOVQ a+16(FP), R8")
 	p("MOVQ nb+24(FP), CX")
-	p("IMUL3Q $320, CX, AX")
+	p("IMUL3Q $%d, CX, AX", blockSize)
 	p("LEAQ (R8)(AX*1), R9")
 	p("LEAQ (R9)(AX*1), R10")
 	p("LEAQ (R10)(AX*1), R11")
@@ -901,6 +905,63 @@ func dotQ6Kx4(vnni bool) {
 	x4Scale()
 	p("ADDQ $210, SI")
 	p("ADDQ $320, DI")
+	p("DECQ CX")
+	p("JNZ " + l + "loop")
+	x4Epilogue(l)
+}
+
+// dotQ8_0x4 is dotQ8_0 (or dotQ4_0) against four activation rows: Y4 holds
+// the signed weights, Y5 their magnitudes, Y6 the weight scale.
+func dotQ8_0x4(vnni, q4 bool) {
+	name := "dotQ8_0x4" + suffix(vnni)
+	bsize := 34
+	if q4 {
+		name = "dotQ4_0x4" + suffix(vnni)
+		bsize = 18
+	}
+	l := name + "_"
+	x4PrologueB(name, "blockQ8", 40)
+	if q4 {
+		p("VMOVDQU nib<>(SB), Y13")
+		p("VMOVDQU eights<>(SB), Y12")
+	}
+	if !vnni {
+		p("VMOVDQU ones16<>(SB), Y15")
+	}
+	p("TESTQ CX, CX")
+	p("JZ " + l + "done")
+	label(l + "loop")
+	if q4 {
+		p("VMOVDQU 2(SI), X4")
+		p("VPSRLW $4, X4, X5")
+		p("VINSERTI128 $1, X5, Y4, Y4")
+		p("VPAND Y13, Y4, Y4")
+		p("VPSUBB Y12, Y4, Y4")
+	} else {
+		p("VMOVDQU 2(SI), Y4")
+	}
+	p("VPSIGNB Y4, Y4, Y5")
+	p("MOVWLZX (SI), AX")
+	p("VMOVD AX, X6")
+	p("VCVTPH2PS X6, X6")
+	p("VBROADCASTSS X6, Y6")
+	for r, x := range x4rows {
+		p("VMOVDQU 8(%s)(DI*1), Y7", x)
+		p("VPSIGNB Y4, Y7, Y7")
+		if vnni {
+			p("VPXOR Y8, Y8, Y8")
+			p("VPDPBUSD Y7, Y5, Y8")
+		} else {
+			p("VPMADDUBSW Y7, Y5, Y8")
+			p("VPMADDWD Y15, Y8, Y8")
+		}
+		p("VCVTDQ2PS Y8, Y8")
+		p("VBROADCASTSS (%s)(DI*1), Y9", x)
+		p("VMULPS Y6, Y9, Y9")
+		p("VFMADD231PS Y9, Y8, Y%d", r)
+	}
+	p("ADDQ $%d, SI", bsize)
+	p("ADDQ $40, DI")
 	p("DECQ CX")
 	p("JNZ " + l + "loop")
 	x4Epilogue(l)
