@@ -239,6 +239,12 @@ func IsHandWritten(s Splitter) bool {
 	switch s := s.(type) {
 	case *handSplitter:
 		return true
+	case *hfSplit:
+		switch s.m.(type) {
+		case *handSplitter, literal:
+			return true
+		}
+		return false
 	case *sequence:
 		for _, st := range s.stages {
 			if !IsHandWritten(st) {

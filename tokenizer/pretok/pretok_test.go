@@ -310,3 +310,49 @@ func TestForGGUFPre(t *testing.T) {
 		}
 	}
 }
+
+func TestNewSplitBehaviors(t *testing.T) {
+	text := "the-final--countdown"
+	want := map[Behavior][]string{
+		Removed:            {"the", "final", "countdown"},
+		Isolated:           {"the", "-", "final", "-", "-", "countdown"},
+		MergedWithPrevious: {"the-", "final-", "-", "countdown"},
+		MergedWithNext:     {"the", "-final", "-", "-countdown"},
+		Contiguous:         {"the", "-", "final", "--", "countdown"},
+	}
+	for b, w := range want {
+		for _, isRegex := range []bool{false, true} {
+			s, err := NewSplit("-", isRegex, b, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := Strings(s, text, nil); !slices.Equal(got, w) {
+				t.Errorf("%v regex=%v: got %q want %q", b, isRegex, got, w)
+			}
+		}
+		pb, err := ParseBehavior(b.String())
+		if err != nil || pb != b {
+			t.Errorf("ParseBehavior(%q) = %v, %v", b.String(), pb, err)
+		}
+	}
+	// Gemma's Split(" ", MergedWithPrevious) and an inverted Removed split.
+	s, _ := NewSplit(" ", false, MergedWithPrevious, false)
+	if got, w := Strings(s, "a b  c ", nil), []string{"a ", "b ", " ", "c "}; !slices.Equal(got, w) {
+		t.Errorf("gemma: got %q want %q", got, w)
+	}
+	s, _ = NewSplit(`\p{N}+`, true, Removed, true)
+	if got, w := Strings(s, "ab12cd345", nil), []string{"12", "345"}; !slices.Equal(got, w) {
+		t.Errorf("invert: got %q want %q", got, w)
+	}
+	// Hand-written and regexp2 give the same merges.
+	for _, b := range []Behavior{MergedWithPrevious, MergedWithNext, Contiguous, Removed} {
+		h, _ := NewSplit(PatternLlama3, true, b, false)
+		ref, _ := NewRegexp2(refPattern(PatternLlama3))
+		r := &hfSplit{m: ref, behavior: b}
+		for _, x := range trickyStrings()[:300] {
+			if g, w := h.Split(x, nil), r.Split(x, nil); !slices.Equal(g, w) {
+				t.Errorf("%v on %q: %v vs %v", b, x, g, w)
+			}
+		}
+	}
+}

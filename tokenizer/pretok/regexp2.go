@@ -77,8 +77,27 @@ func (r *Regexp2) FindAll(text string, dst [][2]int) [][2]int {
 }
 
 func (r *Regexp2) split(text string, dst [][2]int, gaps bool) ([][2]int, error) {
+	prev := 0
+	err := r.each(text, func(s, e int) {
+		if gaps && s > prev {
+			dst = append(dst, [2]int{prev, s})
+		}
+		if e > s {
+			dst = append(dst, [2]int{s, e})
+		}
+		prev = e
+	})
+	if gaps && prev < len(text) {
+		dst = append(dst, [2]int{prev, len(text)})
+	}
+	return dst, err
+}
+
+// each calls f with the byte span of every match (empty ones included), in
+// order. On timeout it stops and returns an error wrapping ErrTimeout.
+func (r *Regexp2) each(text string, f func(s, e int)) error {
 	if len(text) == 0 {
-		return dst, nil
+		return nil
 	}
 	// regexp2 works on []rune: map rune indexes back to byte offsets. Go's
 	// conversion turns each invalid byte into one U+FFFD.
@@ -91,31 +110,15 @@ func (r *Regexp2) split(text string, dst [][2]int, gaps bool) ([][2]int, error) 
 		bi += w
 	}
 	offs[len(runes)] = len(text)
-
-	re := r.re
-	prev := 0
-	m, err := re.FindRunesMatch(runes)
+	m, err := r.re.FindRunesMatch(runes)
 	for err == nil && m != nil {
-		s, e := offs[m.Index], offs[m.Index+m.Length]
-		if gaps && s > prev {
-			dst = append(dst, [2]int{prev, s})
-		}
-		if e > s {
-			dst = append(dst, [2]int{s, e})
-		}
-		prev = e
-		m, err = re.FindNextMatch(m)
+		f(offs[m.Index], offs[m.Index+m.Length])
+		m, err = r.re.FindNextMatch(m)
 	}
 	if err != nil {
-		if gaps && prev < len(text) {
-			dst = append(dst, [2]int{prev, len(text)})
-		}
-		return dst, fmt.Errorf("%w: %v", ErrTimeout, err)
+		return fmt.Errorf("%w: %v", ErrTimeout, err)
 	}
-	if gaps && prev < len(text) {
-		dst = append(dst, [2]int{prev, len(text)})
-	}
-	return dst, nil
+	return nil
 }
 
 // rewritePossessive turns Oniguruma's possessive quantifiers into atomic
