@@ -310,6 +310,8 @@ type kernelSet struct {
 	dotQ4_0        func(w []byte, a []blockQ8) float32
 	dotQ4K         func(w []byte, a []blockQ8K) float32
 	dotQ6K         func(w []byte, a []blockQ8K) float32
+	absMax         func(x []float32) float32
+	quantI8        func(q []int8, x []float32, id float32)
 	dotQ8_0x4      func(res *[4]float32, w []byte, a []blockQ8, nb int)
 	dotQ4_0x4      func(res *[4]float32, w []byte, a []blockQ8, nb int)
 	dotQ4Kx4       func(res *[4]float32, w []byte, a []blockQ8K, nb int)
@@ -329,6 +331,8 @@ var goKernels = kernelSet{
 	dotQ4_0:        dotQ4_0Go,
 	dotQ4K:         dotQ4KGo,
 	dotQ6K:         dotQ6KGo,
+	absMax:         absMaxGo,
+	quantI8:        quantI8Go,
 	dotQ8_0x4:      dotQ8_0x4Go,
 	dotQ4_0x4:      dotQ4_0x4Go,
 	dotQ4Kx4:       dotQ4Kx4Go,
@@ -351,6 +355,8 @@ var (
 	dotQ4_0         func(w []byte, a []blockQ8) float32
 	dotQ4K          func(w []byte, a []blockQ8K) float32
 	dotQ6K          func(w []byte, a []blockQ8K) float32
+	absMax          func(x []float32) float32
+	quantI8         func(q []int8, x []float32, id float32)
 	dotQ8_0x4       func(res *[4]float32, w []byte, a []blockQ8, nb int)
 	dotQ4_0x4       func(res *[4]float32, w []byte, a []blockQ8, nb int)
 	dotQ4Kx4        func(res *[4]float32, w []byte, a []blockQ8K, nb int)
@@ -380,6 +386,7 @@ func useKernels(k *kernelSet) {
 	f16ToF32Slice, bf16ToF32Slice = k.f16ToF32Slice, k.bf16ToF32Slice
 	dotQ8_0, dotQ4_0, dotQ4K, dotQ6K = k.dotQ8_0, k.dotQ4_0, k.dotQ4K, k.dotQ6K
 	dotQ8_0x4, dotQ4_0x4, dotQ4Kx4, dotQ6Kx4 = k.dotQ8_0x4, k.dotQ4_0x4, k.dotQ4Kx4, k.dotQ6Kx4
+	absMax, quantI8 = k.absMax, k.quantI8
 	simdDescription = k.name
 }
 

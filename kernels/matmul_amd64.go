@@ -88,6 +88,12 @@ func dotQ8_0x4VNNI(res *[4]float32, w *byte, a *blockQ8, nb int)
 //go:noescape
 func dotQ4_0x4VNNI(res *[4]float32, w *byte, a *blockQ8, nb int)
 
+//go:noescape
+func absMaxAVX2(x *float32, n int) float32
+
+//go:noescape
+func quantI8AVX2(q *int8, x *float32, n int, id float32)
+
 // Slice wrappers: bounds are checked here, the assembly trusts them.
 
 func floatDot(f func(a, b *float32, n int) float32) func(a, b []float32) float32 {
@@ -190,6 +196,28 @@ func q8Dot4(f func(res *[4]float32, w *byte, a *blockQ8, nb int), blockBytes int
 	}
 }
 
+func absMaxAVX2w(x []float32) float32 {
+	if len(x)%8 != 0 {
+		return absMaxGo(x)
+	}
+	if len(x) == 0 {
+		return 0
+	}
+	return absMaxAVX2(&x[0], len(x))
+}
+
+func quantI8AVX2w(q []int8, x []float32, id float32) {
+	if len(x)%32 != 0 {
+		quantI8Go(q, x, id)
+		return
+	}
+	if len(x) == 0 {
+		return
+	}
+	q = q[:len(x)]
+	quantI8AVX2(&q[0], &x[0], len(x), id)
+}
+
 // archKernelSets returns the kernel sets this CPU runs, best first.
 func archKernelSets() (sets []*kernelSet) {
 	x := &cpu.X86
@@ -208,6 +236,8 @@ func archKernelSets() (sets []*kernelSet) {
 		dotQ4_0:        q8Dot(dotQ4_0AVX2, q4_0Bytes),
 		dotQ4K:         q8KDot(dotQ4KAVX2, q4KBytes),
 		dotQ6K:         q8KDot(dotQ6KAVX2, q6KBytes),
+		absMax:         absMaxAVX2w,
+		quantI8:        quantI8AVX2w,
 		dotQ8_0x4:      q8Dot4(dotQ8_0x4AVX2, q8_0Bytes),
 		dotQ4_0x4:      q8Dot4(dotQ4_0x4AVX2, q4_0Bytes),
 		dotQ4Kx4:       q8KDot4(dotQ4Kx4AVX2, q4KBytes),

@@ -25,6 +25,16 @@ DATA ones16<>+8(SB)/8, $0x0001000100010001
 DATA ones16<>+16(SB)/8, $0x0001000100010001
 DATA ones16<>+24(SB)/8, $0x0001000100010001
 GLOBL ones16<>(SB), RODATA|NOPTR, $32
+DATA absmask<>+0(SB)/8, $0x7fffffff7fffffff
+DATA absmask<>+8(SB)/8, $0x7fffffff7fffffff
+DATA absmask<>+16(SB)/8, $0x7fffffff7fffffff
+DATA absmask<>+24(SB)/8, $0x7fffffff7fffffff
+GLOBL absmask<>(SB), RODATA|NOPTR, $32
+DATA packperm<>+0(SB)/8, $0x0000000400000000
+DATA packperm<>+8(SB)/8, $0x0000000500000001
+DATA packperm<>+16(SB)/8, $0x0000000600000002
+DATA packperm<>+24(SB)/8, $0x0000000700000003
+GLOBL packperm<>(SB), RODATA|NOPTR, $32
 DATA evenodd<>+0(SB)/8, $0x0e0c0a0806040200
 DATA evenodd<>+8(SB)/8, $0x0f0d0b0907050301
 DATA evenodd<>+16(SB)/8, $0x0e0c0a0806040200
@@ -609,6 +619,71 @@ cvtBF16AVX2_loop:
 	DECQ CX
 	JNZ cvtBF16AVX2_loop
 cvtBF16AVX2_done:
+	VZEROUPPER
+	RET
+
+// func absMaxAVX2(x *float32, n int) float32
+TEXT ·absMaxAVX2(SB), NOSPLIT, $0-20
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), CX
+	VMOVUPS absmask<>(SB), Y15
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+absmax_loop16:
+	CMPQ CX, $16
+	JLT absmax_tail
+	VANDPS (SI), Y15, Y2
+	VANDPS 32(SI), Y15, Y3
+	VMAXPS Y2, Y0, Y0
+	VMAXPS Y3, Y1, Y1
+	ADDQ $64, SI
+	SUBQ $16, CX
+	JMP absmax_loop16
+absmax_tail:
+	TESTQ CX, CX
+	JZ absmax_done
+	VANDPS (SI), Y15, Y2
+	VMAXPS Y2, Y0, Y0
+absmax_done:
+	VMAXPS Y1, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VMAXPS X1, X0, X0
+	VPERMILPD $1, X0, X1
+	VMAXPS X1, X0, X0
+	VMOVSHDUP X0, X1
+	VMAXSS X1, X0, X0
+	VZEROUPPER
+	MOVSS X0, ret+16(FP)
+	RET
+
+// func quantI8AVX2(q *int8, x *float32, n int, id float32)
+TEXT ·quantI8AVX2(SB), NOSPLIT, $0-28
+	MOVQ q+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ n+16(FP), CX
+	VBROADCASTSS id+24(FP), Y15
+	VMOVDQU packperm<>(SB), Y14
+	SHRQ $5, CX
+	JZ quanti8_done
+quanti8_loop:
+	VMULPS 0(SI), Y15, Y0
+	VCVTPS2DQ Y0, Y0
+	VMULPS 32(SI), Y15, Y1
+	VCVTPS2DQ Y1, Y1
+	VMULPS 64(SI), Y15, Y2
+	VCVTPS2DQ Y2, Y2
+	VMULPS 96(SI), Y15, Y3
+	VCVTPS2DQ Y3, Y3
+	VPACKSSDW Y1, Y0, Y0
+	VPACKSSDW Y3, Y2, Y2
+	VPACKSSWB Y2, Y0, Y0
+	VPERMD Y0, Y14, Y0
+	VMOVDQU Y0, (DI)
+	ADDQ $128, SI
+	ADDQ $32, DI
+	DECQ CX
+	JNZ quanti8_loop
+quanti8_done:
 	VZEROUPPER
 	RET
 

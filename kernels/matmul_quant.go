@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"math"
 	"sync"
 	"unsafe"
 
@@ -42,27 +43,34 @@ const (
 // quantRow quantizes x to symmetric int8 with scale amax/127 and returns the
 // scale; q must have len(x) elements.
 func quantRow(q []int8, x []float32) float32 {
-	var amax float32
-	for _, v := range x {
-		amax = max(amax, abs32(v))
-	}
+	amax := absMax(x)
+	q = q[:len(x)]
 	if amax == 0 {
 		clear(q)
 		return 0
 	}
-	d := amax / 127
-	id := 127 / amax
-	q = q[:len(x)]
-	for j, v := range x {
-		// Round half away from zero without a call; |v·id| ≤ 127.
-		f := v * id
-		if f >= 0 {
-			q[j] = int8(f + 0.5)
-		} else {
-			q[j] = int8(f - 0.5)
+	quantI8(q, x, 127/amax)
+	return amax / 127
+}
+
+// absMaxGo returns max |x[i]| (len(x) a multiple of 8).
+func absMaxGo(x []float32) float32 {
+	var amax float32
+	for _, v := range x {
+		if a := abs32(v); a > amax {
+			amax = a
 		}
 	}
-	return d
+	return amax
+}
+
+// quantI8Go sets q[i] to x[i]·id rounded to nearest even, as the SIMD
+// conversion does (len(x) a multiple of 32; |x[i]·id| ≤ 127).
+func quantI8Go(q []int8, x []float32, id float32) {
+	q = q[:len(x)]
+	for j, v := range x {
+		q[j] = int8(math.RoundToEven(float64(v * id)))
+	}
 }
 
 func quantizeQ8Act(dst []blockQ8, x []float32) {

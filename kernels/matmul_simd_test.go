@@ -179,6 +179,43 @@ func TestSIMDQuantDotsX4(t *testing.T) {
 	})
 }
 
+func TestSIMDQuantizeActivations(t *testing.T) {
+	forEachSIMD(t, func(t *testing.T, k *kernelSet) {
+		rng := rand.New(rand.NewPCG(19, 20))
+		for _, n := range []int{0, 32, 64, 256, 512, 4864} {
+			for it := range 20 {
+				x := randVec(rng, n, math.Pow(10, float64(it%7-3)))
+				if n > 0 && it%5 == 0 {
+					x[rng.IntN(n)] = -1e4 // outlier sets the scale, negative
+				}
+				if g, w := k.absMax(x), absMaxGo(x); g != w {
+					t.Fatalf("absMax n=%d: %g, want %g", n, g, w)
+				}
+				amax := absMaxGo(x)
+				if amax == 0 {
+					continue
+				}
+				// Ties at .5 are hit on purpose by scaling to exact halves.
+				for _, id := range []float32{127 / amax, 0.5} {
+					if id == 0.5 {
+						for i := range x {
+							x[i] = float32(rng.IntN(254) - 127)
+						}
+					}
+					got, want := make([]int8, n), make([]int8, n)
+					k.quantI8(got, x, id)
+					quantI8Go(want, x, id)
+					for i := range got {
+						if got[i] != want[i] {
+							t.Fatalf("quantI8 n=%d [%d]: %g·%g -> %d, want %d", n, i, x[i], id, got[i], want[i])
+						}
+					}
+				}
+			}
+		}
+	})
+}
+
 func TestSIMDQuantDotsX4Legacy(t *testing.T) {
 	forEachSIMD(t, func(t *testing.T, k *kernelSet) {
 		rng := rand.New(rand.NewPCG(17, 18))

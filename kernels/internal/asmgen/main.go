@@ -38,6 +38,8 @@ func main() {
 	dotHalfAVX512("dotBF16AVX512", true)
 	cvtHalfAVX2("cvtF16AVX2", false)
 	cvtHalfAVX2("cvtBF16AVX2", true)
+	absMaxAVX2()
+	quantI8AVX2()
 	for _, vnni := range []bool{false, true} {
 		dotQ8_0(vnni, false)
 		dotQ8_0(vnni, true)
@@ -69,6 +71,8 @@ func constants() {
 	data32("eights", func(int) byte { return 8 })
 	data32("ones16", func(i int) byte { return [2]byte{1, 0}[i%2] })
 	// evenodd: the even bytes of a 16-byte vector, then the odd ones.
+	data32("absmask", func(i int) byte { return [4]byte{0xff, 0xff, 0xff, 0x7f}[i%4] })
+	data32("packperm", func(i int) byte { return [8]byte{0, 4, 1, 5, 2, 6, 3, 7}[i/4] * byte(1-min(i%4, 1)) })
 	data32("evenodd", func(i int) byte { i %= 16; return byte(i%8*2 + i/8) })
 	// bcastw: 8 masks; mask j repeats bytes 2j,2j+1 (word j of each lane).
 	for q := 0; q < 8*4; q++ {
@@ -965,4 +969,70 @@ func dotQ8_0x4(vnni, q4 bool) {
 	p("DECQ CX")
 	p("JNZ " + l + "loop")
 	x4Epilogue(l)
+}
+
+// absMaxAVX2 returns max |x[i]| for n a multiple of 8.
+func absMaxAVX2() {
+	text("absMaxAVX2", "$0-20", "(x *float32, n int) float32")
+	p("MOVQ x+0(FP), SI")
+	p("MOVQ n+8(FP), CX")
+	p("VMOVUPS absmask<>(SB), Y15")
+	p("VXORPS Y0, Y0, Y0")
+	p("VXORPS Y1, Y1, Y1")
+	label("absmax_loop16")
+	p("CMPQ CX, $16")
+	p("JLT absmax_tail")
+	p("VANDPS (SI), Y15, Y2")
+	p("VANDPS 32(SI), Y15, Y3")
+	p("VMAXPS Y2, Y0, Y0")
+	p("VMAXPS Y3, Y1, Y1")
+	p("ADDQ $64, SI")
+	p("SUBQ $16, CX")
+	p("JMP absmax_loop16")
+	label("absmax_tail")
+	p("TESTQ CX, CX")
+	p("JZ absmax_done")
+	p("VANDPS (SI), Y15, Y2")
+	p("VMAXPS Y2, Y0, Y0")
+	label("absmax_done")
+	p("VMAXPS Y1, Y0, Y0")
+	p("VEXTRACTF128 $1, Y0, X1")
+	p("VMAXPS X1, X0, X0")
+	p("VPERMILPD $1, X0, X1")
+	p("VMAXPS X1, X0, X0")
+	p("VMOVSHDUP X0, X1")
+	p("VMAXSS X1, X0, X0")
+	p("VZEROUPPER")
+	p("MOVSS X0, ret+16(FP)")
+	p("RET")
+}
+
+// quantI8AVX2 sets q[i] = round-to-even(x[i]·id) for n a multiple of 32
+// (the products must fit int8).
+func quantI8AVX2() {
+	text("quantI8AVX2", "$0-28", "(q *int8, x *float32, n int, id float32)")
+	p("MOVQ q+0(FP), DI")
+	p("MOVQ x+8(FP), SI")
+	p("MOVQ n+16(FP), CX")
+	p("VBROADCASTSS id+24(FP), Y15")
+	p("VMOVDQU packperm<>(SB), Y14")
+	p("SHRQ $5, CX")
+	p("JZ quanti8_done")
+	label("quanti8_loop")
+	for r := 0; r < 4; r++ {
+		p("VMULPS %d(SI), Y15, Y%d", 32*r, r)
+		p("VCVTPS2DQ Y%d, Y%d", r, r)
+	}
+	p("VPACKSSDW Y1, Y0, Y0")
+	p("VPACKSSDW Y3, Y2, Y2")
+	p("VPACKSSWB Y2, Y0, Y0")
+	p("VPERMD Y0, Y14, Y0")
+	p("VMOVDQU Y0, (DI)")
+	p("ADDQ $128, SI")
+	p("ADDQ $32, DI")
+	p("DECQ CX")
+	p("JNZ quanti8_loop")
+	label("quanti8_done")
+	p("VZEROUPPER")
+	p("RET")
 }
