@@ -120,11 +120,13 @@ var minParallelWork = 1 << 16
 // dequantizes a block at a time and dots in float32 (tests use both).
 var quantFloatPath = false
 
+// tileBudget is the cache budget, in bytes, of one tile of input rows.
+var tileBudget = 512 << 10
+
 // batchTile is how many input rows one pass over a weight row covers: the
 // input rows of a tile stay in cache while the weight rows stream.
 func batchTile(rowBytes, n int) int {
-	const budget = 512 << 10
-	t := budget / max(rowBytes, 1)
+	t := tileBudget / max(rowBytes, 1)
 	t = max(4, t&^3)
 	return min(t, n)
 }
@@ -148,40 +150,76 @@ func matMulFloat(p *Pool, out []float32, w Mat, x []float32, n int) {
 		})
 		return
 	}
-	tile := batchTile(cols*4, n)
+	// Cache blocking: a panel of panelRows weight rows × kChunk columns
+	// (converted to float32 once for F16/BF16) is multiplied with every
+	// group of four input rows, whose kChunk-column slices stay in L1.
+	const kChunk, panelRows = 1024, 32
 	p.For(rows, func(lo, hi int) {
-		var buf []float32
+		var panel []float32
 		if w.Type != weights.F32 {
-			bp := getF32(cols)
+			bp := getF32(panelRows * min(kChunk, cols))
 			defer putF32(bp)
-			buf = *bp
+			panel = *bp
 		}
-		var res [4]float32
-		for i0 := 0; i0 < n; i0 += tile {
-			i1 := min(n, i0+tile)
-			for r := lo; r < hi; r++ {
-				row := w.row(r)
-				var wr []float32
-				switch w.Type {
-				case weights.F32:
-					wr = asF32(row)
-				case weights.F16:
-					f16ToF32Slice(buf, asU16(row))
-					wr = buf
-				default:
-					bf16ToF32Slice(buf, asU16(row))
-					wr = buf
+		for r0 := lo; r0 < hi; r0 += panelRows {
+			r1 := min(hi, r0+panelRows)
+			for k0 := 0; k0 < cols; k0 += kChunk {
+				k1 := min(cols, k0+kChunk)
+				kn := k1 - k0
+				// wrow returns row r's chunk, with the stride to the next row.
+				wrow := func(r int) ([]float32, int) {
+					if w.Type == weights.F32 {
+						return asF32(w.Data)[r*cols+k0:], cols
+					}
+					return panel[(r-r0)*kn:], kn
 				}
-				i := i0
-				for ; i+4 <= i1; i += 4 {
-					dotF32x4(&res, wr, x[i*cols:(i+4)*cols], cols)
-					out[i*rows+r] = res[0]
-					out[(i+1)*rows+r] = res[1]
-					out[(i+2)*rows+r] = res[2]
-					out[(i+3)*rows+r] = res[3]
+				if w.Type != weights.F32 {
+					for r := r0; r < r1; r++ {
+						src := asU16(w.row(r))[k0:k1]
+						dst := panel[(r-r0)*kn : (r-r0+1)*kn]
+						if w.Type == weights.F16 {
+							f16ToF32Slice(dst, src)
+						} else {
+							bf16ToF32Slice(dst, src)
+						}
+					}
 				}
-				for ; i < i1; i++ {
-					out[i*rows+r] = dotF32(wr, x[i*cols:(i+1)*cols])
+				first := k0 == 0
+				put := func(i, r int, v float32) {
+					if first {
+						out[i*rows+r] = v
+					} else {
+						out[i*rows+r] += v
+					}
+				}
+				m := gemmM
+				var res [16]float32
+				i := 0
+				for ; i+4 <= n; i += 4 {
+					xs := x[i*cols+k0:]
+					r := r0
+					for ; r+m <= r1; r += m {
+						wr, ws := wrow(r)
+						gemmF32(res[:4*m], wr, ws, xs, cols, kn)
+						for a := range 4 * m {
+							put(i+a%4, r+a/4, res[a])
+						}
+					}
+					for ; r < r1; r++ {
+						wr, _ := wrow(r)
+						r4 := (*[4]float32)(res[:4])
+						dotF32x4(r4, wr[:kn], xs, kn, cols)
+						for j := range 4 {
+							put(i+j, r, res[j])
+						}
+					}
+				}
+				for ; i < n; i++ {
+					xs := x[i*cols+k0 : i*cols+k1]
+					for r := r0; r < r1; r++ {
+						wr, _ := wrow(r)
+						put(i, r, dotF32(wr[:kn], xs))
+					}
 				}
 			}
 		}
@@ -239,10 +277,10 @@ func dotF32Go(a, b []float32) float32 {
 	return (s0 + s1) + (s2 + s3)
 }
 
-// dotF32x4Go computes res[k] = Σ w[c]·x[k*cols+c] for k = 0..3.
-func dotF32x4Go(res *[4]float32, w, x []float32, cols int) {
+// dotF32x4Go computes res[k] = Σ_{c<cols} w[c]·x[k·stride+c] for k = 0..3.
+func dotF32x4Go(res *[4]float32, w, x []float32, cols, stride int) {
 	w = w[:cols]
-	x0, x1, x2, x3 := x[:cols], x[cols:2*cols], x[2*cols:3*cols], x[3*cols:4*cols]
+	x0, x1, x2, x3 := x[:cols], x[stride:stride+cols], x[2*stride:2*stride+cols], x[3*stride:3*stride+cols]
 	var s0, s1, s2, s3 float32
 	for c, v := range w {
 		s0 += v * x0[c]
@@ -251,6 +289,12 @@ func dotF32x4Go(res *[4]float32, w, x []float32, cols int) {
 		s3 += v * x3[c]
 	}
 	*res = [4]float32{s0, s1, s2, s3}
+}
+
+// gemmF32Go computes res[4i+j] = Σ_{c<cols} w[i·ws+c]·x[j·xs+c] for the
+// kernel's weight-row count (one here) and j < 4.
+func gemmF32Go(res, w []float32, ws int, x []float32, xs, cols int) {
+	dotF32x4Go((*[4]float32)(res[:4]), w, x, cols, xs)
 }
 
 func dotF16Go(a []uint16, b []float32) float32 {
@@ -301,7 +345,9 @@ func bf16ToF32SliceGo(dst []float32, src []uint16) {
 type kernelSet struct {
 	name           string
 	dotF32         func(a, b []float32) float32
-	dotF32x4       func(res *[4]float32, w, x []float32, cols int)
+	dotF32x4       func(res *[4]float32, w, x []float32, cols, stride int)
+	gemmF32        func(res, w []float32, ws int, x []float32, xs, cols int)
+	gemmM          int // weight rows per gemmF32 call
 	dotF16         func(a []uint16, b []float32) float32
 	dotBF16        func(a []uint16, b []float32) float32
 	f16ToF32Slice  func(dst []float32, src []uint16)
@@ -323,6 +369,8 @@ var goKernels = kernelSet{
 	name:           "none (plain Go)",
 	dotF32:         dotF32Go,
 	dotF32x4:       dotF32x4Go,
+	gemmF32:        gemmF32Go,
+	gemmM:          1,
 	dotF16:         dotF16Go,
 	dotBF16:        dotBF16Go,
 	f16ToF32Slice:  f16ToF32SliceGo,
@@ -346,7 +394,9 @@ var simdKernelSets = archKernelSets()
 // The kernels in use (see useKernels).
 var (
 	dotF32          func(a, b []float32) float32
-	dotF32x4        func(res *[4]float32, w, x []float32, cols int)
+	dotF32x4        func(res *[4]float32, w, x []float32, cols, stride int)
+	gemmF32         func(res, w []float32, ws int, x []float32, xs, cols int)
+	gemmM           int
 	dotF16          func(a []uint16, b []float32) float32
 	dotBF16         func(a []uint16, b []float32) float32
 	f16ToF32Slice   func(dst []float32, src []uint16)
@@ -383,6 +433,7 @@ func useSIMD(on bool) {
 
 func useKernels(k *kernelSet) {
 	dotF32, dotF32x4, dotF16, dotBF16 = k.dotF32, k.dotF32x4, k.dotF16, k.dotBF16
+	gemmF32, gemmM = k.gemmF32, k.gemmM
 	f16ToF32Slice, bf16ToF32Slice = k.f16ToF32Slice, k.bf16ToF32Slice
 	dotQ8_0, dotQ4_0, dotQ4K, dotQ6K = k.dotQ8_0, k.dotQ4_0, k.dotQ4K, k.dotQ6K
 	dotQ8_0x4, dotQ4_0x4, dotQ4Kx4, dotQ6Kx4 = k.dotQ8_0x4, k.dotQ4_0x4, k.dotQ4Kx4, k.dotQ6Kx4

@@ -17,10 +17,16 @@ func dotF32AVX2(a, b *float32, n int) float32
 func dotF32AVX512(a, b *float32, n int) float32
 
 //go:noescape
-func dotF32x4AVX2(res *[4]float32, w, x *float32, cols int)
+func dotF32x4AVX2(res *[4]float32, w, x *float32, cols, stride int)
 
 //go:noescape
-func dotF32x4AVX512(res *[4]float32, w, x *float32, cols int)
+func dotF32x4AVX512(res *[4]float32, w, x *float32, cols, stride int)
+
+//go:noescape
+func gemmF32x2AVX2(res *float32, w *float32, ws int, x *float32, xs, cols int)
+
+//go:noescape
+func gemmF32x4AVX512(res *float32, w *float32, ws int, x *float32, xs, cols int)
 
 //go:noescape
 func dotF16AVX2(a *uint16, b *float32, n int) float32
@@ -129,29 +135,57 @@ func halfCvt(f func(dst *float32, src *uint16, n int), tail func(h uint16) float
 	}
 }
 
-func dotF32x4AVX2w(res *[4]float32, w, x []float32, cols int) {
+func dotF32x4AVX2w(res *[4]float32, w, x []float32, cols, stride int) {
 	if cols == 0 {
 		*res = [4]float32{}
 		return
 	}
-	w, x = w[:cols], x[:4*cols]
-	dotF32x4AVX2(res, &w[0], &x[0], cols)
+	w, x = w[:cols], x[:3*stride+cols]
+	dotF32x4AVX2(res, &w[0], &x[0], cols, stride)
 	for c := cols &^ 7; c < cols; c++ {
 		v := w[c]
 		res[0] += v * x[c]
-		res[1] += v * x[cols+c]
-		res[2] += v * x[2*cols+c]
-		res[3] += v * x[3*cols+c]
+		res[1] += v * x[stride+c]
+		res[2] += v * x[2*stride+c]
+		res[3] += v * x[3*stride+c]
 	}
 }
 
-func dotF32x4AVX512w(res *[4]float32, w, x []float32, cols int) {
+func dotF32x4AVX512w(res *[4]float32, w, x []float32, cols, stride int) {
 	if cols == 0 {
 		*res = [4]float32{}
 		return
 	}
-	w, x = w[:cols], x[:4*cols]
-	dotF32x4AVX512(res, &w[0], &x[0], cols)
+	w, x = w[:cols], x[:3*stride+cols]
+	dotF32x4AVX512(res, &w[0], &x[0], cols, stride)
+}
+
+func gemmF32x2AVX2w(res, w []float32, ws int, x []float32, xs, cols int) {
+	res = res[:8]
+	if cols == 0 {
+		clear(res)
+		return
+	}
+	w, x = w[:ws+cols], x[:3*xs+cols]
+	gemmF32x2AVX2(&res[0], &w[0], ws, &x[0], xs, cols)
+	for c := cols &^ 7; c < cols; c++ {
+		for i := range 2 {
+			v := w[i*ws+c]
+			for j := range 4 {
+				res[4*i+j] += v * x[j*xs+c]
+			}
+		}
+	}
+}
+
+func gemmF32x4AVX512w(res, w []float32, ws int, x []float32, xs, cols int) {
+	res = res[:16]
+	if cols == 0 {
+		clear(res)
+		return
+	}
+	w, x = w[:3*ws+cols], x[:3*xs+cols]
+	gemmF32x4AVX512(&res[0], &w[0], ws, &x[0], xs, cols)
 }
 
 func q8Dot(f func(w *byte, a *blockQ8, nb int) float32, blockBytes int) func(w []byte, a []blockQ8) float32 {
@@ -228,6 +262,8 @@ func archKernelSets() (sets []*kernelSet) {
 		name:           "avx2",
 		dotF32:         floatDot(dotF32AVX2),
 		dotF32x4:       dotF32x4AVX2w,
+		gemmF32:        gemmF32x2AVX2w,
+		gemmM:          2,
 		dotF16:         halfDot(dotF16AVX2),
 		dotBF16:        halfDot(dotBF16AVX2),
 		f16ToF32Slice:  halfCvt(cvtF16AVX2, f16ToF32),
@@ -248,6 +284,7 @@ func archKernelSets() (sets []*kernelSet) {
 		k.name = "avx512"
 		k.dotF32 = floatDot(dotF32AVX512)
 		k.dotF32x4 = dotF32x4AVX512w
+		k.gemmF32, k.gemmM = gemmF32x4AVX512w, 4
 		k.dotF16 = halfDot(dotF16AVX512)
 		k.dotBF16 = halfDot(dotBF16AVX512)
 		if x.HasAVX512VNNI {

@@ -90,18 +90,52 @@ func TestSIMDFloatDots(t *testing.T) {
 			cs = append(cs, c)
 		}
 		for _, cols := range cs {
-			w, x := randVec(rng, cols, 1), randVec(rng, 4*cols+3, 1)
+			stride := cols + rng.IntN(5)
+			w, x := randVec(rng, cols, 1), randVec(rng, 3*stride+cols, 1)
 			var got, want [4]float32
 			got = [4]float32{9, 9, 9, 9}
-			k.dotF32x4(&got, w, x, cols)
-			dotF32x4Go(&want, w, x, cols)
+			k.dotF32x4(&got, w, x, cols, stride)
+			dotF32x4Go(&want, w, x, cols, stride)
 			for r := range 4 {
 				var sc float64
 				for c := range cols {
-					sc += math.Abs(float64(w[c] * x[r*cols+c]))
+					sc += math.Abs(float64(w[c] * x[r*stride+c]))
 				}
 				if !closeTo(float64(got[r]), float64(want[r]), sc) {
 					t.Fatalf("dotF32x4 cols=%d row %d: %g, want %g", cols, r, got[r], want[r])
+				}
+			}
+		}
+	})
+}
+
+func TestSIMDGemmF32(t *testing.T) {
+	forEachSIMD(t, func(t *testing.T, k *kernelSet) {
+		rng := rand.New(rand.NewPCG(23, 24))
+		cs := []int{255, 1024, 1001}
+		for c := 0; c <= 70; c++ {
+			cs = append(cs, c)
+		}
+		m := k.gemmM
+		for _, cols := range cs {
+			ws, xs := cols+rng.IntN(5), cols+rng.IntN(5)
+			w, x := randVec(rng, (m-1)*ws+cols, 1), randVec(rng, 3*xs+cols, 1)
+			got := make([]float32, 4*m)
+			for i := range got {
+				got[i] = 9
+			}
+			k.gemmF32(got, w, ws, x, xs, cols)
+			for i := range m {
+				var want [4]float32
+				dotF32x4Go(&want, w[i*ws:], x, cols, xs)
+				for j := range 4 {
+					var sc float64
+					for c := range cols {
+						sc += math.Abs(float64(w[i*ws+c] * x[j*xs+c]))
+					}
+					if !closeTo(float64(got[4*i+j]), float64(want[j]), sc) {
+						t.Fatalf("gemmF32 m=%d cols=%d [%d,%d]: %g, want %g", m, cols, i, j, got[4*i+j], want[j])
+					}
 				}
 			}
 		}

@@ -150,6 +150,32 @@ func TestMatMulAllTypes(t *testing.T) {
 	}
 }
 
+// TestMatMulBlocking covers the cache blocking: several column chunks and
+// row panels for float weights, several input-row tiles for quantized ones.
+func TestMatMulBlocking(t *testing.T) {
+	defer func(v int) { tileBudget = v }(tileBudget)
+	tileBudget = 1 // tiles of 4 input rows
+	rng := rand.New(rand.NewPCG(21, 22))
+	p := NewPool(2)
+	defer p.Close()
+	for _, typ := range allTypes {
+		rows, cols := 70, 2600
+		if typ.Quantized() {
+			rows, cols = 9, 512
+		}
+		w := makeMat(t, typ, rows, cols, randVec(rng, rows*cols, 1))
+		for _, n := range []int{5, 11} {
+			x := randVec(rng, n*cols, 1)
+			forEachPath(t, func(t *testing.T, path string, q8 bool) {
+				ref, tol := refMatMul(w, x, n, q8)
+				got := make([]float32, n*rows)
+				MatMul(p, got, w, x, n)
+				checkMatMul(t, fmt.Sprintf("%v %dx%d n=%d %s", typ, rows, cols, n, path), got, ref, tol)
+			})
+		}
+	}
+}
+
 func TestMatMulZeroInput(t *testing.T) {
 	for _, typ := range allTypes {
 		if !Supported(typ) {

@@ -32,6 +32,8 @@ func main() {
 	dotF32AVX512()
 	dotF32x4AVX2()
 	dotF32x4AVX512()
+	gemmF32("gemmF32x2AVX2", 2, false)
+	gemmF32("gemmF32x4AVX512", 4, true)
 	dotHalfAVX2("dotF16AVX2", false)
 	dotHalfAVX2("dotBF16AVX2", true)
 	dotHalfAVX512("dotF16AVX512", false)
@@ -218,17 +220,18 @@ func store4() {
 	p("VMOVUPS X0, (AX)")
 }
 
-// dotF32x4AVX2 handles cols rounded down to a multiple of 8; the caller
-// adds the tail.
+// dotF32x4AVX2 computes res[k] = Σ_{c<cols} w[c]·x[k·stride+c] for k < 4,
+// with cols rounded down to a multiple of 8; the caller adds the tail.
 func dotF32x4AVX2() {
-	text("dotF32x4AVX2", "$0-32", "(res *[4]float32, w, x *float32, cols int)")
+	text("dotF32x4AVX2", "$0-40", "(res *[4]float32, w, x *float32, cols, stride int)")
 	p("MOVQ res+0(FP), AX")
 	p("MOVQ w+8(FP), SI")
 	p("MOVQ x+16(FP), DI")
 	p("MOVQ cols+24(FP), CX")
-	p("LEAQ (DI)(CX*4), R8")
-	p("LEAQ (R8)(CX*4), R9")
-	p("LEAQ (R9)(CX*4), R10")
+	p("MOVQ stride+32(FP), BX")
+	p("LEAQ (DI)(BX*4), R8")
+	p("LEAQ (R8)(BX*4), R9")
+	p("LEAQ (R9)(BX*4), R10")
 	p("XORQ DX, DX")
 	for r := 0; r < 12; r++ {
 		if r == 4 || r == 5 {
@@ -267,16 +270,17 @@ func dotF32x4AVX2() {
 	p("RET")
 }
 
-// dotF32x4AVX512 handles any cols, with a masked tail.
+// dotF32x4AVX512 is dotF32x4AVX2 for any cols, with a masked tail.
 func dotF32x4AVX512() {
-	text("dotF32x4AVX512", "$0-32", "(res *[4]float32, w, x *float32, cols int)")
+	text("dotF32x4AVX512", "$0-40", "(res *[4]float32, w, x *float32, cols, stride int)")
 	p("MOVQ res+0(FP), AX")
 	p("MOVQ w+8(FP), SI")
 	p("MOVQ x+16(FP), DI")
 	p("MOVQ cols+24(FP), CX")
-	p("LEAQ (DI)(CX*4), R8")
-	p("LEAQ (R8)(CX*4), R9")
-	p("LEAQ (R9)(CX*4), R10")
+	p("MOVQ stride+32(FP), BX")
+	p("LEAQ (DI)(BX*4), R8")
+	p("LEAQ (R8)(BX*4), R9")
+	p("LEAQ (R9)(BX*4), R10")
 	p("XORQ DX, DX")
 	for r := 0; r < 12; r++ {
 		if r == 4 || r == 5 {
@@ -1033,6 +1037,87 @@ func quantI8AVX2() {
 	p("DECQ CX")
 	p("JNZ quanti8_loop")
 	label("quanti8_done")
+	p("VZEROUPPER")
+	p("RET")
+}
+
+// gemmF32 emits a register-blocked kernel: m weight rows (w, w+ws, …) times
+// four input rows (x, x+xs, …), res[4i+j] = Σ_c w_i[c]·x_j[c]. AVX2 (m = 2)
+// covers cols rounded down to a multiple of 8 (the caller adds the tail);
+// AVX-512 (m = 4) handles any cols with a masked tail. Accumulators are
+// register 4i+j, weights 16+i (zmm) or 8+i (ymm), the input vector 20 or 10.
+func gemmF32(name string, m int, zmm bool) {
+	text(name, "$0-48", "(res *float32, w *float32, ws int, x *float32, xs, cols int)")
+	l := name + "_"
+	v, width, wreg, xreg := "Y", 8, 8, 10
+	if zmm {
+		v, width, wreg, xreg = "Z", 16, 16, 20
+	}
+	p("MOVQ w+8(FP), SI")
+	p("MOVQ ws+16(FP), AX")
+	p("MOVQ x+24(FP), DI")
+	p("MOVQ xs+32(FP), BX")
+	p("MOVQ cols+40(FP), CX")
+	wp := []string{"SI", "R12", "R13", "R14"}[:m]
+	xp := []string{"DI", "R8", "R9", "R10"}
+	for i := 1; i < m; i++ {
+		p("LEAQ (%s)(AX*4), %s", wp[i-1], wp[i])
+	}
+	for j := 1; j < 4; j++ {
+		p("LEAQ (%s)(BX*4), %s", xp[j-1], xp[j])
+	}
+	p("XORQ DX, DX")
+	for a := 0; a < 4*m; a++ {
+		p("VXORPS %s%d, %s%d, %s%d", v, a, v, a, v, a)
+	}
+	label(l + "loop")
+	p("LEAQ %d(DX), R11", width)
+	p("CMPQ R11, CX")
+	p("JGT " + l + "tail")
+	for i := 0; i < m; i++ {
+		p("VMOVUPS (%s)(DX*4), %s%d", wp[i], v, wreg+i)
+	}
+	for j := 0; j < 4; j++ {
+		p("VMOVUPS (%s)(DX*4), %s%d", xp[j], v, xreg)
+		for i := 0; i < m; i++ {
+			p("VFMADD231PS %s%d, %s%d, %s%d", v, xreg, v, wreg+i, v, 4*i+j)
+		}
+	}
+	p("MOVQ R11, DX")
+	p("JMP " + l + "loop")
+	label(l + "tail")
+	if zmm {
+		p("SUBQ DX, CX")
+		p("JZ " + l + "reduce")
+		p("MOVQ $1, R11")
+		p("SHLQ CX, R11")
+		p("DECQ R11")
+		p("KMOVW R11, K1")
+		for i := 0; i < m; i++ {
+			p("VMOVUPS.Z (%s)(DX*4), K1, Z%d", wp[i], wreg+i)
+		}
+		for j := 0; j < 4; j++ {
+			p("VMOVUPS.Z (%s)(DX*4), K1, Z%d", xp[j], xreg)
+			for i := 0; i < m; i++ {
+				p("VFMADD231PS Z%d, Z%d, Z%d", xreg, wreg+i, 4*i+j)
+			}
+		}
+		label(l + "reduce")
+		for a := 0; a < 4*m; a++ {
+			p("VEXTRACTF64X4 $1, Z%d, Y%d", a, xreg)
+			p("VADDPS Y%d, Y%d, Y%d", xreg, a, a)
+		}
+	}
+	p("MOVQ res+0(FP), AX")
+	for i := 0; i < m; i++ {
+		a := 4 * i
+		p("VHADDPS Y%d, Y%d, Y%d", a+1, a, a)
+		p("VHADDPS Y%d, Y%d, Y%d", a+3, a+2, a+2)
+		p("VHADDPS Y%d, Y%d, Y%d", a+2, a, a)
+		p("VEXTRACTF128 $1, Y%d, X%d", a, a+1)
+		p("VADDPS X%d, X%d, X%d", a+1, a, a)
+		p("VMOVUPS X%d, %d(AX)", a, 16*i)
+	}
 	p("VZEROUPPER")
 	p("RET")
 }
