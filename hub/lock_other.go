@@ -1,0 +1,9 @@
+//go:build !unix
+
+package hub
+
+import "context"
+
+// lockFile is a no-op where flock is not available; downloads of one blob by
+// two processes at once are then not serialised.
+func lockFile(ctx context.Context, path string) (func(), error) { return func() {}, nil }
