@@ -25,6 +25,9 @@ const (
 	cHanKana                    // [一-龥぀-ゟ゠-ヿ] (DeepSeek V3's CJK run class)
 )
 
+// allClasses has every class bit set.
+const allClasses = ^uint16(0)
+
 var (
 	asciiClass [128]uint16
 	bmpOnce    sync.Once
@@ -126,4 +129,20 @@ func classOfMulti(s string, i int) (uint16, int) {
 		return bmpClass[r], w
 	}
 	return computeClass(r), w
+}
+
+// classUnion returns the union of the classes of the code points of s.
+func classUnion(s string) uint16 {
+	var u uint16
+	for i := 0; i < len(s); {
+		if b := s[i]; b < utf8.RuneSelf {
+			u |= asciiClass[b]
+			i++
+			continue
+		}
+		c, w := classOfMulti(s, i)
+		u |= c
+		i += w
+	}
+	return u
 }

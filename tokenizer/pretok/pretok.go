@@ -41,6 +41,7 @@ package pretok
 import (
 	"fmt"
 	"strings"
+	"sync"
 )
 
 // Splitter splits text into pre-tokens.
@@ -76,9 +77,16 @@ func Strings(s Splitter, text string, dst []string) []string {
 type handSplitter struct {
 	name  string
 	match func(s string, i int) int
+	split func(s string, dst [][2]int) [][2]int // optional faster Split
+	// need, when not 0, says that a match needs a code point with one of
+	// these class bits: a piece without one passes through unsplit.
+	need uint16
 }
 
 func (h *handSplitter) Split(text string, dst [][2]int) [][2]int {
+	if h.split != nil {
+		return h.split(text, dst)
+	}
 	return isolated(text, dst, h.match)
 }
 
@@ -117,13 +125,25 @@ func cl(p cl100kParams) func(string, int) int { return p.match }
 
 func o2(p o200kParams) func(string, int) int { return p.match }
 
-func cr(p classRunParams) func(string, int) int { return p.match }
+func cr(p classRunParams) *classRunParams { return &p }
 
 // known maps normalized expressions to their hand-written matchers.
 var known = map[string]*handSplitter{}
 
-func addKnown(name string, m func(string, int) int, patterns ...string) {
-	h := &handSplitter{name: name, match: m}
+// addKnown registers a matcher: m is a match function or a *classRunParams.
+func addKnown(name string, m any, patterns ...string) {
+	h := &handSplitter{name: name}
+	switch m := m.(type) {
+	case func(string, int) int:
+		h.match = m
+	case *classRunParams:
+		h.match, h.split = m.match, m.split
+		if !m.negate {
+			h.need = m.mask
+		}
+	default:
+		panic("pretok: bad matcher")
+	}
 	for _, p := range patterns {
 		if _, dup := known[p]; dup {
 			panic("pretok: duplicate known pattern " + p)
@@ -262,6 +282,7 @@ func IsHandWritten(s Splitter) bool {
 // lookahead at its end sees the end of the text.
 type sequence struct {
 	stages []Splitter
+	need   []uint16 // per stage: handSplitter.need, or 0
 }
 
 // Sequence returns a Splitter that applies the stages in order, each one to
@@ -270,8 +291,19 @@ func Sequence(stages ...Splitter) Splitter {
 	if len(stages) == 1 {
 		return stages[0]
 	}
-	return &sequence{stages: append([]Splitter(nil), stages...)}
+	q := &sequence{stages: append([]Splitter(nil), stages...), need: make([]uint16, len(stages))}
+	for i, st := range stages {
+		if h, ok := st.(*handSplitter); ok {
+			q.need[i] = h.need
+		}
+	}
+	return q
 }
+
+// seqBufs holds one scratch span buffer per intermediate stage.
+type seqBufs [][][2]int
+
+var seqPool = sync.Pool{New: func() any { return new(seqBufs) }}
 
 func (q *sequence) Split(text string, dst [][2]int) [][2]int {
 	if len(q.stages) == 0 {
@@ -280,28 +312,54 @@ func (q *sequence) Split(text string, dst [][2]int) [][2]int {
 		}
 		return dst
 	}
-	cur := q.stages[0].Split(text, nil)
-	var next [][2]int
-	for si, st := range q.stages[1:] {
-		last := si == len(q.stages)-2
-		out := next[:0]
-		if last {
-			out = dst
+	bufs := seqPool.Get().(*seqBufs)
+	for len(*bufs) < len(q.stages) {
+		*bufs = append(*bufs, nil)
+	}
+	dst = q.split(text, 0, 0, dst, *bufs, allClasses)
+	seqPool.Put(bufs)
+	return dst
+}
+
+// split runs stages k.. depth-first over text (at offset off in the
+// original), so each intermediate buffer only holds one piece's spans.
+// bound is a superset of the class bits present in text (allClasses when
+// unknown); it lets class-run stages skip pieces they cannot split.
+func (q *sequence) split(text string, off, k int, dst [][2]int, bufs seqBufs, bound uint16) [][2]int {
+	st := q.stages[k]
+	last := k == len(q.stages)-1
+	if need := q.need[k]; need != 0 {
+		if bound == allClasses && len(text) > 1 {
+			bound = classUnion(text)
 		}
-		for _, sp := range cur {
-			n0 := len(out)
-			out = st.Split(text[sp[0]:sp[1]], out)
-			for k := n0; k < len(out); k++ {
-				out[k][0] += sp[0]
-				out[k][1] += sp[0]
+		if bound&need == 0 {
+			if last {
+				return append(dst, [2]int{off, off + len(text)})
+			}
+			return q.split(text, off, k+1, dst, bufs, bound)
+		}
+	}
+	if last {
+		n0 := len(dst)
+		dst = st.Split(text, dst)
+		if off != 0 {
+			for j := n0; j < len(dst); j++ {
+				dst[j][0] += off
+				dst[j][1] += off
 			}
 		}
-		if last {
-			return out
-		}
-		cur, next = out, cur
+		return dst
 	}
-	return append(dst, cur...)
+	b := st.Split(text, bufs[k][:0])
+	bufs[k] = b
+	for _, sp := range b {
+		sub := bound
+		if sp[1]-sp[0] < len(text) {
+			sub = allClasses // a strict sub-piece: its own classes are not known
+		}
+		dst = q.split(text[sp[0]:sp[1]], off+sp[0], k+1, dst, bufs, sub)
+	}
+	return dst
 }
 
 // String describes s for debugging.

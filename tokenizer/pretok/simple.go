@@ -54,3 +54,45 @@ func (p *classRunParams) match(s string, i int) int {
 	}
 	return -1
 }
+
+// split is Split for a class-run expression: it skips code points that
+// cannot start a match without calling match.
+func (p *classRunParams) split(s string, dst [][2]int) [][2]int {
+	gap := 0
+	startMask := p.mask | p.prefix // a match starts with one of these (non-negated)
+	for i := 0; i < len(s); {
+		if !p.negate {
+			for i < len(s) && s[i] < utf8.RuneSelf && asciiClass[s[i]]&startMask == 0 {
+				i++
+			}
+			if i == len(s) {
+				break
+			}
+		}
+		var c uint16
+		w := 1
+		if b := s[i]; b < utf8.RuneSelf {
+			c = asciiClass[b]
+		} else {
+			c, w = classOfMulti(s, i)
+		}
+		if !p.in(c) && c&p.prefix == 0 {
+			i += w
+			continue
+		}
+		e := p.match(s, i)
+		if e < 0 {
+			i += w
+			continue
+		}
+		if i > gap {
+			dst = append(dst, [2]int{gap, i})
+		}
+		dst = append(dst, [2]int{i, e})
+		i, gap = e, e
+	}
+	if gap < len(s) {
+		dst = append(dst, [2]int{gap, len(s)})
+	}
+	return dst
+}
