@@ -186,9 +186,15 @@ func FuzzMatchersAgree(f *testing.F) {
 		f.Add(s)
 	}
 	ps := pairs(f)
+	seqs := seqPairs(f)
 	f.Fuzz(func(t *testing.T, s string) {
 		for _, p := range ps {
 			checkAgree(t, p, s)
+		}
+		for _, q := range seqs {
+			if got, want := q.hand.Split(s, nil), q.ref.Split(s, nil); !slices.Equal(got, want) {
+				t.Errorf("GGUF %s on %q:\n hand    %q\n regexp2 %q", q.name, s, pieces(s, got), pieces(s, want))
+			}
 		}
 	})
 }
@@ -352,6 +358,51 @@ func TestNewSplitBehaviors(t *testing.T) {
 		for _, x := range trickyStrings()[:300] {
 			if g, w := h.Split(x, nil), r.Split(x, nil); !slices.Equal(g, w) {
 				t.Errorf("%v on %q: %v vs %v", b, x, g, w)
+			}
+		}
+	}
+}
+
+type seqPair struct {
+	name      string
+	hand, ref Splitter
+}
+
+// seqPairs returns multi-stage GGUF pre-tokenizers built from hand-written
+// matchers and the same pipelines built from regexp2 only.
+func seqPairs(t testing.TB) []seqPair {
+	var out []seqPair
+	for _, name := range []string{"default", "deepseek-coder", "deepseek-v3", "falcon", "starcoder"} {
+		h, err := ForGGUFPre(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var stages []Splitter
+		for _, p := range GGUFPrePatterns(name) {
+			r, err := NewRegexp2(refPattern(p))
+			if err != nil {
+				t.Fatal(err)
+			}
+			stages = append(stages, r)
+		}
+		out = append(out, seqPair{name, h, Sequence(stages...)})
+	}
+	return out
+}
+
+func TestGGUFSequencesAgree(t *testing.T) {
+	strs := trickyStrings()
+	for _, q := range seqPairs(t) {
+		if !IsHandWritten(q.hand) {
+			t.Errorf("%s is not hand-written", q.name)
+		}
+		for _, s := range strs {
+			got, want := q.hand.Split(s, nil), q.ref.Split(s, nil)
+			if err := checkTiling(s, got); err != nil {
+				t.Fatalf("%s: %v", q.name, err)
+			}
+			if !slices.Equal(got, want) {
+				t.Fatalf("GGUF %s on %q:\n hand    %q\n regexp2 %q", q.name, s, pieces(s, got), pieces(s, want))
 			}
 		}
 	}
