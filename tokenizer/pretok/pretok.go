@@ -36,6 +36,36 @@
 // sequence counts as one code point with the classes of U+FFFD (a symbol, so
 // not a letter, number, space or punctuation), exactly as Go's []rune
 // conversion sees it, and spans keep exact byte offsets.
+//
+// # Use
+//
+//   - New(pattern): a tokenizer.json Split "Regex" (Isolated), or llama.cpp
+//     expression. HF's ByteLevel pre-tokenizer with use_regex=true uses
+//     PatternGPT2.
+//   - NewSplit(pattern, isRegex, behavior, invert): any tokenizer.json Split
+//     pre-tokenizer (all behaviors, String patterns).
+//   - ForGGUFPre(name): a GGUF tokenizer.ggml.pre value; multi-expression
+//     pre-tokenizers (DeepSeek, Falcon, StarCoder, ...) are Sequences.
+//   - Sequence(stages...): HF's Sequence of Split pre-tokenizers.
+//
+// Hand-written matchers exist for the GPT-2, Llama 3 (cl100k), Qwen2,
+// Qwen3.5, MiniCPM5, Seed-Coder, Bailing, GPT-4o (o200k), Tekken and
+// DeepSeek-V3 expressions, in their tokenizer.json and llama.cpp spellings,
+// and for the class-run stages \p{N}, \p{N}+, \p{N}{1,3}, [0-9]{3}, [\r\n],
+// \s?\p{L}+, \s?\p{P}+, \S+, the punctuation runs and the CJK runs of
+// DeepSeek; IsHandWritten tells whether a Splitter uses only those.
+//
+// # Differences from the reference engines
+//
+// HF tokenizers matches with Oniguruma, OpenAI's GPT-2 encoder with Python's
+// regex module, llama.cpp with its own code and tables; the hand-written
+// matchers reproduce Oniguruma's semantics with Go's Unicode tables (see
+// above). The regexp2 fallback is .NET-flavoured: it is compiled with
+// Multiline so that ^ and $ are line anchors as in Oniguruma, but \d and \w
+// follow .NET (\d = \p{Nd}, \w = [\p{L}\p{Mn}\p{Nd}\p{Pc}], Oniguruma's \w
+// also has all of \p{M}), Oniguruma's \h (hex digit) and class
+// intersection [a&&[^b]] are not supported, and (?i) does not use Unicode
+// case folding.
 package pretok
 
 import (
