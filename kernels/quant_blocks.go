@@ -277,6 +277,18 @@ func quantQ4K(dst []byte, src []float32) {
 				qs[32*c+l] = q[64*c+l] | q[64*c+32+l]<<4
 			}
 		}
+		// With scales deep in f16's subnormal range the rounding of d and
+		// dmin can make the fit worse than nothing; store zeros then.
+		var errSq, sigSq float32
+		var dec [256]float32
+		dequantQ4K(dec[:], blk)
+		for i, v := range x {
+			errSq += (dec[i] - v) * (dec[i] - v)
+			sigSq += v * v
+		}
+		if errSq > sigSq {
+			clear(blk)
+		}
 	}
 }
 

@@ -150,6 +150,21 @@ func TestQuantizeRoundTrip(t *testing.T) {
 			}
 		}
 	}
+	// Values so small that the f16 scales underflow never decode to
+	// something worse than zeros.
+	for _, typ := range allTypes {
+		x := randVec(rng, 1024, 1e-6)
+		data, _ := Quantize(typ, x)
+		y := Dequantize(typ, data, len(x))
+		var se, sx float64
+		for i := range x {
+			se += (float64(y[i]) - float64(x[i])) * (float64(y[i]) - float64(x[i]))
+			sx += float64(x[i]) * float64(x[i])
+		}
+		if se > sx*1.0001 {
+			t.Errorf("%v: tiny values: relative RMS error %g > 1", typ, math.Sqrt(se/sx))
+		}
+	}
 	if _, err := Quantize(weights.Q8_0, make([]float32, 33)); err == nil {
 		t.Error("Q8_0 of 33 elements: no error")
 	}
