@@ -407,3 +407,33 @@ func TestGGUFSequencesAgree(t *testing.T) {
 		}
 	}
 }
+
+// TestConcurrentUse splits from several goroutines (run with -race).
+func TestConcurrentUse(t *testing.T) {
+	var ss []Splitter
+	for _, name := range []string{"llama-bpe", "deepseek-coder", "gpt-4o"} {
+		s, err := ForGGUFPre(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ss = append(ss, s)
+	}
+	fb, _ := New(`\d+|[a-z]++`)
+	ss = append(ss, fb)
+	text := mixedText(20000) + "漢字 ſ \xff"
+	done := make(chan [][2]int)
+	for g := range 8 {
+		go func() {
+			var out [][2]int
+			for k := range 20 {
+				out = ss[(g+k)%len(ss)].Split(text, out[:0])
+			}
+			done <- out
+		}()
+	}
+	for range 8 {
+		if err := checkTiling(text, <-done); err != nil {
+			t.Error(err)
+		}
+	}
+}
