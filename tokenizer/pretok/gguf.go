@@ -34,8 +34,8 @@ var (
 		`\p{N}+`,
 	}
 	ggufDSV3      = []string{`\p{N}{1,3}`, "[一-龥぀-ゟ゠-ヿ]+", patternDSV3}
-	ggufPoro      = []string{` ?[^(\s|.,!?…。，、।۔،)]+`}
-	ggufViking    = []string{` ?[^(\s|.,!?…。，、।۔،)]+`, `\p{N}`}
+	ggufPoro      = []string{patternPoro}
+	ggufViking    = []string{patternPoro, `\p{N}`}
 	ggufChameleon = []string{
 		`<sentinel:[0-9]+>`,
 		`(IMGIMG)((A|B|C|D|E|F|G|H|I){1,4})Z`,

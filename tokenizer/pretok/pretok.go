@@ -227,6 +227,7 @@ func init() {
 	addKnown(`[\p{P}$+<=>^~|`+"`]+", cr(classRunParams{mask: cASCIIP, min: 1}), "[\\p{P}\\$\\+<=>\\^~\\|`]+")
 	addKnown("cjk-run", cr(classRunParams{mask: cHanKo, min: 1}), cjkRun)
 	addKnown("deepseek-v3", dsv3Match, patternDSV3)
+	addKnown("poro", poroMatch, patternPoro)
 	addKnown("han-kana-run", cr(classRunParams{mask: cHanKana, min: 1}), "[一-龥぀-ゟ゠-ヿ]+")
 	addKnown(`\S+`, cr(classRunParams{mask: cS, negate: true, min: 1}), `\S+`)
 }

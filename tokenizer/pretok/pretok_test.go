@@ -120,7 +120,7 @@ var atoms = []string{
 	"\x00", "\x01", "\x1b", "\x7f", "\u200e", "\u202e", "\ufeff",
 	"漢", "字", "中文", "한", "국어", "ひら", "カナ", "ｱ", "ࠀ", "一", "龥", "豈",
 	"😀", "👨\u200d👩\u200d👧", "\u200d", "🇺🇸", "\ufe0f", "👍🏽", "1\ufe0f\u20e3",
-	".", ",", "!", "?", "/", "//", "$", "+", "<", "=", ">", "^", "~", "|", "`", "(", ")", "_", "-", "...", "…", "。", "，", "«", "»", "¿", "@", "#", "*", "\"", "\\", "{", "}", "€", "©",
+	".", ",", "!", "?", "/", "//", "$", "+", "<", "=", ">", "^", "~", "|", "`", "(", ")", "_", "-", "...", "…", "。", "，", "«", "»", "¿", "@", "#", "*", "\"", "\\", "{", "}", "€", "©", "।", "۔", "،", "|",
 	"\xff", "\xc3", "\xe2\x82", "\xed\xa0\x80", "\xf0\x9f", "\xc0\xaf", "\ufffd",
 	"\U00010400", "\U0001D400", "𐐨", "\U000E0041",
 }
@@ -372,7 +372,7 @@ type seqPair struct {
 // matchers and the same pipelines built from regexp2 only.
 func seqPairs(t testing.TB) []seqPair {
 	var out []seqPair
-	for _, name := range []string{"default", "deepseek-coder", "deepseek-v3", "falcon", "starcoder"} {
+	for _, name := range []string{"default", "deepseek-coder", "deepseek-v3", "falcon", "starcoder", "viking"} {
 		h, err := ForGGUFPre(name)
 		if err != nil {
 			t.Fatal(err)

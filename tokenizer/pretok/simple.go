@@ -96,3 +96,49 @@ func (p *classRunParams) split(s string, dst [][2]int) [][2]int {
 	}
 	return dst
 }
+
+// patternPoro is the expression of Poro, BLOOM, GPT3-Finnish and Viking:
+// an optional space, then a run of code points other than whitespace and
+// ( | . , ! ? … 。 ， 、 । ۔ ، ).
+const patternPoro = ` ?[^(\s|.,!?…。，、।۔،)]+`
+
+func poroStop(s string, i int) (bool, int) {
+	b := s[i]
+	if b < utf8.RuneSelf {
+		switch b {
+		case '(', '|', '.', ',', '!', '?', ')':
+			return true, 1
+		}
+		return asciiClass[b]&cS != 0, 1
+	}
+	r, w := utf8.DecodeRuneInString(s[i:])
+	switch r {
+	case '…', '。', '，', '、', '।', '۔', '،':
+		return true, w
+	}
+	c, _ := classOfMulti(s, i)
+	return c&cS != 0, w
+}
+
+func poroRun(s string, i int) int {
+	for i < len(s) {
+		stop, w := poroStop(s, i)
+		if stop {
+			break
+		}
+		i += w
+	}
+	return i
+}
+
+func poroMatch(s string, i int) int {
+	if s[i] == ' ' && i+1 < len(s) {
+		if e := poroRun(s, i+1); e > i+1 {
+			return e
+		}
+	}
+	if e := poroRun(s, i); e > i {
+		return e
+	}
+	return -1
+}
