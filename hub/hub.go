@@ -673,7 +673,7 @@ func (p *pull) download(ctx context.Context, name string, m fileMeta, incomplete
 		}
 	}
 	if off < m.size || m.size < 0 {
-		hdr := http.Header{}
+		hdr := http.Header{"Accept-Encoding": {"identity"}} // the exact bytes, so Range and hashes hold
 		if off > 0 {
 			hdr.Set("Range", fmt.Sprintf("bytes=%d-", off))
 		}

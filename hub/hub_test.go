@@ -493,3 +493,32 @@ func TestPullParallel(t *testing.T) {
 		t.Errorf("peak of %d files downloading at once, want 2..3 with 3 workers", peak)
 	}
 }
+
+// Two pulls of one repository into one cache at once (two processes, as
+// far as the lock files go): each blob is downloaded once, both succeed.
+func TestPullConcurrentSameCache(t *testing.T) {
+	srv := hubtest.New(t)
+	files := map[string][]byte{"a.safetensors": randBytes(30, 200_000), "b.safetensors": randBytes(31, 200_000), "config.json": []byte("{}")}
+	srv.AddRepo("org/m", "main", files)
+	srv.SetDelay(2e6)
+	cache := filepath.Join(t.TempDir(), "hub")
+	var wg sync.WaitGroup
+	snaps := make([]string, 2)
+	errs := make([]error, 2)
+	for i := range 2 {
+		wg.Go(func() {
+			c := &hub.Client{Endpoint: srv.URL, CacheDir: cache}
+			snaps[i], errs[i] = c.Pull(context.Background(), "org/m", "", hub.PullOptions{})
+		})
+	}
+	wg.Wait()
+	for i := range 2 {
+		if errs[i] != nil {
+			t.Fatal(errs[i])
+		}
+		checkSnapshot(t, snaps[i], files, []string{"a.safetensors", "b.safetensors", "config.json"})
+	}
+	if g := cdnGets(srv, 0); len(g) != 2 {
+		t.Errorf("%d CDN downloads, want 2 (one per LFS blob)", len(g))
+	}
+}
