@@ -83,6 +83,10 @@ func MatVec(p *Pool, out []float32, w Mat, x []float32) {
 // Quantized weights are multiplied, as llama.cpp does, against the input
 // rows quantized to 8 bits (Q8_0 blocks for Q8_0/Q4_0 weights, 256-element
 // Q8_K-style blocks for K-quants) with integer dot products.
+//
+// Results do not depend on batching or threading: row i of a MatMul is bit
+// for bit the MatVec of input row i, whatever n and the pool (for a given
+// kernel set, see SIMD).
 func MatMul(p *Pool, out []float32, w Mat, x []float32, n int) {
 	if err := w.Validate(); err != nil {
 		panic(err.Error())
@@ -131,42 +135,75 @@ func batchTile(rowBytes, n int) int {
 	return min(t, n)
 }
 
+// Float products are computed so that each output is the same float32
+// number however many input rows the call has (MatVec of one row equals
+// that row of a MatMul bit for bit): the columns are summed in chunks of
+// kChunk, in order, and within a chunk the gemm and gemv kernels perform the
+// same per-output operations.
+const (
+	kChunk    = 1024 // columns per partial sum
+	panelRows = 32   // weight rows converted and kept in cache together
+)
+
 // matMulFloat handles F32, F16 and BF16 weights.
 func matMulFloat(p *Pool, out []float32, w Mat, x []float32, n int) {
 	cols, rows := w.Cols, w.Rows
-	if n == 1 {
-		p.For(rows, func(lo, hi int) {
-			for r := lo; r < hi; r++ {
-				row := w.row(r)
-				switch w.Type {
-				case weights.F32:
-					out[r] = dotF32(asF32(row), x)
-				case weights.F16:
-					out[r] = dotF16(asU16(row), x)
-				default:
-					out[r] = dotBF16(asU16(row), x)
+	// gemvAt computes res[j] = Σ_{c<kn} W[r+j·step, k0+c]·xs[c], j < 4
+	// (step 0 repeats row r).
+	gemvAt := func(res *[4]float32, r, step, k0, kn int, xs []float32) {
+		switch w.Type {
+		case weights.F32:
+			gemvF32(res, asF32(w.Data)[r*cols+k0:], step*cols, xs, kn)
+		case weights.F16:
+			gemvF16(res, asU16(w.Data)[r*cols+k0:], step*cols, xs, kn)
+		default:
+			gemvBF16(res, asU16(w.Data)[r*cols+k0:], step*cols, xs, kn)
+		}
+	}
+	// gemvRows computes out[i, r] for r in [r0, r1) from the stored weights.
+	gemvRows := func(i, r0, r1 int) {
+		var res [4]float32
+		xi := x[i*cols : (i+1)*cols]
+		for r := r0; r < r1; {
+			cnt, step := 4, 1
+			if r+4 > r1 {
+				cnt, step = 1, 0
+			}
+			for k0 := 0; k0 < cols; k0 += kChunk {
+				kn := min(kChunk, cols-k0)
+				gemvAt(&res, r, step, k0, kn, xi[k0:k0+kn])
+				for j := range cnt {
+					if k0 == 0 {
+						out[i*rows+r+j] = res[j]
+					} else {
+						out[i*rows+r+j] += res[j]
+					}
 				}
 			}
-		})
-		return
+			r += cnt
+		}
 	}
-	// Cache blocking: a panel of panelRows weight rows × kChunk columns
-	// (converted to float32 once for F16/BF16) is multiplied with every
-	// group of four input rows, whose kChunk-column slices stay in L1.
-	const kChunk, panelRows = 1024, 32
+	groups := n &^ 3 // input rows handled four at a time by gemm
 	p.For(rows, func(lo, hi int) {
+		if groups == 0 {
+			for i := range n {
+				gemvRows(i, lo, hi)
+			}
+			return
+		}
 		var panel []float32
 		if w.Type != weights.F32 {
 			bp := getF32(panelRows * min(kChunk, cols))
 			defer putF32(bp)
 			panel = *bp
 		}
+		m := gemmM
+		var res [16]float32
 		for r0 := lo; r0 < hi; r0 += panelRows {
 			r1 := min(hi, r0+panelRows)
 			for k0 := 0; k0 < cols; k0 += kChunk {
-				k1 := min(cols, k0+kChunk)
-				kn := k1 - k0
-				// wrow returns row r's chunk, with the stride to the next row.
+				kn := min(kChunk, cols-k0)
+				// wrow returns row r's chunk and the stride to the next row.
 				wrow := func(r int) ([]float32, int) {
 					if w.Type == weights.F32 {
 						return asF32(w.Data)[r*cols+k0:], cols
@@ -175,7 +212,7 @@ func matMulFloat(p *Pool, out []float32, w Mat, x []float32, n int) {
 				}
 				if w.Type != weights.F32 {
 					for r := r0; r < r1; r++ {
-						src := asU16(w.row(r))[k0:k1]
+						src := asU16(w.row(r))[k0 : k0+kn]
 						dst := panel[(r-r0)*kn : (r-r0+1)*kn]
 						if w.Type == weights.F16 {
 							f16ToF32Slice(dst, src)
@@ -184,18 +221,14 @@ func matMulFloat(p *Pool, out []float32, w Mat, x []float32, n int) {
 						}
 					}
 				}
-				first := k0 == 0
 				put := func(i, r int, v float32) {
-					if first {
+					if k0 == 0 {
 						out[i*rows+r] = v
 					} else {
 						out[i*rows+r] += v
 					}
 				}
-				m := gemmM
-				var res [16]float32
-				i := 0
-				for ; i+4 <= n; i += 4 {
+				for i := 0; i < groups; i += 4 {
 					xs := x[i*cols+k0:]
 					r := r0
 					for ; r+m <= r1; r += m {
@@ -205,22 +238,17 @@ func matMulFloat(p *Pool, out []float32, w Mat, x []float32, n int) {
 							put(i+a%4, r+a/4, res[a])
 						}
 					}
-					for ; r < r1; r++ {
+					for ; r < r1; r++ { // the rest one at a time (stride 0)
 						wr, _ := wrow(r)
-						r4 := (*[4]float32)(res[:4])
-						dotF32x4(r4, wr[:kn], xs, kn, cols)
+						gemmF32(res[:4*m], wr, 0, xs, cols, kn)
 						for j := range 4 {
 							put(i+j, r, res[j])
 						}
 					}
 				}
-				for ; i < n; i++ {
-					xs := x[i*cols+k0 : i*cols+k1]
-					for r := r0; r < r1; r++ {
-						wr, _ := wrow(r)
-						put(i, r, dotF32(wr[:kn], xs))
-					}
-				}
+			}
+			for i := groups; i < n; i++ {
+				gemvRows(i, r0, r1)
 			}
 		}
 	})
@@ -297,6 +325,50 @@ func gemmF32Go(res, w []float32, ws int, x []float32, xs, cols int) {
 	dotF32x4Go((*[4]float32)(res[:4]), w, x, cols, xs)
 }
 
+// gemvF32Go computes res[i] = Σ_{c<cols} w[i·ws+c]·x[c] for i < 4, summing
+// in column order as gemmF32Go does.
+func gemvF32Go(res *[4]float32, w []float32, ws int, x []float32, cols int) {
+	x = x[:cols]
+	w0, w1, w2, w3 := w[:cols], w[ws:ws+cols], w[2*ws:2*ws+cols], w[3*ws:3*ws+cols]
+	var s0, s1, s2, s3 float32
+	for c, v := range x {
+		s0 += w0[c] * v
+		s1 += w1[c] * v
+		s2 += w2[c] * v
+		s3 += w3[c] * v
+	}
+	*res = [4]float32{s0, s1, s2, s3}
+}
+
+// gemvF16Go is gemvF32Go for float16 weights.
+func gemvF16Go(res *[4]float32, w []uint16, ws int, x []float32, cols int) {
+	t := f16Lookup()
+	x = x[:cols]
+	w0, w1, w2, w3 := w[:cols], w[ws:ws+cols], w[2*ws:2*ws+cols], w[3*ws:3*ws+cols]
+	var s0, s1, s2, s3 float32
+	for c, v := range x {
+		s0 += t[w0[c]] * v
+		s1 += t[w1[c]] * v
+		s2 += t[w2[c]] * v
+		s3 += t[w3[c]] * v
+	}
+	*res = [4]float32{s0, s1, s2, s3}
+}
+
+// gemvBF16Go is gemvF32Go for bfloat16 weights.
+func gemvBF16Go(res *[4]float32, w []uint16, ws int, x []float32, cols int) {
+	x = x[:cols]
+	w0, w1, w2, w3 := w[:cols], w[ws:ws+cols], w[2*ws:2*ws+cols], w[3*ws:3*ws+cols]
+	var s0, s1, s2, s3 float32
+	for c, v := range x {
+		s0 += bf16ToF32(w0[c]) * v
+		s1 += bf16ToF32(w1[c]) * v
+		s2 += bf16ToF32(w2[c]) * v
+		s3 += bf16ToF32(w3[c]) * v
+	}
+	*res = [4]float32{s0, s1, s2, s3}
+}
+
 func dotF16Go(a []uint16, b []float32) float32 {
 	t := f16Lookup()
 	b = b[:len(a)]
@@ -345,9 +417,11 @@ func bf16ToF32SliceGo(dst []float32, src []uint16) {
 type kernelSet struct {
 	name           string
 	dotF32         func(a, b []float32) float32
-	dotF32x4       func(res *[4]float32, w, x []float32, cols, stride int)
 	gemmF32        func(res, w []float32, ws int, x []float32, xs, cols int)
 	gemmM          int // weight rows per gemmF32 call
+	gemvF32        func(res *[4]float32, w []float32, ws int, x []float32, cols int)
+	gemvF16        func(res *[4]float32, w []uint16, ws int, x []float32, cols int)
+	gemvBF16       func(res *[4]float32, w []uint16, ws int, x []float32, cols int)
 	dotF16         func(a []uint16, b []float32) float32
 	dotBF16        func(a []uint16, b []float32) float32
 	f16ToF32Slice  func(dst []float32, src []uint16)
@@ -368,9 +442,11 @@ type kernelSet struct {
 var goKernels = kernelSet{
 	name:           "none (plain Go)",
 	dotF32:         dotF32Go,
-	dotF32x4:       dotF32x4Go,
 	gemmF32:        gemmF32Go,
 	gemmM:          1,
+	gemvF32:        gemvF32Go,
+	gemvF16:        gemvF16Go,
+	gemvBF16:       gemvBF16Go,
 	dotF16:         dotF16Go,
 	dotBF16:        dotBF16Go,
 	f16ToF32Slice:  f16ToF32SliceGo,
@@ -394,9 +470,11 @@ var simdKernelSets = archKernelSets()
 // The kernels in use (see useKernels).
 var (
 	dotF32          func(a, b []float32) float32
-	dotF32x4        func(res *[4]float32, w, x []float32, cols, stride int)
 	gemmF32         func(res, w []float32, ws int, x []float32, xs, cols int)
 	gemmM           int
+	gemvF32         func(res *[4]float32, w []float32, ws int, x []float32, cols int)
+	gemvF16         func(res *[4]float32, w []uint16, ws int, x []float32, cols int)
+	gemvBF16        func(res *[4]float32, w []uint16, ws int, x []float32, cols int)
 	dotF16          func(a []uint16, b []float32) float32
 	dotBF16         func(a []uint16, b []float32) float32
 	f16ToF32Slice   func(dst []float32, src []uint16)
@@ -432,8 +510,9 @@ func useSIMD(on bool) {
 }
 
 func useKernels(k *kernelSet) {
-	dotF32, dotF32x4, dotF16, dotBF16 = k.dotF32, k.dotF32x4, k.dotF16, k.dotBF16
+	dotF32, dotF16, dotBF16 = k.dotF32, k.dotF16, k.dotBF16
 	gemmF32, gemmM = k.gemmF32, k.gemmM
+	gemvF32, gemvF16, gemvBF16 = k.gemvF32, k.gemvF16, k.gemvBF16
 	f16ToF32Slice, bf16ToF32Slice = k.f16ToF32Slice, k.bf16ToF32Slice
 	dotQ8_0, dotQ4_0, dotQ4K, dotQ6K = k.dotQ8_0, k.dotQ4_0, k.dotQ4K, k.dotQ6K
 	dotQ8_0x4, dotQ4_0x4, dotQ4Kx4, dotQ6Kx4 = k.dotQ8_0x4, k.dotQ4_0x4, k.dotQ4Kx4, k.dotQ6Kx4

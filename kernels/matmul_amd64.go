@@ -17,16 +17,28 @@ func dotF32AVX2(a, b *float32, n int) float32
 func dotF32AVX512(a, b *float32, n int) float32
 
 //go:noescape
-func dotF32x4AVX2(res *[4]float32, w, x *float32, cols, stride int)
-
-//go:noescape
-func dotF32x4AVX512(res *[4]float32, w, x *float32, cols, stride int)
-
-//go:noescape
 func gemmF32x2AVX2(res *float32, w *float32, ws int, x *float32, xs, cols int)
 
 //go:noescape
 func gemmF32x4AVX512(res *float32, w *float32, ws int, x *float32, xs, cols int)
+
+//go:noescape
+func gemvF32x4AVX2(res *[4]float32, w *float32, ws int, x *float32, cols int)
+
+//go:noescape
+func gemvF32x4AVX512(res *[4]float32, w *float32, ws int, x *float32, cols int)
+
+//go:noescape
+func gemvF16x4AVX2(res *[4]float32, w *uint16, ws int, x *float32, cols int)
+
+//go:noescape
+func gemvF16x4AVX512(res *[4]float32, w *uint16, ws int, x *float32, cols int)
+
+//go:noescape
+func gemvBF16x4AVX2(res *[4]float32, w *uint16, ws int, x *float32, cols int)
+
+//go:noescape
+func gemvBF16x4AVX512(res *[4]float32, w *uint16, ws int, x *float32, cols int)
 
 //go:noescape
 func dotF16AVX2(a *uint16, b *float32, n int) float32
@@ -135,31 +147,6 @@ func halfCvt(f func(dst *float32, src *uint16, n int), tail func(h uint16) float
 	}
 }
 
-func dotF32x4AVX2w(res *[4]float32, w, x []float32, cols, stride int) {
-	if cols == 0 {
-		*res = [4]float32{}
-		return
-	}
-	w, x = w[:cols], x[:3*stride+cols]
-	dotF32x4AVX2(res, &w[0], &x[0], cols, stride)
-	for c := cols &^ 7; c < cols; c++ {
-		v := w[c]
-		res[0] += v * x[c]
-		res[1] += v * x[stride+c]
-		res[2] += v * x[2*stride+c]
-		res[3] += v * x[3*stride+c]
-	}
-}
-
-func dotF32x4AVX512w(res *[4]float32, w, x []float32, cols, stride int) {
-	if cols == 0 {
-		*res = [4]float32{}
-		return
-	}
-	w, x = w[:cols], x[:3*stride+cols]
-	dotF32x4AVX512(res, &w[0], &x[0], cols, stride)
-}
-
 func gemmF32x2AVX2w(res, w []float32, ws int, x []float32, xs, cols int) {
 	res = res[:8]
 	if cols == 0 {
@@ -187,6 +174,29 @@ func gemmF32x4AVX512w(res, w []float32, ws int, x []float32, xs, cols int) {
 	w, x = w[:3*ws+cols], x[:3*xs+cols]
 	gemmF32x4AVX512(&res[0], &w[0], ws, &x[0], xs, cols)
 }
+
+// gemvWrap checks bounds for a gemv kernel; tail (AVX2) adds the columns
+// past the last multiple of 8 as the gemm wrapper does.
+func gemvWrap[T float32 | uint16](f func(res *[4]float32, w *T, ws int, x *float32, cols int), conv func(T) float32, tail bool) func(res *[4]float32, w []T, ws int, x []float32, cols int) {
+	return func(res *[4]float32, w []T, ws int, x []float32, cols int) {
+		if cols == 0 {
+			*res = [4]float32{}
+			return
+		}
+		w, x = w[:3*ws+cols], x[:cols]
+		f(res, &w[0], ws, &x[0], cols)
+		if !tail {
+			return
+		}
+		for c := cols &^ 7; c < cols; c++ {
+			for i := range 4 {
+				res[i] += conv(w[i*ws+c]) * x[c]
+			}
+		}
+	}
+}
+
+func f32id(v float32) float32 { return v }
 
 func q8Dot(f func(w *byte, a *blockQ8, nb int) float32, blockBytes int) func(w []byte, a []blockQ8) float32 {
 	return func(w []byte, a []blockQ8) float32 {
@@ -261,9 +271,11 @@ func archKernelSets() (sets []*kernelSet) {
 	avx2 := &kernelSet{
 		name:           "avx2",
 		dotF32:         floatDot(dotF32AVX2),
-		dotF32x4:       dotF32x4AVX2w,
 		gemmF32:        gemmF32x2AVX2w,
 		gemmM:          2,
+		gemvF32:        gemvWrap(gemvF32x4AVX2, f32id, true),
+		gemvF16:        gemvWrap(gemvF16x4AVX2, f16ToF32, true),
+		gemvBF16:       gemvWrap(gemvBF16x4AVX2, bf16ToF32, true),
 		dotF16:         halfDot(dotF16AVX2),
 		dotBF16:        halfDot(dotBF16AVX2),
 		f16ToF32Slice:  halfCvt(cvtF16AVX2, f16ToF32),
@@ -283,8 +295,10 @@ func archKernelSets() (sets []*kernelSet) {
 		k := *avx2
 		k.name = "avx512"
 		k.dotF32 = floatDot(dotF32AVX512)
-		k.dotF32x4 = dotF32x4AVX512w
 		k.gemmF32, k.gemmM = gemmF32x4AVX512w, 4
+		k.gemvF32 = gemvWrap(gemvF32x4AVX512, f32id, false)
+		k.gemvF16 = gemvWrap(gemvF16x4AVX512, f16ToF32, false)
+		k.gemvBF16 = gemvWrap(gemvBF16x4AVX512, bf16ToF32, false)
 		k.dotF16 = halfDot(dotF16AVX512)
 		k.dotBF16 = halfDot(dotBF16AVX512)
 		if x.HasAVX512VNNI {

@@ -84,28 +84,6 @@ func TestSIMDFloatDots(t *testing.T) {
 				}
 			}
 		}
-		// dotF32x4: every column count up to 70, and a few large ones.
-		cs := []int{255, 256, 1001}
-		for c := 0; c <= 70; c++ {
-			cs = append(cs, c)
-		}
-		for _, cols := range cs {
-			stride := cols + rng.IntN(5)
-			w, x := randVec(rng, cols, 1), randVec(rng, 3*stride+cols, 1)
-			var got, want [4]float32
-			got = [4]float32{9, 9, 9, 9}
-			k.dotF32x4(&got, w, x, cols, stride)
-			dotF32x4Go(&want, w, x, cols, stride)
-			for r := range 4 {
-				var sc float64
-				for c := range cols {
-					sc += math.Abs(float64(w[c] * x[r*stride+c]))
-				}
-				if !closeTo(float64(got[r]), float64(want[r]), sc) {
-					t.Fatalf("dotF32x4 cols=%d row %d: %g, want %g", cols, r, got[r], want[r])
-				}
-			}
-		}
 	})
 }
 
@@ -135,6 +113,53 @@ func TestSIMDGemmF32(t *testing.T) {
 					}
 					if !closeTo(float64(got[4*i+j]), float64(want[j]), sc) {
 						t.Fatalf("gemmF32 m=%d cols=%d [%d,%d]: %g, want %g", m, cols, i, j, got[4*i+j], want[j])
+					}
+				}
+			}
+		}
+	})
+}
+
+func TestSIMDGemv(t *testing.T) {
+	forEachSIMD(t, func(t *testing.T, k *kernelSet) {
+		rng := rand.New(rand.NewPCG(27, 28))
+		cs := []int{255, 1024, 1001}
+		for c := 0; c <= 70; c++ {
+			cs = append(cs, c)
+		}
+		for _, cols := range cs {
+			ws := cols + rng.IntN(5)
+			if rng.IntN(4) == 0 {
+				ws = 0
+			}
+			x := randVec(rng, cols, 1)
+			wf := randVec(rng, 3*ws+cols, 1)
+			wh, wb := randHalves(rng, 3*ws+cols, false), randHalves(rng, 3*ws+cols, true)
+			for kind := range 3 {
+				var got, want [4]float32
+				got[0] = 9
+				vals := make([]float32, len(wf))
+				switch kind {
+				case 0:
+					k.gemvF32(&got, wf, ws, x, cols)
+					gemvF32Go(&want, wf, ws, x, cols)
+					copy(vals, wf)
+				case 1:
+					k.gemvF16(&got, wh, ws, x, cols)
+					gemvF16Go(&want, wh, ws, x, cols)
+					f16ToF32SliceGo(vals, wh)
+				case 2:
+					k.gemvBF16(&got, wb, ws, x, cols)
+					gemvBF16Go(&want, wb, ws, x, cols)
+					bf16ToF32SliceGo(vals, wb)
+				}
+				for i := range 4 {
+					var sc float64
+					for c := range cols {
+						sc += math.Abs(float64(vals[i*ws+c] * x[c]))
+					}
+					if !closeTo(float64(got[i]), float64(want[i]), sc) {
+						t.Fatalf("gemv kind %d cols=%d ws=%d row %d: %g, want %g", kind, cols, ws, i, got[i], want[i])
 					}
 				}
 			}

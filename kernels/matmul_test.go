@@ -179,6 +179,47 @@ func TestMatMulBlocking(t *testing.T) {
 	}
 }
 
+// TestMatMulMatchesMatVec checks that batching does not change results:
+// every row of a MatMul equals the MatVec of that input row bit for bit, for
+// every kernel set, path and pool size.
+func TestMatMulMatchesMatVec(t *testing.T) {
+	defer func(v int) { minParallelWork = v }(minParallelWork)
+	minParallelWork = 0
+	rng := rand.New(rand.NewPCG(25, 26))
+	pools := []*Pool{nil, NewPool(3)}
+	defer pools[1].Close()
+	for _, typ := range allTypes {
+		shapes := [][2]int{{70, 2100}, {7, 45}}
+		switch typ.BlockElems() {
+		case 32:
+			shapes = [][2]int{{13, 1056}}
+		case 256:
+			shapes = [][2]int{{13, 1280}}
+		}
+		for _, sh := range shapes {
+			rows, cols := sh[0], sh[1]
+			w := makeMat(t, typ, rows, cols, randVec(rng, rows*cols, 1))
+			const n = 9
+			x := randVec(rng, n*cols, 1)
+			forEachPath(t, func(t *testing.T, path string, q8 bool) {
+				for _, p := range pools {
+					batch := make([]float32, n*rows)
+					MatMul(p, batch, w, x, n)
+					for i := range n {
+						one := make([]float32, rows)
+						MatVec(p, one, w, x[i*cols:(i+1)*cols])
+						for r, v := range one {
+							if b := batch[i*rows+r]; b != v {
+								t.Fatalf("%v %dx%d %s threads=%d: row %d out %d: MatMul %v, MatVec %v", typ, rows, cols, path, p.Threads(), i, r, b, v)
+							}
+						}
+					}
+				}
+			})
+		}
+	}
+}
+
 func TestMatMulZeroInput(t *testing.T) {
 	for _, typ := range allTypes {
 		if !Supported(typ) {

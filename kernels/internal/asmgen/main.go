@@ -30,10 +30,12 @@ func main() {
 	constants()
 	dotF32AVX2()
 	dotF32AVX512()
-	dotF32x4AVX2()
-	dotF32x4AVX512()
 	gemmF32("gemmF32x2AVX2", 2, false)
 	gemmF32("gemmF32x4AVX512", 4, true)
+	for _, kind := range []string{"F32", "F16", "BF16"} {
+		gemv("gemv"+kind+"x4AVX2", kind, false)
+		gemv("gemv"+kind+"x4AVX512", kind, true)
+	}
 	dotHalfAVX2("dotF16AVX2", false)
 	dotHalfAVX2("dotBF16AVX2", true)
 	dotHalfAVX512("dotF16AVX512", false)
@@ -96,6 +98,16 @@ func hsumY(r, t int) {
 	p("VADDPS X%d, X%d, X%d", t, r, r)
 	p("VMOVSHDUP X%d, X%d", r, t)
 	p("VADDSS X%d, X%d, X%d", t, r, r)
+}
+
+// hsumTree reduces the 8 floats of Y<r> into X<r> with the pairwise tree
+// that store4 applies to each of its accumulators, so that one-row and
+// four-row kernels round identically.
+func hsumTree(r, t int) {
+	p("VHADDPS Y%d, Y%d, Y%d", r, r, r)
+	p("VHADDPS Y%d, Y%d, Y%d", r, r, r)
+	p("VEXTRACTF128 $1, Y%d, X%d", r, t)
+	p("VADDPS X%d, X%d, X%d", t, r, r)
 }
 
 // hsumZ reduces Z<r> into the low lane of X<r>.
@@ -218,118 +230,6 @@ func store4() {
 	p("VEXTRACTF128 $1, Y0, X1")
 	p("VADDPS X1, X0, X0")
 	p("VMOVUPS X0, (AX)")
-}
-
-// dotF32x4AVX2 computes res[k] = Σ_{c<cols} w[c]·x[k·stride+c] for k < 4,
-// with cols rounded down to a multiple of 8; the caller adds the tail.
-func dotF32x4AVX2() {
-	text("dotF32x4AVX2", "$0-40", "(res *[4]float32, w, x *float32, cols, stride int)")
-	p("MOVQ res+0(FP), AX")
-	p("MOVQ w+8(FP), SI")
-	p("MOVQ x+16(FP), DI")
-	p("MOVQ cols+24(FP), CX")
-	p("MOVQ stride+32(FP), BX")
-	p("LEAQ (DI)(BX*4), R8")
-	p("LEAQ (R8)(BX*4), R9")
-	p("LEAQ (R9)(BX*4), R10")
-	p("XORQ DX, DX")
-	for r := 0; r < 12; r++ {
-		if r == 4 || r == 5 {
-			continue
-		}
-		p("VXORPS Y%d, Y%d, Y%d", r, r, r)
-	}
-	xs := []string{"DI", "R8", "R9", "R10"}
-	label("x4a_loop16")
-	p("LEAQ 16(DX), BX")
-	p("CMPQ BX, CX")
-	p("JGT x4a_loop8")
-	p("VMOVUPS (SI)(DX*4), Y4")
-	p("VMOVUPS 32(SI)(DX*4), Y5")
-	for k, x := range xs {
-		p("VFMADD231PS (%s)(DX*4), Y4, Y%d", x, k)
-		p("VFMADD231PS 32(%s)(DX*4), Y5, Y%d", x, 6+k)
-	}
-	p("MOVQ BX, DX")
-	p("JMP x4a_loop16")
-	label("x4a_loop8")
-	p("LEAQ 8(DX), BX")
-	p("CMPQ BX, CX")
-	p("JGT x4a_done")
-	p("VMOVUPS (SI)(DX*4), Y4")
-	for k, x := range xs {
-		p("VFMADD231PS (%s)(DX*4), Y4, Y%d", x, k)
-	}
-	p("MOVQ BX, DX")
-	label("x4a_done")
-	for k := 0; k < 4; k++ {
-		p("VADDPS Y%d, Y%d, Y%d", 6+k, k, k)
-	}
-	store4()
-	p("VZEROUPPER")
-	p("RET")
-}
-
-// dotF32x4AVX512 is dotF32x4AVX2 for any cols, with a masked tail.
-func dotF32x4AVX512() {
-	text("dotF32x4AVX512", "$0-40", "(res *[4]float32, w, x *float32, cols, stride int)")
-	p("MOVQ res+0(FP), AX")
-	p("MOVQ w+8(FP), SI")
-	p("MOVQ x+16(FP), DI")
-	p("MOVQ cols+24(FP), CX")
-	p("MOVQ stride+32(FP), BX")
-	p("LEAQ (DI)(BX*4), R8")
-	p("LEAQ (R8)(BX*4), R9")
-	p("LEAQ (R9)(BX*4), R10")
-	p("XORQ DX, DX")
-	for r := 0; r < 12; r++ {
-		if r == 4 || r == 5 {
-			continue
-		}
-		p("VXORPS Z%d, Z%d, Z%d", r, r, r)
-	}
-	xs := []string{"DI", "R8", "R9", "R10"}
-	label("x4z_loop32")
-	p("LEAQ 32(DX), BX")
-	p("CMPQ BX, CX")
-	p("JGT x4z_loop16")
-	p("VMOVUPS (SI)(DX*4), Z4")
-	p("VMOVUPS 64(SI)(DX*4), Z5")
-	for k, x := range xs {
-		p("VFMADD231PS (%s)(DX*4), Z4, Z%d", x, k)
-		p("VFMADD231PS 64(%s)(DX*4), Z5, Z%d", x, 6+k)
-	}
-	p("MOVQ BX, DX")
-	p("JMP x4z_loop32")
-	label("x4z_loop16")
-	p("LEAQ 16(DX), BX")
-	p("CMPQ BX, CX")
-	p("JGT x4z_tail")
-	p("VMOVUPS (SI)(DX*4), Z4")
-	for k, x := range xs {
-		p("VFMADD231PS (%s)(DX*4), Z4, Z%d", x, k)
-	}
-	p("MOVQ BX, DX")
-	label("x4z_tail")
-	p("SUBQ DX, CX")
-	p("JZ x4z_done")
-	p("MOVQ AX, R11")
-	tailMask()
-	p("MOVQ R11, AX")
-	p("VMOVUPS.Z (SI)(DX*4), K1, Z4")
-	for k, x := range xs {
-		p("VMOVUPS.Z (%s)(DX*4), K1, Z5", x)
-		p("VFMADD231PS Z5, Z4, Z%d", 6+k)
-	}
-	label("x4z_done")
-	for k := 0; k < 4; k++ {
-		p("VADDPS Z%d, Z%d, Z%d", 6+k, k, k)
-		p("VEXTRACTF64X4 $1, Z%d, Y%d", k, 6+k)
-		p("VADDPS Y%d, Y%d, Y%d", 6+k, k, k)
-	}
-	store4()
-	p("VZEROUPPER")
-	p("RET")
 }
 
 // loadHalf8 converts 8 halves at mem to 8 floats in Y<r>.
@@ -493,7 +393,7 @@ func suffix(vnni bool) string {
 
 // dotQ8_0 emits dotQ8_0 / dotQ4_0 (q4) for blocks of 32: the weight bytes
 // become signed int8, then Σ w·x via the sign trick (|w| unsigned ×
-// x·sign(w) signed). Two blocks per iteration, with two accumulators.
+// x·sign(w) signed).
 func dotQ8_0(vnni, q4 bool) {
 	name := "dotQ8_0" + suffix(vnni)
 	bsize := 34
@@ -507,7 +407,6 @@ func dotQ8_0(vnni, q4 bool) {
 	p("MOVQ a+8(FP), DI")
 	p("MOVQ nb+16(FP), CX")
 	p("VXORPS Y0, Y0, Y0")
-	p("VXORPS Y11, Y11, Y11")
 	if q4 {
 		p("VMOVDQU nib<>(SB), Y13")
 		p("VMOVDQU eights<>(SB), Y12")
@@ -546,22 +445,18 @@ func dotQ8_0(vnni, q4 bool) {
 		p("VBROADCASTSS X%d, Y%d", r+4, r+4)
 		p("VFMADD231PS Y%d, Y%d, Y%d", r+4, r+3, acc)
 	}
-	label(l + "loop2")
-	p("CMPQ CX, $2")
-	p("JLT " + l + "one")
-	block(0, 1, 0, "AX")
-	block(1, 6, 11, "BX")
-	p("ADDQ $%d, SI", 2*bsize)
-	p("ADDQ $80, DI")
-	p("SUBQ $2, CX")
-	p("JMP " + l + "loop2")
-	label(l + "one")
+	// One accumulator, blocks in order: the float operations dotQ8_0x4
+	// performs for each of its rows.
+	label(l + "loop")
 	p("TESTQ CX, CX")
 	p("JZ " + l + "done")
 	block(0, 1, 0, "AX")
+	p("ADDQ $%d, SI", bsize)
+	p("ADDQ $40, DI")
+	p("DECQ CX")
+	p("JMP " + l + "loop")
 	label(l + "done")
-	p("VADDPS Y11, Y0, Y0")
-	hsumY(0, 1)
+	hsumTree(0, 1)
 	p("VZEROUPPER")
 	p("MOVSS X0, ret+24(FP)")
 	p("RET")
@@ -587,7 +482,6 @@ func dotQ4K(vnni bool) {
 	p("MOVQ a+8(FP), DI")
 	p("MOVQ nb+16(FP), CX")
 	p("VXORPS Y0, Y0, Y0")
-	p("VXORPS Y1, Y1, Y1")
 	p("VMOVDQU nib<>(SB), Y13")
 	p("LEAQ bcastw<>(SB), R12")
 	p("TESTQ CX, CX")
@@ -636,25 +530,25 @@ func dotQ4K(vnni bool) {
 		dotw(vnni, 5, 3, 2)
 		dotw(vnni, 6, 4, 2)
 	}
+	// Mins first, then scales: the same float operations, in the same
+	// order, as dotQ4Kx4 performs for each of its rows.
 	p("VMOVD (SI), X7")
 	p("VCVTPH2PS X7, X7")
 	p("VBROADCASTSS 304(DI), X6")
 	p("VMULPS X6, X7, X7")
+	p("VMOVSHDUP X7, X5")
+	p("VBROADCASTSS X5, Y5")
+	p("VCVTDQ2PS Y9, Y9")
+	p("VFNMADD231PS Y5, Y9, Y0")
 	p("VBROADCASTSS X7, Y6")
 	p("VCVTDQ2PS Y2, Y2")
 	p("VFMADD231PS Y6, Y2, Y0")
-	p("VMOVSHDUP X7, X7")
-	p("VBROADCASTSS X7, X7")
-	p("VCVTDQ2PS X9, X9")
-	p("VFMADD231PS X7, X9, X1")
 	p("ADDQ $144, SI")
 	p("ADDQ $320, DI")
 	p("DECQ CX")
 	p("JNZ " + l + "loop")
 	label(l + "done")
-	hsumY(0, 2)
-	hsumY(1, 2)
-	p("VSUBSS X1, X0, X0")
+	hsumTree(0, 2)
 	p("VZEROUPPER")
 	p("MOVSS X0, ret+24(FP)")
 	p("RET")
@@ -730,7 +624,7 @@ func dotQ6K(vnni bool) {
 	p("DECQ CX")
 	p("JNZ " + l + "loop")
 	label(l + "done")
-	hsumY(0, 1)
+	hsumTree(0, 1)
 	p("VZEROUPPER")
 	p("MOVSS X0, ret+24(FP)")
 	p("RET")
@@ -1118,6 +1012,88 @@ func gemmF32(name string, m int, zmm bool) {
 		p("VADDPS X%d, X%d, X%d", a+1, a, a)
 		p("VMOVUPS X%d, %d(AX)", a, 16*i)
 	}
+	p("VZEROUPPER")
+	p("RET")
+}
+
+// gemv emits four weight rows (w, w+ws, …; elements of kind) times one input
+// row: res[i] = Σ_c w_i[c]·x[c], with exactly the per-row arithmetic of the
+// gemmF32 kernels (one accumulator per row, the same steps, tail and
+// reduction), so that MatVec and MatMul agree bit for bit.
+func gemv(name, kind string, zmm bool) {
+	elem := map[string]int{"F32": 4, "F16": 2, "BF16": 2}[kind]
+	wt := map[string]string{"F32": "*float32", "F16": "*uint16", "BF16": "*uint16"}[kind]
+	text(name, "$0-40", "(res *[4]float32, w "+wt+", ws int, x *float32, cols int)")
+	l := name + "_"
+	v, width, wreg, xreg := "Y", 8, 8, 12
+	if zmm {
+		v, width, wreg, xreg = "Z", 16, 16, 20
+	}
+	p("MOVQ w+8(FP), SI")
+	p("MOVQ ws+16(FP), AX")
+	p("MOVQ x+24(FP), DI")
+	p("MOVQ cols+32(FP), CX")
+	wp := []string{"SI", "R12", "R13", "R14"}
+	for i := 1; i < 4; i++ {
+		p("LEAQ (%s)(AX*%d), %s", wp[i-1], elem, wp[i])
+	}
+	p("XORQ DX, DX")
+	for a := 0; a < 4; a++ {
+		p("VXORPS %s%d, %s%d, %s%d", v, a, v, a, v, a)
+	}
+	load := func(mem string, r int) {
+		switch kind {
+		case "F32":
+			p("VMOVUPS %s, %s%d", mem, v, r)
+		case "F16":
+			p("VCVTPH2PS %s, %s%d", mem, v, r)
+		case "BF16":
+			p("VPMOVZXWD %s, %s%d", mem, v, r)
+			p("VPSLLD $16, %s%d, %s%d", v, r, v, r)
+		}
+	}
+	label(l + "loop")
+	p("LEAQ %d(DX), R11", width)
+	p("CMPQ R11, CX")
+	p("JGT " + l + "tail")
+	p("VMOVUPS (DI)(DX*4), %s%d", v, xreg)
+	for i := 0; i < 4; i++ {
+		load(fmt.Sprintf("(%s)(DX*%d)", wp[i], elem), wreg+i)
+		p("VFMADD231PS %s%d, %s%d, %s%d", v, xreg, v, wreg+i, v, i)
+	}
+	p("MOVQ R11, DX")
+	p("JMP " + l + "loop")
+	label(l + "tail")
+	if zmm {
+		p("SUBQ DX, CX")
+		p("JZ " + l + "reduce")
+		p("MOVQ $1, R11")
+		p("SHLQ CX, R11")
+		p("DECQ R11")
+		p("KMOVW R11, K1")
+		p("VMOVUPS.Z (DI)(DX*4), K1, Z%d", xreg)
+		for i := 0; i < 4; i++ {
+			if kind == "F32" {
+				p("VMOVUPS.Z (%s)(DX*4), K1, Z%d", wp[i], wreg+i)
+			} else {
+				p("VMOVDQU16.Z (%s)(DX*2), K1, Y%d", wp[i], wreg+i)
+				if kind == "F16" {
+					p("VCVTPH2PS Y%d, Z%d", wreg+i, wreg+i)
+				} else {
+					p("VPMOVZXWD Y%d, Z%d", wreg+i, wreg+i)
+					p("VPSLLD $16, Z%d, Z%d", wreg+i, wreg+i)
+				}
+			}
+			p("VFMADD231PS Z%d, Z%d, Z%d", xreg, wreg+i, i)
+		}
+		label(l + "reduce")
+		for a := 0; a < 4; a++ {
+			p("VEXTRACTF64X4 $1, Z%d, Y%d", a, xreg)
+			p("VADDPS Y%d, Y%d, Y%d", xreg, a, a)
+		}
+	}
+	p("MOVQ res+0(FP), AX")
+	store4()
 	p("VZEROUPPER")
 	p("RET")
 }
