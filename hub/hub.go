@@ -163,7 +163,10 @@ func (c *Client) do(ctx context.Context, hc *http.Client, method, u string, hdr 
 		}
 		resp, err := hc.Do(req)
 		if err != nil {
-			return nil, netError(err)
+			if ctx.Err() != nil {
+				return nil, context.Cause(ctx)
+			}
+			return nil, retryableError{netError(err)}
 		}
 		if resp.StatusCode < 300 || resp.StatusCode > 399 || follow == "" {
 			return resp, nil
@@ -216,6 +219,8 @@ func (c *Client) statusError(resp *http.Response, repo, rev, file string) error 
 		} else {
 			e.hint = fmt.Sprintf("the token in HF_TOKEN was refused for %s: it is invalid, or has no access to the repository, which may not exist", repo)
 		}
+	case resp.StatusCode == http.StatusTooManyRequests:
+		e.hint = "rate limited by the hub; wait a little and run the pull again (signed-in requests with HF_TOKEN get higher limits)"
 	case e.Code == "RepoNotFound" || resp.StatusCode == http.StatusNotFound && file == "":
 		e.kind, e.hint = ErrRepoNotFound, fmt.Sprintf("no repository %s on %s", repo, c.endpoint())
 	case resp.StatusCode == http.StatusNotFound:
@@ -454,7 +459,17 @@ func (p *pull) file(ctx context.Context, f Sibling) error {
 			}
 		}
 	}
+	retries := p.opts.Retries
+	if retries == 0 {
+		retries = 3
+	}
 	meta, err := p.head(ctx, f)
+	for attempt := 0; err != nil && isRetryable(err) && attempt < retries; attempt++ {
+		if err := sleepCtx(ctx, time.Duration(attempt+1)*250*time.Millisecond); err != nil {
+			return err
+		}
+		meta, err = p.head(ctx, f)
+	}
 	if err != nil {
 		return err
 	}
@@ -478,10 +493,6 @@ func (p *pull) file(ctx context.Context, f Sibling) error {
 		return p.link(f.Name, meta.etag)
 	}
 	incomplete := blob + ".incomplete"
-	retries := p.opts.Retries
-	if retries == 0 {
-		retries = 3
-	}
 	refetched := false
 	for attempt := 0; ; attempt++ {
 		err = p.download(ctx, f.Name, meta, incomplete)
@@ -499,10 +510,8 @@ func (p *pull) file(ctx context.Context, f Sibling) error {
 			continue
 		case isRetryable(err) && attempt < retries && ctx.Err() == nil:
 			p.c.logger().Warn("transfer broken, resuming", "file", f.Name, "attempt", attempt+1, "err", err)
-			select {
-			case <-time.After(time.Duration(min(attempt+1, 4)) * 250 * time.Millisecond):
-			case <-ctx.Done():
-				return context.Cause(ctx)
+			if err := sleepCtx(ctx, time.Duration(min(attempt+1, 4))*250*time.Millisecond); err != nil {
+				return err
 			}
 			continue
 		}
@@ -634,6 +643,18 @@ func newHasher(etag string, size int64) hash.Hash {
 	return h
 }
 
+// sleepCtx waits for d or until ctx is done.
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	}
+}
+
 // retryableError marks transfer failures worth resuming.
 type retryableError struct{ err error }
 
@@ -700,7 +721,7 @@ func (p *pull) download(ctx context.Context, name string, m fileMeta, incomplete
 		case resp.StatusCode == http.StatusRequestedRangeNotSatisfiable:
 			f.Truncate(0)
 			return retryableError{fmt.Errorf("the server refused to resume at byte %d; starting over", off)}
-		case resp.StatusCode >= 500:
+		case resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests:
 			return retryableError{fmt.Errorf("%s: HTTP %d", resp.Request.URL.Redacted(), resp.StatusCode)}
 		default:
 			return p.c.statusError(resp, p.repo, p.rev, name)

@@ -228,6 +228,29 @@ func TestPullResumesBrokenTransfer(t *testing.T) {
 	}
 }
 
+func TestPullRetriesServerErrors(t *testing.T) {
+	srv := hubtest.New(t)
+	files := map[string][]byte{"model.safetensors": randBytes(13, 50_000)}
+	srv.AddRepo("org/m", "main", files)
+	srv.FailNext("model.safetensors", 503)
+	srv.FailNext("model.safetensors", 429)
+	c := newClient(t, srv)
+	snap, err := c.Pull(context.Background(), "org/m", "", hub.PullOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkSnapshot(t, snap, files, []string{"model.safetensors"})
+	if g := cdnGets(srv, 0); len(g) != 3 {
+		t.Errorf("%d CDN GETs, want 3 (503, 429, then the data)", len(g))
+	}
+	srv.FailNext("model.safetensors", 503)
+	srv.FailNext("model.safetensors", 503)
+	_, err = newClient(t, srv).Pull(context.Background(), "org/m", "", hub.PullOptions{Retries: 1})
+	if err == nil || !strings.Contains(err.Error(), "HTTP 503") {
+		t.Errorf("503 past the retries: %v", err)
+	}
+}
+
 func TestPullResumesAcrossRuns(t *testing.T) {
 	srv := hubtest.New(t)
 	files := map[string][]byte{"model.safetensors": randBytes(9, 200_000), "config.json": []byte("{}")}

@@ -46,6 +46,7 @@ type Server struct {
 	cuts    map[string][]int64 // file name → byte offsets at which the next transfers break
 	corrupt map[string]int     // file name → transfers still to corrupt
 	etags   map[string]string  // file name → ETag to announce instead of the real one
+	fails   map[string][]int   // file name → statuses the next transfers answer with
 	delay   time.Duration      // sleep per 16 KiB chunk of file data
 }
 
@@ -58,7 +59,7 @@ type repo struct {
 // New starts a fake hub and its CDN; they stop when the test ends.
 func New(t testing.TB) *Server {
 	s := &Server{Token: "hf_test", repos: map[string]*repo{}, blobs: map[string][]byte{},
-		cuts: map[string][]int64{}, corrupt: map[string]int{}, etags: map[string]string{}}
+		cuts: map[string][]int64{}, corrupt: map[string]int{}, etags: map[string]string{}, fails: map[string][]int{}}
 	s.hub = httptest.NewServer(http.HandlerFunc(s.serveHub))
 	s.cdn = httptest.NewServer(http.HandlerFunc(s.serveCDN))
 	s.URL = s.hub.URL
@@ -155,6 +156,14 @@ func (s *Server) Corrupt(name string, times int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.corrupt[name] += times
+}
+
+// FailNext makes the next transfer of the named file answer status
+// (e.g. 503 or 429) instead of the data, once per call.
+func (s *Server) FailNext(name string, status int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.fails[name] = append(s.fails[name], status)
 }
 
 // SetETag makes the hub announce etag for the named file (hostile tests).
@@ -358,6 +367,20 @@ func (s *Server) serveCDN(w http.ResponseWriter, r *http.Request) {
 // serveData writes data honouring "Range: bytes=N-" and the faults
 // planned for name.
 func (s *Server) serveData(w http.ResponseWriter, r *http.Request, name string, data []byte) {
+	if r.Method == http.MethodGet {
+		s.mu.Lock()
+		f := s.fails[name]
+		status := 0
+		if len(f) > 0 {
+			status, s.fails[name] = f[0], f[1:]
+		}
+		s.mu.Unlock()
+		if status != 0 {
+			w.Header().Set("Retry-After", "0")
+			w.WriteHeader(status)
+			return
+		}
+	}
 	start := 0
 	if rg := r.Header.Get("Range"); rg != "" {
 		n, err := strconv.Atoi(strings.TrimSuffix(strings.TrimPrefix(rg, "bytes="), "-"))
