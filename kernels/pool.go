@@ -3,12 +3,14 @@ package kernels
 import (
 	"runtime"
 	"sync"
+	"sync/atomic"
 )
 
 // Pool is a fixed set of persistent worker goroutines that run the chunks of
-// a parallel loop. For splits [0,n) into contiguous chunks, hands one chunk to
-// each worker and runs the first chunk on the calling goroutine, so no
-// goroutine is started per call.
+// a parallel loop. For splits [0,n) into contiguous chunks (up to four per
+// thread) that the workers and the calling goroutine take in turn, so that a
+// thread slowed by other load gets less of the work; no goroutine is started
+// per call.
 //
 // A Pool is safe for concurrent use: one For call at a time owns the workers;
 // a call that finds them busy (another caller, or a For nested inside a
@@ -20,14 +22,44 @@ type Pool struct {
 	threads int
 	mu      sync.Mutex // held by the For call that owns the workers
 	closed  bool       // guarded by mu
-	work    []chan poolTask
-	done    chan any // one value per finished chunk: nil, or a recovered panic
+	work    []chan *poolJob
+	done    chan struct{} // one value per worker that finished its part of a job
 	exited  sync.WaitGroup
 }
 
-type poolTask struct {
-	fn     func(lo, hi int)
-	lo, hi int
+// poolJob is one For call: chunk i of `chunks` covers bounds(i).
+type poolJob struct {
+	fn          func(lo, hi int)
+	chunks      int
+	base, extra int          // n = chunks·base + extra; the first extra chunks are one longer
+	next        atomic.Int64 // next chunk to take
+	panicked    atomic.Pointer[any]
+}
+
+func (j *poolJob) bounds(i int) (lo, hi int) {
+	lo = i*j.base + min(i, j.extra)
+	hi = lo + j.base
+	if i < j.extra {
+		hi++
+	}
+	return lo, hi
+}
+
+// run takes and runs chunks until none is left (or one panicked).
+func (j *poolJob) run() {
+	defer func() {
+		if r := recover(); r != nil {
+			j.panicked.CompareAndSwap(nil, &r)
+			j.next.Store(int64(j.chunks)) // stop the others early
+		}
+	}()
+	for {
+		i := int(j.next.Add(1) - 1)
+		if i >= j.chunks {
+			return
+		}
+		j.fn(j.bounds(i))
+	}
 }
 
 // NewPool starts a pool of threads workers in all (the caller of For counts as
@@ -37,33 +69,23 @@ func NewPool(threads int) *Pool {
 	if threads <= 0 {
 		threads = runtime.NumCPU()
 	}
-	p := &Pool{threads: threads, done: make(chan any, threads)}
-	p.work = make([]chan poolTask, threads-1)
+	p := &Pool{threads: threads, done: make(chan struct{}, threads)}
+	p.work = make([]chan *poolJob, threads-1)
 	p.exited.Add(threads - 1)
 	for i := range p.work {
-		ch := make(chan poolTask, 1)
+		ch := make(chan *poolJob, 1)
 		p.work[i] = ch
 		go p.worker(ch)
 	}
 	return p
 }
 
-func (p *Pool) worker(ch chan poolTask) {
+func (p *Pool) worker(ch chan *poolJob) {
 	defer p.exited.Done()
-	for t := range ch {
-		p.done <- runChunk(t)
+	for j := range ch {
+		j.run()
+		p.done <- struct{}{}
 	}
-}
-
-// runChunk runs one chunk and returns the value of a panic in it, if any.
-func runChunk(t poolTask) (perr any) {
-	defer func() {
-		if r := recover(); r != nil {
-			perr = r
-		}
-	}()
-	t.fn(t.lo, t.hi)
-	return nil
 }
 
 // Threads reports the number of threads For uses (1 for a nil Pool).
@@ -76,8 +98,10 @@ func (p *Pool) Threads() int {
 
 // For calls fn on contiguous chunks [lo,hi) that together cover [0,n) exactly
 // once, in parallel on up to Threads() goroutines, and returns when all have
-// finished. Each chunk holds at least one index; n ≤ 0 calls nothing. A panic
-// in fn is re-raised on the calling goroutine after all chunks are done.
+// finished. Each chunk holds at least one index; there are at most
+// 4·Threads() chunks; n ≤ 0 calls nothing. A panic in fn is re-raised on the
+// calling goroutine once the running chunks are done (chunks not yet started
+// are then skipped).
 func (p *Pool) For(n int, fn func(lo, hi int)) {
 	if n <= 0 {
 		return
@@ -96,35 +120,18 @@ func (p *Pool) For(n int, fn func(lo, hi int)) {
 		fn(0, n)
 		return
 	}
-	chunks := min(p.threads, n)
-	// Chunks 1..chunks-1 go to workers, chunk 0 stays here. Sizes differ by
-	// at most one.
-	base, extra := n/chunks, n%chunks
-	bounds := func(i int) (int, int) {
-		lo := i*base + min(i, extra)
-		hi := lo + base
-		if i < extra {
-			hi++
-		}
-		return lo, hi
+	chunks := min(n, 4*p.threads)
+	j := &poolJob{fn: fn, chunks: chunks, base: n / chunks, extra: n % chunks}
+	helpers := min(p.threads, chunks) - 1
+	for i := range helpers {
+		p.work[i] <- j
 	}
-	for i := 1; i < chunks; i++ {
-		lo, hi := bounds(i)
-		p.work[i-1] <- poolTask{fn, lo, hi}
+	j.run()
+	for range helpers {
+		<-p.done
 	}
-	lo, hi := bounds(0)
-	first := runChunk(poolTask{fn, lo, hi})
-	var perr any
-	for i := 1; i < chunks; i++ {
-		if r := <-p.done; r != nil && perr == nil {
-			perr = r
-		}
-	}
-	if first != nil {
-		panic(first)
-	}
-	if perr != nil {
-		panic(perr)
+	if r := j.panicked.Load(); r != nil {
+		panic(*r)
 	}
 }
 

@@ -27,7 +27,7 @@ func checkCover(t *testing.T, p *Pool, n int) {
 			t.Fatalf("threads=%d n=%d: index %d visited %d times", p.Threads(), n, i, h)
 		}
 	}
-	if c := int(calls.Load()); c > p.Threads() || (n > 0 && c == 0) {
+	if c := int(calls.Load()); c > 4*p.Threads() || (n > 0 && c == 0) {
 		t.Fatalf("threads=%d n=%d: %d chunks", p.Threads(), n, c)
 	}
 }
