@@ -8,4 +8,5 @@ require (
 	github.com/dlclark/regexp2 v1.12.0
 	golang.org/x/sys v0.50.0
 	golang.org/x/term v0.48.0
+	golang.org/x/text v0.44.0
 )

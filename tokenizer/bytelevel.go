@@ -1,0 +1,52 @@
+package tokenizer
+
+import "unicode/utf8"
+
+// GPT-2's byte-level alphabet: every byte is shown as a printable
+// character. Bytes that are printable Latin-1 ('!'..'~', '¡'..'¬',
+// '®'..'ÿ') stand for themselves; the others are mapped, in byte order, to
+// U+0100, U+0101, ...
+var (
+	byteToUnicode [256]rune
+	byteToString  [256]string
+	unicodeToByte [0x180]int16
+)
+
+func init() {
+	for i := range unicodeToByte {
+		unicodeToByte[i] = -1
+	}
+	n := rune(0)
+	for b := 0; b < 256; b++ {
+		r := rune(b)
+		if !(b >= '!' && b <= '~' || b >= 0xA1 && b <= 0xAC || b >= 0xAE && b <= 0xFF) {
+			r = 256 + n
+			n++
+		}
+		byteToUnicode[b] = r
+		byteToString[b] = string(r)
+		unicodeToByte[r] = int16(b)
+	}
+}
+
+// byteLevelEncode maps the bytes of s to the byte-level alphabet.
+func byteLevelEncode(s string) string {
+	b := make([]byte, 0, len(s)*2)
+	for i := 0; i < len(s); i++ {
+		b = utf8.AppendRune(b, byteToUnicode[s[i]])
+	}
+	return string(b)
+}
+
+// byteLevelDecode maps a byte-level string back to bytes; ok is false if s
+// holds a character outside the alphabet.
+func byteLevelDecode(s string) (string, bool) {
+	b := make([]byte, 0, len(s))
+	for _, r := range s {
+		if r < 0 || int(r) >= len(unicodeToByte) || unicodeToByte[r] < 0 {
+			return "", false
+		}
+		b = append(b, byte(unicodeToByte[r]))
+	}
+	return string(b), true
+}

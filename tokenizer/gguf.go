@@ -1,0 +1,212 @@
+package tokenizer
+
+import (
+	"fmt"
+	"math"
+	"sort"
+
+	"github.com/goformer/goformer/weights"
+)
+
+// GGUF token types (tokenizer.ggml.token_type).
+const (
+	ggufNormal      = 1
+	ggufUnknown     = 2
+	ggufControl     = 3
+	ggufUserDefined = 4
+	ggufUnused      = 5
+	ggufByte        = 6
+)
+
+// FromGGUF builds the tokenizer described by a GGUF file's tokenizer.ggml.*
+// metadata, with llama.cpp's semantics:
+//
+//   - "llama": SentencePiece BPE over the piece scores, byte fallback,
+//     dummy-prefix space (tokenizer.ggml.add_space_prefix, default true);
+//     BOS is added unless tokenizer.ggml.add_bos_token is false;
+//   - "gpt2": byte-level BPE over tokenizer.ggml.merges with the
+//     pre-tokenizer named by tokenizer.ggml.pre;
+//   - "bert": WordPiece (llama.cpp's "▁word"/"piece" spelling);
+//   - "t5": Unigram (SentencePiece) over the scores;
+//   - "gemma4": BPE over merges with byte fallback, SentencePiece-style spaces.
+//
+// BOS/EOS/UNK/PAD come from tokenizer.ggml.{bos,eos,unknown,padding}_token_id
+// and the chat template from tokenizer.chat_template.
+func FromGGUF(meta weights.Metadata) (*Tokenizer, error) {
+	kind, ok := meta.String("tokenizer.ggml.model")
+	if !ok {
+		return nil, fmt.Errorf("tokenizer: GGUF has no tokenizer.ggml.model")
+	}
+	toks, ok := meta.Strings("tokenizer.ggml.tokens")
+	if !ok || len(toks) == 0 {
+		return nil, fmt.Errorf("tokenizer: GGUF has no tokenizer.ggml.tokens array")
+	}
+	t := &Tokenizer{vocab: toks, bos: -1, eos: -1, unk: -1, pad: -1}
+	types, _ := meta.Ints("tokenizer.ggml.token_type")
+	if types != nil && len(types) != len(toks) {
+		return nil, fmt.Errorf("tokenizer: GGUF has %d token types for %d tokens", len(types), len(toks))
+	}
+	scores, _ := meta.Floats("tokenizer.ggml.scores")
+	if scores != nil && len(scores) != len(toks) {
+		return nil, fmt.Errorf("tokenizer: GGUF has %d scores for %d tokens", len(scores), len(toks))
+	}
+	t.attr = make([]tokenAttr, len(toks))
+	for i, s := range toks {
+		typ := int64(ggufNormal)
+		if types != nil {
+			typ = types[i]
+		} else if _, isByte := isByteToken(s); isByte && kind == "llama" {
+			typ = ggufByte
+		}
+		switch typ {
+		case ggufUnknown:
+			t.attr[i] = attrUnknown
+		case ggufControl:
+			t.attr[i] = attrControl
+		case ggufUserDefined:
+			t.attr[i] = attrUserDefined
+		case ggufUnused:
+			t.attr[i] = attrUnused
+		case ggufByte:
+			t.attr[i] = attrByte
+		default:
+			t.attr[i] = attrNormal
+		}
+	}
+	t.toID = make(map[string]int, len(toks))
+	for id, s := range toks {
+		if _, dup := t.toID[s]; !dup {
+			t.toID[s] = id
+		}
+	}
+	t.chatTemplate, _ = meta.String("tokenizer.chat_template")
+	metaID := func(key string, def int) int {
+		v, ok := meta.Int(key)
+		if !ok {
+			return def
+		}
+		if v < 0 || v >= int64(len(toks)) {
+			return -1 // 0xFFFFFFFF and other out-of-range values mean none
+		}
+		return int(v)
+	}
+	metaBool := func(key string, def bool) bool {
+		if v, ok := meta.Bool(key); ok {
+			return v
+		}
+		return def
+	}
+
+	var err error
+	switch kind {
+	case "llama":
+		t.bos = metaID("tokenizer.ggml.bos_token_id", 1)
+		t.eos = metaID("tokenizer.ggml.eos_token_id", 2)
+		t.unk = metaID("tokenizer.ggml.unknown_token_id", 0)
+		t.pad = metaID("tokenizer.ggml.padding_token_id", -1)
+		t.addBOS = metaBool("tokenizer.ggml.add_bos_token", true)
+		t.addEOS = metaBool("tokenizer.ggml.add_eos_token", false)
+		t.spacePrefix = metaBool("tokenizer.ggml.add_space_prefix", true)
+		if scores == nil {
+			return nil, fmt.Errorf("tokenizer: GGUF llama vocabulary has no tokenizer.ggml.scores")
+		}
+		t.initSPM(scores)
+	default:
+		return nil, fmt.Errorf("tokenizer: GGUF tokenizer.ggml.model %q is not supported", kind)
+	}
+	if err != nil {
+		return nil, err
+	}
+	eot := metaID("tokenizer.ggml.eot_token_id", -1)
+	eom := metaID("tokenizer.ggml.eom_token_id", -1)
+	t.setEOG(eot, eom)
+	t.finish()
+	return t, nil
+}
+
+// initSPM sets up SentencePiece BPE encoding and decoding for a vocabulary
+// whose attr, toID and scores are known.
+func (t *Tokenizer) initSPM(scores []float32) {
+	t.fam = famSPM
+	m := &bpeModel{vocab: t.toID, unk: t.unk, cache: newWordCache()}
+	m.merges = spmMerges(t.vocab, scores, t.attr, t.toID)
+	for b := range m.byteIDs {
+		m.byteIDs[b] = -1
+		if id, ok := t.toID[byteTokenName(byte(b))]; ok && t.attr[id]&attrByte != 0 {
+			m.byteIDs[b] = int32(id)
+		}
+	}
+	m.byteFallback = true
+	t.model = m
+	var norm seqNormalizer
+	if t.spacePrefix {
+		norm = append(norm, prependNormalizer{"\u2581"})
+	}
+	norm = append(norm, replaceNormalizer{replacer{literal: " ", content: "\u2581"}})
+	t.norm = norm
+	t.parseAdded = matchUserDefined
+	var added []addedToken
+	for id, a := range t.attr {
+		if a&(attrControl|attrUserDefined|attrUnknown) == 0 || t.vocab[id] == "" {
+			continue
+		}
+		added = append(added, addedToken{id: id, content: t.vocab[id], special: a&attrUserDefined == 0})
+	}
+	t.added = newAddedVocab(added)
+}
+
+// spmMerges derives BPE merges from SentencePiece piece scores: every split
+// of a normal piece into two pieces of the vocabulary is a merge, ranked by
+// the piece's score (higher first; equal scores share a rank, so the
+// leftmost pair wins as in SentencePiece).
+func spmMerges(vocab []string, scores []float32, attr []tokenAttr, toID map[string]int) map[uint64]mergeVal {
+	rank := scoreRanks(scores, attr)
+	merges := make(map[uint64]mergeVal, len(vocab)*2)
+	for id, p := range vocab {
+		if attr[id]&attrNormal == 0 || len(p) < 2 {
+			continue
+		}
+		for k := 1; k < len(p); k++ {
+			if p[k]&0xC0 == 0x80 {
+				continue // inside a character
+			}
+			l, ok1 := toID[p[:k]]
+			r, ok2 := toID[p[k:]]
+			if !ok1 || !ok2 || !mergeable(attr[l]) || !mergeable(attr[r]) {
+				continue
+			}
+			key := pairKey(int32(l), int32(r))
+			if old, dup := merges[key]; dup && old.rank <= rank[id] {
+				continue
+			}
+			merges[key] = mergeVal{rank: rank[id], id: int32(id)}
+		}
+	}
+	return merges
+}
+
+func mergeable(a tokenAttr) bool { return a&(attrNormal|attrUserDefined) != 0 }
+
+// scoreRanks ranks normal pieces by score, highest first; equal scores get
+// equal ranks.
+func scoreRanks(scores []float32, attr []tokenAttr) []int32 {
+	idx := make([]int, 0, len(scores))
+	for id := range scores {
+		if attr[id]&attrNormal != 0 {
+			idx = append(idx, id)
+		}
+	}
+	sort.SliceStable(idx, func(a, b int) bool { return scores[idx[a]] > scores[idx[b]] })
+	rank := make([]int32, len(scores))
+	for i := range rank {
+		rank[i] = math.MaxInt32
+	}
+	r := int32(-1)
+	for i, id := range idx {
+		if i == 0 || scores[id] != scores[idx[i-1]] {
+			r++
+		}
+		rank[id] = r
+	}
+	return rank
+}
