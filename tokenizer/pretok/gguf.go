@@ -44,6 +44,13 @@ var (
 		"[\\p{P}!-/:-@\\[-`{-~]",
 		PatternGPT2LlamaCpp,
 	}
+	ggufMiniCPM5  = []string{`\p{N}{1,3}`, contrHF + `|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}+| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+`}
+	ggufJais2     = []string{contrHF + `|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s{512}(?!\S)|\s{256}(?!\S)|\s{128}(?!\S)|\s{64}(?!\S)|\s{32}(?!\S)|\s{16}(?!\S)|\s{8}(?!\S)|\s{4}(?!\S)|\s{1,2}(?!\S)|\s{1}`}
+	ggufLines     = []string{patternLines}
+	ggufYoutu     = []string{"[가-힣ㄱ-ㆎ]+|[！…“”‘’—：；，、-〿︰-﹏]+|[ㄅ-ㄯ]+|[一-龥぀-ゟ゠-ヿ]+", patternYoutu}
+	ggufTinyAya   = []string{`\d{1,3}(?=(?:\d{3})*\b)`, PatternO200k}
+	ggufLaguna    = []string{patternLines, contrCpp + PatternQwen2[len(contrHF):]}
+	ggufExaoneMoE = []string{contrHF + `|[^\r\n\p{L}\p{N}]?(?:\p{L}\p{M}*(?: \p{L}\p{M}*)*)+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n/]?|\s*[\r\n]|\s+(?!\S)|\s+`}
 	ggufSuperBPE  = []string{`\p{N}+`, `(?=(\d{3})+(?!\d))`}
 	ggufBailing   = []string{`'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]++[\r\n]*|\s*[\r\n]|\s+(?!\S)|\s+`}
 	ggufSeedCoder = []string{contrHF + `|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1}| ?[^\s\p{L}\p{N}\r\n]+|\s*[\r\n]+|\s+(?!\S)|\s+`}
@@ -84,6 +91,13 @@ var ggufPre = map[string][]string{
 	"superbpe":   ggufSuperBPE,
 	"bailingmoe": ggufBailing, "bailingmoe2": ggufBailing, "llada-moe": ggufBailing,
 	"seed-coder": ggufSeedCoder,
+
+	// Names of newer llama.cpp versions.
+	"minicpm5": ggufMiniCPM5, "jina-v5-nano": ggufLlama3, "modern-bert": ggufGPT2, "jais-2": ggufJais2,
+	"gemma4": ggufLines, "granite-embed-multi-311m": ggufLines, "sarvam-moe": ggufLines,
+	"whitespace": {`\S+`}, "f2llmv2": ggufQwen2, "solar-open": ggufQwen2, "mellum2": ggufStar,
+	"youtu": ggufYoutu, "exaone-moe": ggufExaoneMoE, "kanana2": ggufO200k, "talkie": ggufO200k,
+	"tiny_aya": ggufTinyAya, "cohere2moe": ggufTinyAya, "joyai-llm": ggufDSV3, "laguna": ggufLaguna,
 }
 
 var ggufCache sync.Map // name -> Splitter

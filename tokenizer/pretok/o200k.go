@@ -7,10 +7,11 @@ import "unicode/utf8"
 //	[^\r\n\p{L}\p{N}]?UPPER*LOWER+CONTR?|[^\r\n\p{L}\p{N}]?UPPER+LOWER*CONTR?|\p{N}{1,MAX}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+
 //
 // with UPPER = [\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}] and LOWER = [\p{Ll}\p{Lm}\p{Lo}\p{M}],
-// used by GPT-4o (o200k_base), Llama 4 and, without CONTR, Mistral's Tekken.
+// used by GPT-4o (o200k_base), Llama 4, Youtu (with \p{N}) and, without
+// CONTR, Mistral's Tekken.
 type o200kParams struct {
-	contr    bool // CONTR is (?i:'s|'t|'re|'ve|'m|'ll|'d); false: no contraction suffix
-	digitMax int  // \p{N}{1,digitMax}; 0 means \p{N}+
+	contr    int // CONTR: contrNone (no suffix), contrFold ((?i:'s|...)) or contrASCII ((?:'[sS]|...))
+	digitMax int // \p{N}{1,digitMax}; 0 means \p{N}+
 }
 
 // upperLower matches UPPER*LOWER+ at k and returns its end or -1. UPPER*
@@ -87,8 +88,8 @@ func (p *o200kParams) match(s string, i int) int {
 		c, w = classOfMulti(s, i)
 	}
 	if e := word(s, i, c, w); e >= 0 {
-		if p.contr && e < len(s) && s[e] == '\'' {
-			if e2 := contraction(s, e, contrFold); e2 >= 0 {
+		if p.contr != contrNone && e < len(s) && s[e] == '\'' {
+			if e2 := contraction(s, e, p.contr); e2 >= 0 {
 				return e2
 			}
 		}
@@ -128,3 +129,6 @@ func (p *o200kParams) match(s string, i int) int {
 	}
 	return last
 }
+
+// patternYoutu is llama.cpp's second expression for Youtu.
+const patternYoutu = `[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+` + contrCpp + `?|[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*` + contrCpp + `?|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+`

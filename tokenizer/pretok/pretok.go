@@ -212,7 +212,7 @@ func init() {
 	addKnown("seed-coder", cl(cl100kParams{contr: contrFold, digitMax: 1, letter: cL, punctNot: cS | cL | cN}), contrHF+seed)
 	addKnown("seed-coder-llama.cpp", cl(cl100kParams{contr: contrASCII, digitMax: 1, letter: cL, punctNot: cS | cL | cN}), contrCpp+seed)
 
-	addKnown("o200k", o2(o200kParams{contr: true, digitMax: 3}), PatternO200k)
+	addKnown("o200k", o2(o200kParams{contr: contrFold, digitMax: 3}), PatternO200k)
 	addKnown("tekken", o2(o200kParams{digitMax: 1}), PatternTekken)
 
 	// Simple stages of multi-regex pre-tokenizers.
@@ -228,6 +228,8 @@ func init() {
 	addKnown("cjk-run", cr(classRunParams{mask: cHanKo, min: 1}), cjkRun)
 	addKnown("deepseek-v3", dsv3Match, patternDSV3)
 	addKnown("poro", poroMatch, patternPoro)
+	addKnown("lines", linesMatch, patternLines)
+	addKnown("o200k-llama.cpp-youtu", o2(o200kParams{contr: contrASCII, digitMax: 1}), patternYoutu)
 	addKnown("han-kana-run", cr(classRunParams{mask: cHanKana, min: 1}), "[一-龥぀-ゟ゠-ヿ]+")
 	addKnown(`\S+`, cr(classRunParams{mask: cS, negate: true, min: 1}), `\S+`)
 }

@@ -142,3 +142,16 @@ func poroMatch(s string, i int) int {
 	}
 	return -1
 }
+
+// patternLines is Gemma 4's and Sarvam's [^\n]+|[\n]+: runs of newlines and
+// runs of everything else.
+const patternLines = `[^\n]+|[\n]+`
+
+func linesMatch(s string, i int) int {
+	nl := s[i] == '\n'
+	j := i + 1
+	for j < len(s) && (s[j] == '\n') == nl {
+		j++
+	}
+	return j
+}
