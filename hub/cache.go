@@ -246,6 +246,10 @@ func Resolve(cacheDir, spec string) (string, error) {
 		}
 	}
 	if err != nil {
+		switch strings.ToLower(path.Ext(spec)) {
+		case ".gguf", ".safetensors", ".json", ".bin":
+			return "", fmt.Errorf("%s: no such file or directory, and %w", spec, err)
+		}
 		return "", err
 	}
 	if sp.File != "" {

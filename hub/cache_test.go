@@ -84,6 +84,9 @@ func TestResolveNotCached(t *testing.T) {
 			t.Errorf("Resolve(%q) = %v, want ErrNotCached saying %q", spec, err, msg)
 		}
 	}
+	if _, err := hub.Resolve(cache, "models/m.gguf"); err == nil || !strings.Contains(err.Error(), "models/m.gguf: no such file or directory, and model") {
+		t.Errorf("a missing relative file: %v", err)
+	}
 	// Paths are returned as they are, existing or not.
 	local := filepath.Join(t.TempDir(), "m.gguf")
 	for _, spec := range []string{local, "./missing.gguf", "", "~/x.gguf"} {

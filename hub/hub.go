@@ -13,6 +13,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
@@ -793,11 +794,18 @@ func (p *pull) link(name, etag string) error {
 		} else if fi.IsDir() {
 			return fmt.Errorf("%s is a directory", pointer)
 		}
-		if err := p.root.Remove(pointer); err != nil {
-			return err
-		}
 	}
-	return p.root.Symlink(target, pointer)
+	// Make the link beside it and rename it into place: atomic, and
+	// safe when another pull links the same file at the same time.
+	tmp := fmt.Sprintf("%s.%d.%x.tmp", pointer, os.Getpid(), rand.Uint64())
+	if err := p.root.Symlink(target, tmp); err != nil {
+		return err
+	}
+	if err := p.root.Rename(tmp, pointer); err != nil {
+		p.root.Remove(tmp)
+		return err
+	}
+	return nil
 }
 
 // mkdirSafe creates dir (slash separated, relative to root) and its
@@ -834,7 +842,7 @@ func writeFileSafe(root *os.Root, name string, data []byte) error {
 	if fi, err := root.Lstat(name); err == nil && !fi.Mode().IsRegular() {
 		return fmt.Errorf("%s in %s is not a regular file: %w", name, root.Name(), ErrUnsafePath)
 	}
-	tmp := name + ".tmp"
+	tmp := fmt.Sprintf("%s.%d.%x.tmp", name, os.Getpid(), rand.Uint64()) // unique: pulls may run at once
 	if err := root.WriteFile(tmp, data, 0o644); err != nil {
 		return err
 	}

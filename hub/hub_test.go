@@ -494,7 +494,7 @@ func TestPullParallel(t *testing.T) {
 		names = append(names, n)
 	}
 	srv.AddRepo("org/shards", "main", files)
-	srv.SetDelay(2e6)
+	srv.SetDelay(5e6)
 	c := newClient(t, srv)
 	var mu sync.Mutex
 	active, peak := map[string]bool{}, 0
