@@ -69,7 +69,7 @@ func (t *Tokenizer) rawDecode(ids []int, cont, skipSpecial bool) []byte {
 		n := len(b)
 		b = t.appendPiece(b, id, skipSpecial)
 		if bosWS && len(b) > n {
-			if t.fam == famSPM && t.attr[id]&(attrNormal|attrUserDefined) != 0 && t.spmStripSpace() && b[n] == ' ' {
+			if (t.fam == famSPM || t.fam == famWPM) && t.attr[id]&(attrNormal|attrUserDefined) != 0 && t.spmStripSpace() && b[n] == ' ' {
 				b = append(b[:n], b[n+1:]...)
 			}
 			bosWS = false
@@ -87,7 +87,7 @@ func (t *Tokenizer) appendPiece(b []byte, id int, skipSpecial bool) []byte {
 	a := t.attr[id]
 	p := t.vocab[id]
 	switch t.fam {
-	case famSPM:
+	case famSPM, famWPM:
 		switch {
 		case a&attrControl != 0, a&attrUnused != 0:
 			return b
@@ -104,7 +104,7 @@ func (t *Tokenizer) appendPiece(b []byte, id int, skipSpecial bool) []byte {
 		return appendReplaceSpace(b, p)
 	case famGPT2:
 		if a&attrControl != 0 {
-			if skipSpecial {
+			if skipSpecial || t.hideControl {
 				return b
 			}
 			return append(b, p...)

@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strings"
+
+	"github.com/goformer/goformer/tokenizer/pretok"
 
 	"github.com/goformer/goformer/weights"
 )
@@ -111,8 +114,58 @@ func FromGGUF(meta weights.Metadata) (*Tokenizer, error) {
 			return nil, fmt.Errorf("tokenizer: GGUF llama vocabulary has no tokenizer.ggml.scores")
 		}
 		t.initSPM(scores)
+	case "gpt2":
+		pre, _ := meta.String("tokenizer.ggml.pre")
+		t.bos = metaID("tokenizer.ggml.bos_token_id", -1)
+		t.eos = metaID("tokenizer.ggml.eos_token_id", -1)
+		t.unk = metaID("tokenizer.ggml.unknown_token_id", -1)
+		t.pad = metaID("tokenizer.ggml.padding_token_id", -1)
+		t.addBOS = metaBool("tokenizer.ggml.add_bos_token", ggufBPEAddsBOS[pre])
+		t.addEOS = metaBool("tokenizer.ggml.add_eos_token", false)
+		merges, _ := meta.Strings("tokenizer.ggml.merges")
+		err = t.initGGUFBPE(pre, merges)
+	case "bert":
+		t.bos = metaID("tokenizer.ggml.bos_token_id", -1)
+		t.eos = metaID("tokenizer.ggml.eos_token_id", -1)
+		t.unk = metaID("tokenizer.ggml.unknown_token_id", 100)
+		t.pad = metaID("tokenizer.ggml.padding_token_id", -1)
+		sep := metaID("tokenizer.ggml.seperator_token_id", -1)
+		cls := metaID("tokenizer.ggml.cls_token_id", -1)
+		if cls < 0 {
+			cls = t.bos
+		}
+		if sep < 0 {
+			sep = t.eos
+		}
+		t.initGGUFWPM(cls, sep, metaBool("tokenizer.ggml.add_bos_token", true), metaBool("tokenizer.ggml.add_eos_token", true))
+	case "gemma4":
+		t.bos = metaID("tokenizer.ggml.bos_token_id", -1)
+		t.eos = metaID("tokenizer.ggml.eos_token_id", -1)
+		t.unk = metaID("tokenizer.ggml.unknown_token_id", -1)
+		t.pad = metaID("tokenizer.ggml.padding_token_id", -1)
+		t.addBOS = metaBool("tokenizer.ggml.add_bos_token", true)
+		t.addEOS = metaBool("tokenizer.ggml.add_eos_token", false)
+		t.spacePrefix = metaBool("tokenizer.ggml.add_space_prefix", false)
+		merges, _ := meta.Strings("tokenizer.ggml.merges")
+		err = t.initGGUFSPMBPE(merges)
+	case "t5":
+		t.bos = metaID("tokenizer.ggml.bos_token_id", -1)
+		t.eos = metaID("tokenizer.ggml.eos_token_id", 1)
+		t.unk = metaID("tokenizer.ggml.unknown_token_id", 2)
+		t.pad = metaID("tokenizer.ggml.padding_token_id", 0)
+		t.addBOS = metaBool("tokenizer.ggml.add_bos_token", false)
+		t.addEOS = metaBool("tokenizer.ggml.add_eos_token", true)
+		t.spacePrefix = metaBool("tokenizer.ggml.add_space_prefix", true)
+		if scores == nil {
+			return nil, fmt.Errorf("tokenizer: GGUF t5 vocabulary has no tokenizer.ggml.scores")
+		}
+		var cmap []byte
+		if v, ok := meta["tokenizer.ggml.precompiled_charsmap"]; ok {
+			cmap = anyBytes(v)
+		}
+		err = t.initGGUFUnigram(scores, cmap, metaBool("tokenizer.ggml.remove_extra_whitespaces", true))
 	default:
-		return nil, fmt.Errorf("tokenizer: GGUF tokenizer.ggml.model %q is not supported", kind)
+		return nil, fmt.Errorf("tokenizer: GGUF tokenizer.ggml.model %q is not supported (supported: llama, gpt2, bert, t5, gemma4)", kind)
 	}
 	if err != nil {
 		return nil, err
@@ -209,4 +262,204 @@ func scoreRanks(scores []float32, attr []tokenAttr) []int32 {
 		rank[id] = r
 	}
 	return rank
+}
+
+// ggufBPEAddsBOS lists the GGUF BPE pre-tokenizers for which llama.cpp adds
+// BOS when tokenizer.ggml.add_bos_token is absent.
+var ggufBPEAddsBOS = map[string]bool{
+	"llama3": true, "llama-v3": true, "llama-bpe": true, "falcon3": true, "falcon-h1": true,
+	"pixtral": true, "midm-2.0": true, "lfm2": true, "deepseek-llm": true, "deepseek-coder": true,
+	"deepseek-v3": true,
+}
+
+// ggufIgnoreMerges lists the GGUF BPE pre-tokenizers for which llama.cpp
+// takes a word found whole in the vocabulary as one token.
+var ggufIgnoreMerges = map[string]bool{
+	"llama3": true, "llama-v3": true, "llama-bpe": true, "falcon3": true, "falcon-h1": true,
+	"pixtral": true, "midm-2.0": true, "lfm2": true, "tekken": true,
+}
+
+// ggufAddedTokens returns the control/unknown tokens (special) and
+// user-defined tokens (not special) of a GGUF vocabulary.
+func (t *Tokenizer) ggufAddedTokens(normalized bool) []addedToken {
+	var added []addedToken
+	for id, a := range t.attr {
+		if a&(attrControl|attrUserDefined|attrUnknown) == 0 || t.vocab[id] == "" {
+			continue
+		}
+		added = append(added, addedToken{id: id, content: t.vocab[id], special: a&attrUserDefined == 0, normalized: normalized && a&attrUserDefined != 0})
+	}
+	return added
+}
+
+// parseGGUFMerges parses "left right" merge strings (split at the first
+// space after the first byte, as llama.cpp does).
+func parseGGUFMerges(merges []string) ([][2]string, error) {
+	out := make([][2]string, len(merges))
+	for i, m := range merges {
+		k := -1
+		if len(m) > 1 {
+			k = strings.IndexByte(m[1:], ' ')
+		}
+		if k < 0 {
+			return nil, fmt.Errorf("tokenizer: GGUF merge %d %q has no space", i, m)
+		}
+		out[i] = [2]string{m[:k+1], m[k+2:]}
+	}
+	return out, nil
+}
+
+// initGGUFBPE sets up byte-level BPE (tokenizer.ggml.model "gpt2").
+func (t *Tokenizer) initGGUFBPE(pre string, mergeStrs []string) error {
+	t.fam = famGPT2
+	t.hideControl = true
+	if pre == "" {
+		pre = "default"
+	}
+	sp, err := pretok.ForGGUFPre(pre)
+	if err != nil {
+		return fmt.Errorf("tokenizer: %w", err)
+	}
+	t.pre = splitPreTokenizer{sp}
+	merges, err := parseGGUFMerges(mergeStrs)
+	if err != nil {
+		return err
+	}
+	vocab := make(map[string]int, len(t.vocab))
+	for id, s := range t.vocab {
+		if t.attr[id]&(attrNormal|attrUserDefined) != 0 {
+			if _, dup := vocab[s]; !dup {
+				vocab[s] = id
+			}
+		}
+	}
+	m, err := newHFBPE(vocab, merges, &hfModel{IgnoreMerges: ggufIgnoreMerges[pre]}, true)
+	if err != nil {
+		return fmt.Errorf("tokenizer: GGUF merges: %w", err)
+	}
+	m.unk = t.unk
+	t.model = m
+	t.parseAdded = matchUserDefined
+	t.added = newAddedVocab(t.ggufAddedTokens(false))
+	return nil
+}
+
+// initGGUFSPMBPE sets up merges-ranked BPE over SentencePiece-style pieces
+// with byte fallback (tokenizer.ggml.model "gemma4"): spaces become "▁",
+// no pre-tokenizer.
+func (t *Tokenizer) initGGUFSPMBPE(mergeStrs []string) error {
+	t.fam = famSPM
+	merges, err := parseGGUFMerges(mergeStrs)
+	if err != nil {
+		return err
+	}
+	vocab := make(map[string]int, len(t.vocab))
+	for id, s := range t.vocab {
+		if _, dup := vocab[s]; !dup {
+			vocab[s] = id
+		}
+	}
+	m, err := newHFBPE(vocab, merges, &hfModel{ByteFallback: true, FuseUnk: true}, false)
+	if err != nil {
+		return fmt.Errorf("tokenizer: GGUF merges: %w", err)
+	}
+	for b := range m.byteIDs {
+		if id := m.byteIDs[b]; id >= 0 && t.attr[id]&attrByte == 0 {
+			t.attr[id] = attrByte
+		}
+	}
+	m.unk = t.unk
+	t.model = m
+	var norm seqNormalizer
+	if t.spacePrefix {
+		norm = append(norm, prependNormalizer{"\u2581"})
+	}
+	t.norm = append(norm, replaceNormalizer{replacer{literal: " ", content: "\u2581"}})
+	t.parseAdded = matchUserDefined
+	t.added = newAddedVocab(t.ggufAddedTokens(false))
+	return nil
+}
+
+// initGGUFWPM sets up WordPiece for a llama.cpp "bert" vocabulary, which
+// spells word-initial pieces "▁word" and continuations without a prefix:
+// the Hugging Face BERT pipeline over the vocabulary respelled as
+// "word"/"##piece".
+func (t *Tokenizer) initGGUFWPM(cls, sep int, addCLS, addSEP bool) {
+	t.fam = famWPM
+	t.spacePrefix = true
+	vocab := make(map[string]int, len(t.vocab))
+	for id, s := range t.vocab {
+		if t.attr[id]&(attrNormal|attrUserDefined) == 0 {
+			continue
+		}
+		k := "##" + s
+		if strings.HasPrefix(s, "\u2581") {
+			k = s[len("\u2581"):]
+		}
+		if _, dup := vocab[k]; !dup {
+			vocab[k] = id
+		}
+	}
+	t.model = &wordPieceModel{vocab: vocab, prefix: "##", maxChars: 100, unk: t.unk}
+	t.norm = bertNormalizer{cleanText: true, chinese: true, stripAccents: true, lowercase: true}
+	t.pre = bertPreTokenizer{}
+	p := &templateProcessor{}
+	if addCLS && cls >= 0 {
+		p.before = []int{cls}
+	}
+	if addSEP && sep >= 0 {
+		p.after = []int{sep}
+	}
+	t.post = p
+	t.parseAdded = matchUserDefined
+	t.added = newAddedVocab(t.ggufAddedTokens(false))
+}
+
+// initGGUFUnigram sets up SentencePiece Unigram (tokenizer.ggml.model
+// "t5").
+func (t *Tokenizer) initGGUFUnigram(scores []float32, charsmap []byte, removeExtraSpaces bool) error {
+	t.fam = famSPM
+	sc := make([]float64, len(scores))
+	for i, s := range scores {
+		sc[i] = float64(s)
+	}
+	t.model = newUnigram(t.vocab, sc, t.unk, false, func(id int) bool {
+		return t.attr[id]&(attrNormal|attrUserDefined) != 0
+	})
+	var norm seqNormalizer
+	if len(charsmap) > 0 {
+		p, err := newPrecompiled(charsmap)
+		if err != nil {
+			return fmt.Errorf("tokenizer: GGUF precompiled_charsmap: %w", err)
+		}
+		norm = append(norm, p)
+	}
+	if removeExtraSpaces {
+		norm = append(norm, extraSpaceNormalizer{})
+	}
+	if t.spacePrefix {
+		norm = append(norm, prependNormalizer{" "})
+	}
+	norm = append(norm, replaceNormalizer{replacer{literal: " ", content: "\u2581"}})
+	t.norm = norm
+	t.parseAdded = matchUserDefined
+	t.added = newAddedVocab(t.ggufAddedTokens(true))
+	return nil
+}
+
+// anyBytes converts a GGUF array of bytes to []byte.
+func anyBytes(v any) []byte {
+	switch b := v.(type) {
+	case []byte:
+		return b
+	case []int8:
+		out := make([]byte, len(b))
+		for i, x := range b {
+			out[i] = byte(x)
+		}
+		return out
+	case string:
+		return []byte(b)
+	}
+	return nil
 }

@@ -46,7 +46,7 @@ func readJSONL[T any](t *testing.T, path string) []T {
 }
 
 // goldenTokenizers maps each shared tokenizer directory to how it loads.
-var goldenTokenizers = []string{"llama3", "qwen3", "mistral", "gemma3", "bert-uncased"}
+var goldenTokenizers = []string{"llama3", "qwen3", "mistral", "gemma3", "bert-uncased", "gpt2", "llama2-spm"}
 
 func TestGoldenTokenizers(t *testing.T) {
 	for _, name := range goldenTokenizers {
@@ -129,7 +129,7 @@ func readPeerVocab(t *testing.T, gguf string) ([]string, [][]int) {
 }
 
 // peerVocabs are the peer vocabularies checked.
-var peerVocabs = []string{"llama-spm"}
+var peerVocabs = []string{"llama-spm", "bert-bge", "command-r", "deepseek-coder", "falcon", "gemma-4", "gpt-2", "llama-bpe", "mpt", "qwen2", "qwen35", "refact", "starcoder"}
 
 func TestPeerVocab(t *testing.T) {
 	dir := needShared(t, "peer-vocab")

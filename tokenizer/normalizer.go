@@ -371,3 +371,22 @@ func parseNormalizer(raw json.RawMessage) (normalizer, bool, error) {
 	}
 	return nil, false, fmt.Errorf("unknown normalizer type %q", typ)
 }
+
+// extraSpaceNormalizer is SentencePiece's remove_extra_whitespaces: spaces
+// at both ends are removed and runs of spaces become one.
+type extraSpaceNormalizer struct{}
+
+func (extraSpaceNormalizer) normalize(s string) string {
+	s = strings.Trim(s, " ")
+	if !strings.Contains(s, "  ") {
+		return s
+	}
+	b := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		if s[i] == ' ' && i > 0 && s[i-1] == ' ' {
+			continue
+		}
+		b = append(b, s[i])
+	}
+	return string(b)
+}

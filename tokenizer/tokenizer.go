@@ -96,6 +96,7 @@ type Tokenizer struct {
 
 	fam         family
 	spacePrefix bool // SentencePiece dummy prefix in use (Decode strips its space)
+	hideControl bool // Decode renders control tokens as nothing (llama.cpp)
 
 	bos, eos, unk, pad int
 	addBOS, addEOS     bool
@@ -180,7 +181,7 @@ func (t *Tokenizer) encode(text string, addSpecial bool, mode matchMode) []int {
 			ids = append(ids, sg.id)
 			continue
 		}
-		ids = t.encodeSegment(sg.text, sg.start == 0, ids, buf)
+		ids = t.encodeSegment(sg.text, sg.start == 0, mode, ids, buf)
 	}
 	if addSpecial {
 		ids = t.addSpecialTokens(ids)
@@ -190,7 +191,7 @@ func (t *Tokenizer) encode(text string, addSpecial bool, mode matchMode) []int {
 
 // encodeSegment runs normalizer, pre-tokenizer and model on a stretch of
 // text between added tokens. atStart reports whether it begins the input.
-func (t *Tokenizer) encodeSegment(s string, atStart bool, ids []int, buf *encodeBuf) []int {
+func (t *Tokenizer) encodeSegment(s string, atStart bool, mode matchMode, ids []int, buf *encodeBuf) []int {
 	if s == "" {
 		return ids
 	}
@@ -200,16 +201,36 @@ func (t *Tokenizer) encodeSegment(s string, atStart bool, ids []int, buf *encode
 			return ids
 		}
 	}
+	if t.added.hasNormalized(mode) {
+		var segs []segment
+		segs = t.added.splitNormalized(s, mode, 0, segs)
+		for _, sg := range segs {
+			if sg.id >= 0 {
+				ids = append(ids, sg.id)
+				continue
+			}
+			ids = t.preTokenizeAndModel(sg.text, atStart && sg.start == 0, ids, buf)
+		}
+		return ids
+	}
+	return t.preTokenizeAndModel(s, atStart, ids, buf)
+}
+
+func (t *Tokenizer) preTokenizeAndModel(s string, atStart bool, ids []int, buf *encodeBuf) []int {
+	if s == "" {
+		return ids
+	}
 	if t.pre == nil {
 		return t.model.encodeWord(s, ids, &buf.bpe)
 	}
-	buf.words = t.pre.preTokenize(s, atStart, buf.words[:0])
-	for _, w := range buf.words {
+	words := t.pre.preTokenize(s, atStart, buf.words[:0])
+	for _, w := range words {
 		if w == "" {
 			continue
 		}
 		ids = t.model.encodeWord(w, ids, &buf.bpe)
 	}
+	buf.words = words[:0]
 	return ids
 }
 
