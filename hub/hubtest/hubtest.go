@@ -54,6 +54,12 @@ type repo struct {
 	private bool
 	refs    map[string]string            // revision → commit
 	commits map[string]map[string][]byte // commit → name → data
+	hashes  map[string]hashes            // commit + "/" + name → its hashes, computed once
+}
+
+type hashes struct {
+	etag, sha256, pointerID string // pointerID: git blob id of the LFS pointer
+	pointerSize             int
 }
 
 // New starts a fake hub and its CDN; they stop when the test ends.
@@ -126,11 +132,17 @@ func (s *Server) AddRepo(id, ref string, files map[string][]byte) string {
 	commit := hex.EncodeToString(h.Sum(nil))
 	r := s.repos[id]
 	if r == nil {
-		r = &repo{refs: map[string]string{}, commits: map[string]map[string][]byte{}}
+		r = &repo{refs: map[string]string{}, commits: map[string]map[string][]byte{}, hashes: map[string]hashes{}}
 		s.repos[id] = r
 	}
 	r.refs[ref] = commit
 	r.commits[commit] = files
+	for n, d := range files {
+		hs := hashes{etag: ETag(n, d), sha256: SHA256(d)}
+		ptr := lfsPointer(d)
+		hs.pointerID, hs.pointerSize = GitBlobSHA1(ptr), len(ptr)
+		r.hashes[commit+"/"+n] = hs
+	}
 	return commit
 }
 
@@ -264,6 +276,7 @@ func (s *Server) serveHub(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	commit, ok := rp.commit(rev)
 	data, found := rp.commits[commit][name]
+	hs := rp.hashes[commit+"/"+name]
 	etag, forced := s.etags[name]
 	s.mu.Unlock()
 	if !ok {
@@ -276,13 +289,13 @@ func (s *Server) serveHub(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !forced {
-		etag = ETag(name, data)
+		etag = hs.etag
 	}
 	if IsLFS(name) {
-		w.Header().Set("ETag", `"`+GitBlobSHA1(lfsPointer(data))+`"`)
+		w.Header().Set("ETag", `"`+hs.pointerID+`"`)
 		w.Header().Set("X-Linked-Etag", `"`+etag+`"`)
 		w.Header().Set("X-Linked-Size", strconv.Itoa(len(data)))
-		sha := SHA256(data)
+		sha := hs.sha256
 		w.Header().Set("Location", fmt.Sprintf("%s/repos/%s/%s/%s?response-content-disposition=attachment%%3B+filename%%3D%%22%s%%22&X-Amz-Expires=3600&X-Amz-Signature=fake&name=%s",
 			s.cdn.URL, sha[:2], sha[2:4], sha, url.QueryEscape(path.Base(name)), url.QueryEscape(name)))
 		w.WriteHeader(http.StatusFound)
@@ -327,12 +340,11 @@ func (s *Server) serveInfo(w http.ResponseWriter, r *http.Request, id, rev strin
 	for _, n := range names {
 		sb := sibling{Name: n}
 		if blobs {
-			data := files[n]
-			sb.BlobID, sb.Size = GitBlobSHA1(data), len(data)
+			hs := rp.hashes[commit+"/"+n]
+			sb.BlobID, sb.Size = hs.etag, len(files[n])
 			if IsLFS(n) {
-				ptr := lfsPointer(data)
-				sb.BlobID = GitBlobSHA1(ptr)
-				sb.LFS = &lfs{SHA256: SHA256(data), Size: len(data), PointerSize: len(ptr)}
+				sb.BlobID = hs.pointerID
+				sb.LFS = &lfs{SHA256: hs.sha256, Size: len(files[n]), PointerSize: hs.pointerSize}
 			}
 		}
 		sibs = append(sibs, sb)
