@@ -44,7 +44,11 @@ func benchMat(b *testing.B, t weights.DType, rows, cols int) Mat {
 func benchMatMul(b *testing.B, n int) {
 	p := NewPool(0)
 	defer p.Close()
-	for _, shape := range benchShapes {
+	shapes := benchShapes
+	if n > 8 {
+		shapes = shapes[:1] // the plain-Go reference takes seconds per op
+	}
+	for _, shape := range shapes {
 		for _, t := range allTypes {
 			for _, simd := range simdModes() {
 				name := fmt.Sprintf("%v/%dx%d/%s", t, shape[0], shape[1], modeName(simd))
