@@ -130,10 +130,61 @@ type GenerateOptions struct {
 	// the TopLogprobs most likely alternatives.
 	Logprobs    bool
 	TopLogprobs int
+	// Overflow chooses what happens when the prompt does not fit or the
+	// context fills during generation: OverflowError (the default) fails
+	// for a long prompt and stops generation ("context") when full;
+	// OverflowTruncate keeps the first Keep prompt tokens and the most
+	// recent ones; OverflowShift does that too and, when the context fills
+	// while generating, drops the older half of what follows the first Keep
+	// tokens and re-evaluates the rest, so generation goes on.
+	Overflow Overflow
+	// Keep is the number of leading tokens (e.g. BOS and a system prompt)
+	// truncation and shifting never drop.
+	Keep int
 	// Echo first yields the prompt tokens (Prompt set), scored when
 	// Logprobs is on (the first prompt token has no logprob). The whole
 	// prompt is then evaluated, without prefix reuse.
 	Echo bool
+}
+
+// Overflow is a policy for prompts and generations longer than the context.
+type Overflow int
+
+const (
+	OverflowError Overflow = iota
+	OverflowTruncate
+	OverflowShift
+)
+
+// fitPrompt applies the overflow policy to a prompt, leaving room for
+// min(MaxTokens, context/4) generated tokens when truncating.
+func (o *GenerateOptions) fitPrompt(prompt []int, context int) ([]int, error) {
+	if len(prompt) <= context {
+		return prompt, nil
+	}
+	if o.Overflow == OverflowError {
+		return nil, fmt.Errorf("%w: prompt of %d tokens, context of %d", ErrContextFull, len(prompt), context)
+	}
+	room := context / 4
+	if o.MaxTokens > 0 {
+		room = min(room, o.MaxTokens)
+	}
+	keep := min(o.Keep, len(prompt))
+	tail := context - room - keep
+	if tail < 1 {
+		return nil, fmt.Errorf("%w: %d kept tokens leave no room in a context of %d", ErrContextFull, keep, context)
+	}
+	return append(slices.Clip(prompt[:keep]), prompt[len(prompt)-tail:]...), nil
+}
+
+// shift drops the older half of the tokens after the first keep and
+// re-evaluates the rest, returning the logits after the last token.
+func (s *Session) shift(ctx context.Context, keep int) ([]float32, error) {
+	keep = min(keep, len(s.Tokens)-1)
+	rest := s.Tokens[keep:]
+	kept := append(slices.Clone(s.Tokens[:keep]), rest[len(rest)/2:]...)
+	s.Truncate(0)
+	return s.Eval(ctx, kept)
 }
 
 // Step is one token of a generation.
@@ -243,8 +294,9 @@ func (s *Session) Generate(ctx context.Context, prompt []int, o GenerateOptions,
 			fail(errors.New("empty prompt: at least one token (e.g. BOS) is needed"))
 			return
 		}
-		if len(prompt) > s.Context() {
-			fail(fmt.Errorf("%w: prompt of %d tokens, context of %d", ErrContextFull, len(prompt), s.Context()))
+		prompt, err := o.fitPrompt(prompt, s.Context())
+		if err != nil {
+			fail(err)
 			return
 		}
 		keep := commonPrefix(s.Tokens, prompt)
@@ -258,7 +310,6 @@ func (s *Session) Generate(ctx context.Context, prompt []int, o GenerateOptions,
 		st.CachedTokens = keep
 		t0 := time.Now()
 		var logits []float32
-		var err error
 		var buf []float32
 		if o.Echo {
 			var rows []float32
@@ -322,9 +373,14 @@ func (s *Session) Generate(ctx context.Context, prompt []int, o GenerateOptions,
 			case o.MaxTokens > 0 && st.GeneratedTokens >= o.MaxTokens:
 				st.StopReason = "length"
 				return
-			case len(s.Tokens) >= s.Context():
+			case len(s.Tokens) >= s.Context() && o.Overflow != OverflowShift:
 				st.StopReason = "context"
 				return
+			case len(s.Tokens) >= s.Context():
+				if _, err = s.shift(ctx, o.Keep); err != nil {
+					fail(err)
+					return
+				}
 			}
 			if logits, err = s.Eval(ctx, []int{id}); err != nil {
 				fail(err)
