@@ -224,6 +224,12 @@ type GenerateOptions struct {
 	PresencePenalty  float32
 	FrequencyPenalty float32
 	LogitBias        map[int]float32
+	// Overflow: what to do when the prompt or the generation outgrows the
+	// context — model.OverflowError (default), OverflowTruncate (keep the
+	// first Keep tokens and the most recent ones) or OverflowShift (also
+	// shift the context while generating). Keep 0 keeps a leading BOS.
+	Overflow model.Overflow
+	Keep     int
 	// Stats, when not nil, receives token counts and timings.
 	Stats *model.Stats
 }
@@ -264,6 +270,8 @@ func (m *Model) modelOptions(o GenerateOptions) model.GenerateOptions {
 		Logprobs:    o.Logprobs,
 		TopLogprobs: o.TopLogprobs,
 		Echo:        o.Echo,
+		Overflow:    o.Overflow,
+		Keep:        o.Keep,
 	}
 }
 
@@ -292,6 +300,9 @@ func (m *Model) GenerateIDs(ctx context.Context, prompt []int, o GenerateOptions
 		}
 		dec := m.tok.NewStreamDecoder()
 		opts := m.modelOptions(o)
+		if opts.Keep == 0 && len(prompt) > 0 && prompt[0] == m.tok.BOS() {
+			opts.Keep = 1
+		}
 		pdec := m.tok.NewStreamDecoder()
 		stats := o.Stats
 		if stats == nil {

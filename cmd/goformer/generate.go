@@ -41,6 +41,7 @@ func cmdGenerate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	repeatLastN := fs.Int("repeat-last-n", 64, "penalty window in tokens (-1: all)")
 	presence := fs.Float64("presence-penalty", 0, "subtract from the logits of tokens already present (0: off)")
 	frequency := fs.Float64("frequency-penalty", 0, "subtract per occurrence from the logits of tokens already present (0: off)")
+	overflow := fs.String("context-overflow", "error", "when the prompt or generation outgrows the context: error, truncate (keep BOS and the most recent tokens) or shift (also shift the context while generating)")
 	var stops stringList
 	fs.Var(&stops, "stop", "stop at this string (not printed); repeatable")
 	logprobs := fs.Int("logprobs", -1, "with --json: report each token's log-probability and the top K alternatives (0: none)")
@@ -93,6 +94,10 @@ func cmdGenerate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			return errors.New("--stop: empty stop string")
 		}
 	}
+	policy, ok := map[string]model.Overflow{"error": model.OverflowError, "truncate": model.OverflowTruncate, "shift": model.OverflowShift}[*overflow]
+	if !ok {
+		return fmt.Errorf("--context-overflow %q: want error, truncate or shift", *overflow)
+	}
 	opts := []goformer.Option{goformer.WithThreads(*threads), goformer.WithContext(*ctxLen)}
 	if *noMmap {
 		opts = append(opts, goformer.WithoutMmap())
@@ -120,6 +125,7 @@ func cmdGenerate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		Logprobs: *logprobs >= 0, TopLogprobs: max(*logprobs, 0), Echo: *echo,
 		MinP: float32(*minP), RepeatPenalty: float32(*repeatPenalty), RepeatLastN: *repeatLastN,
 		PresencePenalty: float32(*presence), FrequencyPenalty: float32(*frequency), Stop: stops,
+		Overflow: policy,
 	}
 	if *repeatLastN == 0 {
 		g.RepeatPenalty, g.PresencePenalty, g.FrequencyPenalty = 1, 0, 0 // an empty window penalizes nothing

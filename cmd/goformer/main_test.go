@@ -86,6 +86,17 @@ func TestGenerateText(t *testing.T) {
 	}
 }
 
+func TestGenerateContextOverflow(t *testing.T) {
+	long := strings.Repeat("Once upon a time ", 10)
+	out, _, err := runCLI(t, "generate", "-c", "16", "-n", "40", "--ignore-eos", "--context-overflow", "shift", "--json", long)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(out, `"id"`); n != 40 {
+		t.Fatalf("%d tokens generated in a context of 16 with shifting, want 40:\n%s", n, out)
+	}
+}
+
 func TestGenerateErrors(t *testing.T) {
 	for _, c := range []struct {
 		args []string
@@ -97,6 +108,7 @@ func TestGenerateErrors(t *testing.T) {
 		{[]string{"generate", "-m", "/nonexistent/model.gguf", "x"}, "/nonexistent/model.gguf"},
 		{[]string{"generate", "-c", "8", strings.Repeat("Once upon a time ", 10)}, "does not fit"},
 		{[]string{"frobnicate"}, "usage"},
+		{[]string{"generate", "--context-overflow", "wrap", "x"}, "--context-overflow"},
 	} {
 		_, _, err := runCLI(t, c.args...)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
