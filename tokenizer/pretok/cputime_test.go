@@ -10,7 +10,8 @@ import (
 	"time"
 )
 
-// threadCPU returns the CPU time consumed by the calling OS thread.
+// threadCPU returns the CPU time consumed by the calling OS thread (the
+// caller must hold runtime.LockOSThread).
 func threadCPU() time.Duration {
 	var ru syscall.Rusage
 	const rusageThread = 1

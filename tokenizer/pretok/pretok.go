@@ -111,16 +111,33 @@ type handSplitter struct {
 	// need, when not 0, says that a match needs a code point with one of
 	// these class bits: a piece without one passes through unsplit.
 	need uint16
+	// all, when set, replaces the position-by-position search (for
+	// expressions where that would not be linear).
+	all func(s string, dst []span) []span
 }
 
 func (h *handSplitter) Split(text string, dst [][2]int) [][2]int {
 	if h.split != nil {
 		return h.split(text, dst)
 	}
+	if h.all != nil {
+		for _, x := range h.all(text, nil) {
+			dst = append(dst, [2]int{x.start, x.end})
+		}
+		return dst
+	}
 	return isolated(text, dst, h.match)
 }
 
 func (h *handSplitter) FindAll(text string, dst [][2]int) [][2]int {
+	if h.all != nil {
+		for _, x := range h.all(text, nil) {
+			if x.match {
+				dst = append(dst, [2]int{x.start, x.end})
+			}
+		}
+		return dst
+	}
 	return findAll(text, dst, h.match)
 }
 
@@ -166,6 +183,8 @@ func addKnown(name string, m any, patterns ...string) {
 	switch m := m.(type) {
 	case func(string, int) int:
 		h.match = m
+	case func(string, []span) []span:
+		h.all = m
 	case *classRunParams:
 		h.match, h.split = m.match, m.split
 		if !m.negate {
@@ -229,6 +248,7 @@ func init() {
 	addKnown("deepseek-v3", dsv3Match, patternDSV3)
 	addKnown("poro", poroMatch, patternPoro)
 	addKnown("lines", linesMatch, patternLines)
+	addKnown(`\s+$`, wsEndSpans, `\s+$`)
 	addKnown("o200k-llama.cpp-youtu", o2(o200kParams{contr: contrASCII, digitMax: 1}), patternYoutu)
 	addKnown("han-kana-run", cr(classRunParams{mask: cHanKana, min: 1}), "[一-龥぀-ゟ゠-ヿ]+")
 	addKnown(`\S+`, cr(classRunParams{mask: cS, negate: true, min: 1}), `\S+`)
@@ -280,8 +300,12 @@ func Normalize(pattern string) string {
 // hand-written linear-time matcher; any other is compiled with regexp2 (see
 // Regexp2). Use IsHandWritten to tell which one was chosen.
 func New(pattern string) (Splitter, error) {
-	if h, ok := known[Normalize(pattern)]; ok {
+	norm := Normalize(pattern)
+	if h, ok := known[norm]; ok {
 		return h, nil
+	}
+	if sp, ok := compileSimple(norm); ok {
+		return &handSplitter{name: "simple(" + norm + ")", match: sp.match}, nil
 	}
 	return NewRegexp2(pattern)
 }

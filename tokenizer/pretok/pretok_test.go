@@ -28,6 +28,13 @@ type pair struct {
 
 var pairsCache []pair
 
+// simplePatterns are expressions handled by compileSimple.
+var simplePatterns = []string{
+	ggufDSLLM[1], ggufDSLLM[2], ggufChameleon[4], "[一-龥぀-ゟ゠-ヿ]+",
+	` ?[^(\s|.,!?…。，、।۔،)]+`, `[a-z]+`, `[^a-z\s]{2,4}`, `\p{Lu}{2}`, `[\x{41}-\x{5A}\-\]]+`, `\p{Han}+`,
+	`[^\r\n]+`, `[\s\p{L}]+`, `\s?[\s\p{L}]+`, ` ?[ a]+`, `\s?\p{N}{2,3}`, `[\p{Lu}\p{Lt}]`, `\s`, `[\t ]+`,
+}
+
 // pairs returns every known expression with its hand-written matcher and a
 // regexp2 compilation of the same expression, sorted by expression.
 func pairs(t testing.TB) []pair {
@@ -46,6 +53,21 @@ func pairs(t testing.TB) []pair {
 			t.Fatalf("regexp2 cannot compile known pattern %q: %v", k, err)
 		}
 		ps = append(ps, pair{k, known[k], ref})
+	}
+	for _, k := range simplePatterns {
+		h, err := New(k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hs, ok := h.(*handSplitter)
+		if !ok {
+			t.Fatalf("simple pattern %q not compiled to a hand-written matcher", k)
+		}
+		ref, err := NewRegexp2(k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ps = append(ps, pair{k, hs, ref})
 	}
 	if sel := os.Getenv("PRETOK_MATCHER"); sel != "" && sel != "seq" {
 		var f []pair

@@ -62,6 +62,9 @@ type matcherOf interface {
 }
 
 func (h *handSplitter) spans(text string, dst []span) []span {
+	if h.all != nil {
+		return h.all(text, dst)
+	}
 	gap := -1
 	for i := 0; i < len(text); {
 		e := h.match(text, i)
