@@ -60,7 +60,11 @@ func cmdChat(ctx context.Context, args []string, in io.Reader, stdout, stderr io
 		}
 		return errUsage
 	}
-	m, err := goformer.Load(*modelPath, goformer.WithThreads(*threads), goformer.WithContext(*ctxLen))
+	path, err := resolveModel(*modelPath)
+	if err != nil {
+		return err
+	}
+	m, err := goformer.Load(path, goformer.WithThreads(*threads), goformer.WithContext(*ctxLen))
 	if err != nil {
 		return err
 	}
