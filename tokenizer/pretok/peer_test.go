@@ -97,6 +97,9 @@ func readGGUFVocab(path string) (*ggufVocab, error) {
 				v.pre = s
 			} else {
 				v.model = s
+				if s != "gpt2" {
+					return v, nil // not byte-level BPE: nothing more to read
+				}
 			}
 		case t == 9 && key == "tokenizer.ggml.token_type":
 			et, n := u32(), u64()
