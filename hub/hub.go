@@ -357,10 +357,18 @@ func (c *Client) Pull(ctx context.Context, repo, rev string, opts PullOptions) (
 			return "", err
 		}
 	}
-	p.lockDir = filepath.Join(c.CacheDir, ".locks", RepoFolder(repo))
-	if err := os.MkdirAll(p.lockDir, 0o755); err != nil {
+	cacheRoot, err := os.OpenRoot(c.CacheDir)
+	if err != nil {
 		return "", err
 	}
+	defer cacheRoot.Close()
+	if err := mkdirSafe(cacheRoot, ".locks/"+RepoFolder(repo)); err != nil {
+		return "", err
+	}
+	if p.locks, err = cacheRoot.OpenRoot(".locks/" + RepoFolder(repo)); err != nil {
+		return "", err
+	}
+	defer p.locks.Close()
 	for _, f := range files {
 		p.report(FileProgress{Name: f.Name, Size: f.size(), State: Queued})
 	}
@@ -431,7 +439,7 @@ type pull struct {
 	repo, rev, commit string
 	opts              PullOptions
 	root              *os.Root // the repository's cache folder
-	lockDir           string
+	locks             *os.Root // the repository's folder in .locks
 }
 
 func (p *pull) report(fp FileProgress) {
@@ -481,7 +489,7 @@ func (p *pull) file(ctx context.Context, f Sibling) error {
 		p.report(FileProgress{Name: f.Name, Size: meta.size, Done: meta.size, State: Cached})
 		return p.link(f.Name, meta.etag)
 	}
-	unlock, err := lockFile(ctx, filepath.Join(p.lockDir, meta.etag+".lock"))
+	unlock, err := lockFile(ctx, p.locks, meta.etag+".lock")
 	if err != nil {
 		return err
 	}

@@ -444,7 +444,7 @@ func TestPullPathSafety(t *testing.T) {
 		assertOnly(t, filepath.Dir(c.CacheDir), "hub")
 	})
 	// Symbolic links already in the cache are not written through.
-	for _, link := range []string{"snapshots/COMMIT/sub", "blobs", ""} {
+	for _, link := range []string{"snapshots/COMMIT/sub", "blobs", "", "../.locks"} {
 		t.Run("symlink "+link, func(t *testing.T) {
 			srv := hubtest.New(t)
 			commit := srv.AddRepo("org/m", "main", map[string][]byte{"sub/config.json": []byte("{}")})
@@ -482,6 +482,30 @@ func assertOnly(t *testing.T, dir, name string) {
 		}
 		return nil
 	})
+}
+
+// A blob already in the cache (from another revision, or a snapshot
+// removed by hand) is linked, not downloaded again.
+func TestPullReusesBlobs(t *testing.T) {
+	srv := hubtest.New(t)
+	files := map[string][]byte{"model.safetensors": randBytes(14, 80_000), "config.json": []byte("{}")}
+	srv.AddRepo("org/m", "main", files)
+	c := newClient(t, srv)
+	snap, err := c.Pull(context.Background(), "org/m", "", hub.PullOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.RemoveAll(filepath.Dir(snap))
+	files["README.md"] = []byte("new")
+	srv.AddRepo("org/m", "main", files) // a new commit with the same weights
+	snap2, err := c.Pull(context.Background(), "org/m", "", hub.PullOptions{Include: []string{"*"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkSnapshot(t, snap2, files, []string{"README.md", "config.json", "model.safetensors"})
+	if g := cdnGets(srv, 0); len(g) != 1 {
+		t.Errorf("%d CDN downloads of the weights, want 1", len(g))
+	}
 }
 
 func TestPullParallel(t *testing.T) {

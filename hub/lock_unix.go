@@ -5,17 +5,23 @@ package hub
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
+	"path/filepath"
 	"time"
 
 	"golang.org/x/sys/unix"
 )
 
-// lockFile takes an exclusive flock on path (the same kind of lock Python's
-// filelock takes on huggingface_hub's .locks files), waiting until it is
-// free or ctx is done. The returned function releases it.
-func lockFile(ctx context.Context, path string) (func(), error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+// lockFile takes an exclusive flock on the file name under dir (the same
+// kind of lock Python's filelock takes on huggingface_hub's .locks files),
+// waiting until it is free or ctx is done. The returned function releases it.
+func lockFile(ctx context.Context, dir *os.Root, name string) (func(), error) {
+	path := filepath.Join(dir.Name(), name)
+	if fi, err := dir.Lstat(name); err == nil && !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("lock file %s is not a regular file: %w", path, ErrUnsafePath)
+	}
+	f, err := dir.OpenFile(name, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
 		return nil, err
 	}
