@@ -51,9 +51,11 @@
 // Hand-written matchers exist for the GPT-2, Llama 3 (cl100k), Qwen2,
 // Qwen3.5, MiniCPM5, Seed-Coder, Bailing, GPT-4o (o200k), Tekken and
 // DeepSeek-V3 expressions, in their tokenizer.json and llama.cpp spellings,
-// and for the class-run stages \p{N}, \p{N}+, \p{N}{1,3}, [0-9]{3}, [\r\n],
-// \s?\p{L}+, \s?\p{P}+, \S+, the punctuation runs and the CJK runs of
-// DeepSeek; IsHandWritten tells whether a Splitter uses only those.
+// for Poro/BLOOM, Gemma 4's line split and DeepSeek LLM's \s+$, and for the
+// class-run stages \p{N}, \p{N}+, \p{N}{1,3}, [0-9]{3}, [\r\n], \s?\p{L}+,
+// \s?\p{P}+, \S+, the punctuation runs and the CJK runs of DeepSeek; other
+// simple class-run expressions are compiled (see New). IsHandWritten tells
+// whether a Splitter uses only those.
 //
 // # Differences from the reference engines
 //
