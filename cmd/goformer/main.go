@@ -22,6 +22,7 @@ Usage:
   goformer pull ORG/NAME[:REV]       download a Hugging Face model into the HF cache (--include PATTERN)
   goformer list                      models in the HF cache, with size and format
   goformer rm ORG/NAME               remove a model from the HF cache
+  goformer bench [flags]             prompt/generation tokens/s, llama-bench style (-o json)
   goformer help COMMAND              flags of a command
 
 Run 'goformer generate -h' for its flags.
@@ -65,6 +66,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdList(ctx, rest, stdout, stderr)
 	case "rm":
 		return cmdRm(ctx, rest, stdout, stderr)
+	case "bench":
+		return cmdBench(ctx, rest, stdout, stderr)
 	case "help", "-h", "--help":
 		if len(rest) > 0 {
 			return run(ctx, []string{rest[0], "-h"}, stdout, stderr)
