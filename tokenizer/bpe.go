@@ -27,7 +27,7 @@ func pairKey(a, b int32) uint64 { return uint64(uint32(a))<<32 | uint64(uint32(b
 // SentencePiece BPE (rank = order of the merged piece's score, equal scores
 // sharing a rank, so that ties go to the leftmost pair as in SentencePiece).
 type bpeModel struct {
-	vocab  map[string]int // symbol text -> id (byte-level: raw bytes)
+	vocab  map[string]int // token text -> id
 	merges map[uint64]mergeVal
 
 	// byteLevel: words are raw bytes; each byte starts as byteIDs[b].
@@ -45,6 +45,55 @@ type bpeModel struct {
 	eowSuffix  string // end_of_word_suffix
 
 	cache *wordCache
+
+	// chunkSP enables splitting long words before "▁" (see chunkable).
+	chunkSP bool
+	// glueSP holds the characters that some piece has right before a "▁":
+	// no split is made after them.
+	glueSP map[rune]bool
+}
+
+const metaSpace = "\u2581"
+
+// setupChunking looks at the vocabulary to see whether long SentencePiece
+// style words can be cut before each "▁" without changing the result: a
+// cut between a character X and "▁" is safe when no piece contains X
+// immediately followed by "▁", since every merge produces a piece.
+func (m *bpeModel) setupChunking(pieces []string) {
+	if m.byteLevel {
+		return
+	}
+	glue := map[rune]bool{}
+	for _, p := range pieces {
+		for i := 1; i < len(p); i++ {
+			if p[i] == 0xE2 && len(p)-i >= 3 && p[i:i+3] == metaSpace {
+				r, _ := utf8.DecodeLastRuneInString(p[:i])
+				glue[r] = true
+				if len(glue) > 4096 {
+					return
+				}
+			}
+		}
+	}
+	m.chunkSP, m.glueSP = true, glue
+}
+
+// encodeChunks encodes a long word as independent chunks, each starting at
+// a "▁" that follows a character no piece glues to it.
+func (m *bpeModel) encodeChunks(word string, dst []int, sc *bpeScratch) []int {
+	start := 0
+	for i := 1; i+len(metaSpace) <= len(word); i++ {
+		if word[i] != 0xE2 || word[i:i+3] != metaSpace {
+			continue
+		}
+		r, _ := utf8.DecodeLastRuneInString(word[:i])
+		if r == '\u2581' || m.glueSP[r] {
+			continue
+		}
+		dst = m.encodeOne(word[start:i], dst, sc)
+		start = i
+	}
+	return m.encodeOne(word[start:], dst, sc)
 }
 
 // bpeScratch is reusable per-call memory.
@@ -69,6 +118,14 @@ type bpeCand struct {
 }
 
 func (m *bpeModel) encodeWord(word string, dst []int, sc *bpeScratch) []int {
+	if m.chunkSP && len(word) > maxCachedWord {
+		return m.encodeChunks(word, dst, sc)
+	}
+	return m.encodeOne(word, dst, sc)
+}
+
+// encodeOne encodes one word (chunk).
+func (m *bpeModel) encodeOne(word string, dst []int, sc *bpeScratch) []int {
 	if m.cache != nil && len(word) <= maxCachedWord {
 		if ids, ok := m.cache.get(word); ok {
 			for _, id := range ids {
@@ -78,7 +135,13 @@ func (m *bpeModel) encodeWord(word string, dst []int, sc *bpeScratch) []int {
 		}
 	}
 	if m.ignoreMerges {
-		if id, ok := m.vocab[word]; ok {
+		key := word
+		if m.byteLevel {
+			sc.key = appendByteLevelEncode(sc.key[:0], word)
+			if id, ok := m.vocab[string(sc.key)]; ok {
+				return append(dst, id)
+			}
+		} else if id, ok := m.vocab[key]; ok {
 			return append(dst, id)
 		}
 	}

@@ -1,7 +1,5 @@
 package tokenizer
 
-import "unicode/utf8"
-
 // GPT-2's byte-level alphabet: every byte is shown as a printable
 // character. Bytes that are printable Latin-1 ('!'..'~', '¡'..'¬',
 // '®'..'ÿ') stand for themselves; the others are mapped, in byte order, to
@@ -29,24 +27,12 @@ func init() {
 	}
 }
 
-// byteLevelEncode maps the bytes of s to the byte-level alphabet.
-func byteLevelEncode(s string) string {
-	b := make([]byte, 0, len(s)*2)
+// appendByteLevelEncode appends the bytes of s mapped to the byte-level
+// alphabet.
+func appendByteLevelEncode(b []byte, s string) []byte {
 	for i := 0; i < len(s); i++ {
-		b = utf8.AppendRune(b, byteToUnicode[s[i]])
+		b = append(b, byteToString[s[i]]...)
 	}
-	return string(b)
+	return b
 }
 
-// byteLevelDecode maps a byte-level string back to bytes; ok is false if s
-// holds a character outside the alphabet.
-func byteLevelDecode(s string) (string, bool) {
-	b := make([]byte, 0, len(s))
-	for _, r := range s {
-		if r < 0 || int(r) >= len(unicodeToByte) || unicodeToByte[r] < 0 {
-			return "", false
-		}
-		b = append(b, byte(unicodeToByte[r]))
-	}
-	return string(b), true
-}

@@ -190,6 +190,7 @@ func (t *Tokenizer) initSPM(scores []float32) {
 		}
 	}
 	m.byteFallback = true
+	m.setupChunking(t.vocab)
 	t.model = m
 	var norm seqNormalizer
 	if t.spacePrefix {

@@ -51,12 +51,8 @@ var goldenTokenizers = []string{"llama3", "qwen3", "mistral", "gemma3", "bert-un
 func TestGoldenTokenizers(t *testing.T) {
 	for _, name := range goldenTokenizers {
 		t.Run(name, func(t *testing.T) {
-			dir := needShared(t, filepath.Join("tokenizers", name))
-			tok, err := Load(dir)
-			if err != nil {
-				t.Fatal(err)
-			}
-			checkGoldenDir(t, tok, dir)
+			tok := goldenTok(t, name)
+			checkGoldenDir(t, tok, filepath.Join(sharedDir, "tokenizers", name))
 		})
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/goformer/goformer/tokenizer/pretok"
 )
@@ -41,11 +40,11 @@ func FromJSON(tokenizerJSON, configJSON []byte) (t *Tokenizer, err error) {
 			t, err = nil, fmt.Errorf("tokenizer: invalid tokenizer.json: %v", r)
 		}
 	}()
-	var j hfFile
-	if err := json.Unmarshal(tokenizerJSON, &j); err != nil {
+	h, err := scanTokenizerJSON(tokenizerJSON)
+	if err != nil {
 		return nil, fmt.Errorf("tokenizer: tokenizer.json: %w", err)
 	}
-	if len(j.Model) == 0 || string(j.Model) == "null" {
+	if len(h.file.Model) == 0 || string(h.file.Model) == "null" {
 		return nil, errors.New("tokenizer: tokenizer.json has no model")
 	}
 	var cfg hfConfig
@@ -54,7 +53,7 @@ func FromJSON(tokenizerJSON, configJSON []byte) (t *Tokenizer, err error) {
 			return nil, fmt.Errorf("tokenizer: tokenizer_config.json: %w", err)
 		}
 	}
-	return buildHF(&j, &cfg)
+	return buildHF(h, &cfg)
 }
 
 // hfFile is the top level of a tokenizer.json.
@@ -181,7 +180,8 @@ func (p hfPattern) compile() (literal string, f spanFinder, err error) {
 	return "", nil, errors.New("pattern has neither String nor Regex")
 }
 
-func buildHF(j *hfFile, cfg *hfConfig) (*Tokenizer, error) {
+func buildHF(h *hfFast, cfg *hfConfig) (*Tokenizer, error) {
+	j := &h.file
 	t := &Tokenizer{bos: -1, eos: -1, unk: -1, pad: -1, fam: famHF, parseAdded: matchAll}
 	// Pre-tokenizer first: it decides whether the model is byte-level.
 	var byteLevel bool
@@ -200,7 +200,7 @@ func buildHF(j *hfFile, cfg *hfConfig) (*Tokenizer, error) {
 		t.norm = n
 		byteLevel = byteLevel || bl
 	}
-	vocab, m, unkName, err := parseModel(j.Model, byteLevel)
+	vocab, m, unkName, err := h.buildModel(byteLevel)
 	if err != nil {
 		return nil, fmt.Errorf("tokenizer: model: %w", err)
 	}
@@ -225,16 +225,19 @@ func buildHF(j *hfFile, cfg *hfConfig) (*Tokenizer, error) {
 	}
 	t.vocab = make([]string, size)
 	t.attr = make([]tokenAttr, size)
-	t.toID = make(map[string]int, len(vocab)+len(j.AddedTokens))
+	t.toID = vocab // shared with the model; added tokens go to t.extraIDs
+	bfb := false
+	if bm, ok := m.(*bpeModel); ok && bm.byteFallback {
+		bfb = true
+	}
 	for s, id := range vocab {
 		t.vocab[id] = s
 		t.attr[id] = attrNormal
-		if _, ok := isByteToken(s); ok {
-			if bm, ok := m.(*bpeModel); ok && bm.byteFallback {
+		if bfb && len(s) == 6 {
+			if _, ok := isByteToken(s); ok {
 				t.attr[id] = attrByte
 			}
 		}
-		t.toID[s] = id
 	}
 	var added []addedToken
 	for _, a := range j.AddedTokens {
@@ -246,8 +249,11 @@ func buildHF(j *hfFile, cfg *hfConfig) (*Tokenizer, error) {
 			t.attr[id] |= attrUserDefined
 			t.attr[id] &^= attrNormal
 		}
-		if _, ok := t.toID[a.Content]; !ok {
-			t.toID[a.Content] = id
+		if _, ok := t.extraIDs[a.Content]; !ok {
+			if t.extraIDs == nil {
+				t.extraIDs = map[string]int{}
+			}
+			t.extraIDs[a.Content] = id
 		}
 		norm := !a.Special
 		if a.Normalized != nil {
@@ -258,7 +264,7 @@ func buildHF(j *hfFile, cfg *hfConfig) (*Tokenizer, error) {
 	}
 	t.added = newAddedVocab(added)
 	if unkName != "" {
-		if id, ok := t.toID[unkName]; ok {
+		if id, ok := t.lookup(unkName); ok {
 			t.unk = id
 			t.attr[id] |= attrUnknown
 		}
@@ -274,7 +280,7 @@ func buildHF(j *hfFile, cfg *hfConfig) (*Tokenizer, error) {
 	}
 
 	if !isNull(j.PostProcessor) {
-		p, err := parsePostProcessor(j.PostProcessor, t.toID)
+		p, err := parsePostProcessor(j.PostProcessor, t.lookup)
 		if err != nil {
 			return nil, fmt.Errorf("tokenizer: post_processor: %w", err)
 		}
@@ -296,7 +302,7 @@ func buildHF(j *hfFile, cfg *hfConfig) (*Tokenizer, error) {
 		if !r.ok {
 			return -1
 		}
-		if id, ok := t.toID[r.s]; ok {
+		if id, ok := t.lookup(r.s); ok {
 			return id
 		}
 		return -1
@@ -361,7 +367,7 @@ func (t *Tokenizer) postAdds(id int, first bool) bool {
 
 func (t *Tokenizer) firstKnown(names ...string) int {
 	for _, n := range names {
-		if id, ok := t.toID[n]; ok && t.attr[id]&attrControl != 0 {
+		if id, ok := t.lookup(n); ok && t.attr[id]&attrControl != 0 {
 			return id
 		}
 	}
@@ -400,20 +406,17 @@ type hfModel struct {
 	Dropout                 *float64        `json:"dropout"`
 }
 
-// parseModel returns the model vocabulary (token -> id), the model and the
+// buildModel returns the model vocabulary (token -> id), the model and the
 // unknown token's text.
-func parseModel(raw json.RawMessage, byteLevel bool) (map[string]int, model, string, error) {
-	var hm hfModel
-	if err := json.Unmarshal(raw, &hm); err != nil {
-		return nil, nil, "", err
-	}
+func (h *hfFast) buildModel(byteLevel bool) (map[string]int, model, string, error) {
+	hm := &h.model
 	typ := hm.Type
 	if typ == "" {
 		// Older files omit the type: infer it.
 		switch {
-		case len(hm.Merges) > 0:
+		case h.mergesFound:
 			typ = "BPE"
-		case len(bytes.TrimSpace(hm.Vocab)) > 0 && bytes.TrimSpace(hm.Vocab)[0] == '[':
+		case h.hasUni:
 			typ = "Unigram"
 		case hm.ContinuingSubwordPrefix != nil:
 			typ = "WordPiece"
@@ -425,84 +428,69 @@ func parseModel(raw json.RawMessage, byteLevel bool) (map[string]int, model, str
 	if hm.UnkToken != nil {
 		unk = *hm.UnkToken
 	}
+	if typ != "Unigram" && h.vocab == nil {
+		return nil, nil, "", fmt.Errorf("%s model without a vocab object", typ)
+	}
 	switch typ {
 	case "BPE":
-		vocab, err := parseVocabMap(hm.Vocab)
-		if err != nil {
-			return nil, nil, "", err
+		if h.mergeIDs != nil || !h.mergesFound {
+			m, err := newBPE(h.vocab, reverseVocab(h.vocab), h.mergeIDs, hm, byteLevel)
+			return h.vocab, m, unk, err
 		}
-		merges, err := parseMerges(hm.Merges)
-		if err != nil {
-			return nil, nil, "", err
-		}
-		m, err := newHFBPE(vocab, merges, &hm, byteLevel)
-		return vocab, m, unk, err
+		m, err := newHFBPE(h.vocab, h.merges, hm, byteLevel)
+		return h.vocab, m, unk, err
 	case "WordPiece":
-		vocab, err := parseVocabMap(hm.Vocab)
-		if err != nil {
-			return nil, nil, "", err
-		}
-		m := newWordPiece(vocab, &hm)
+		m := newWordPiece(h.vocab, hm)
 		if unk == "" {
 			unk = "[UNK]"
 		}
-		return vocab, m, unk, nil
+		return h.vocab, m, unk, nil
 	case "WordLevel":
-		vocab, err := parseVocabMap(hm.Vocab)
-		if err != nil {
-			return nil, nil, "", err
-		}
-		return vocab, &wordLevelModel{vocab: vocab, unk: -1}, unk, nil
+		return h.vocab, &wordLevelModel{vocab: h.vocab, unk: -1}, unk, nil
 	case "Unigram":
-		return parseUnigram(&hm)
+		if !h.hasUni {
+			return nil, nil, "", errors.New("Unigram model without a vocab list")
+		}
+		return buildUnigram(h.uniPieces, h.uniScores, hm)
 	}
 	return nil, nil, "", fmt.Errorf("unknown model type %q", typ)
 }
 
-func parseVocabMap(raw json.RawMessage) (map[string]int, error) {
-	var v map[string]int
-	if err := json.Unmarshal(raw, &v); err != nil {
-		return nil, fmt.Errorf("vocab: %w", err)
-	}
-	return v, nil
-}
-
-// parseMerges accepts ["a b", ...] and [["a", "b"], ...].
-func parseMerges(raw json.RawMessage) ([][2]string, error) {
-	if isNull(raw) {
-		return nil, nil
-	}
-	var items []json.RawMessage
-	if err := json.Unmarshal(raw, &items); err != nil {
-		return nil, fmt.Errorf("merges: %w", err)
-	}
-	out := make([][2]string, len(items))
-	for i, it := range items {
-		it = bytes.TrimSpace(it)
-		if len(it) > 0 && it[0] == '[' {
-			var p []string
-			if err := json.Unmarshal(it, &p); err != nil || len(p) != 2 {
-				return nil, fmt.Errorf("merges[%d]: want a pair of strings", i)
-			}
-			out[i] = [2]string{p[0], p[1]}
-			continue
-		}
-		var s string
-		if err := json.Unmarshal(it, &s); err != nil {
-			return nil, fmt.Errorf("merges[%d]: %w", i, err)
-		}
-		a, b, ok := strings.Cut(s, " ")
-		if !ok {
-			return nil, fmt.Errorf("merges[%d] %q: want two tokens separated by a space", i, s)
-		}
-		out[i] = [2]string{a, b}
-	}
-	return out, nil
-}
-
-// newHFBPE builds a BPE model from a vocabulary and ranked merges.
+// newHFBPE builds a BPE model from a vocabulary and ranked merges given as
+// token texts.
 func newHFBPE(vocab map[string]int, merges [][2]string, hm *hfModel, byteLevel bool) (*bpeModel, error) {
+	ids := make([][2]int32, len(merges))
+	for i, p := range merges {
+		a, ok1 := vocab[p[0]]
+		b, ok2 := vocab[p[1]]
+		if !ok1 || !ok2 {
+			return nil, fmt.Errorf("merge %q %q: token not in the vocabulary", p[0], p[1])
+		}
+		ids[i] = [2]int32{int32(a), int32(b)}
+	}
+	return newBPE(vocab, reverseVocab(vocab), ids, hm, byteLevel)
+}
+
+// reverseVocab returns id -> text for a vocabulary.
+func reverseVocab(vocab map[string]int) []string {
+	n := 0
+	for _, id := range vocab {
+		n = max(n, id+1)
+	}
+	rev := make([]string, n)
+	for s, id := range vocab {
+		if id >= 0 {
+			rev[id] = s
+		}
+	}
+	return rev
+}
+
+// newBPE builds a BPE model from a vocabulary (and its reverse) and ranked
+// merges given as id pairs.
+func newBPE(vocab map[string]int, rev []string, merges [][2]int32, hm *hfModel, byteLevel bool) (*bpeModel, error) {
 	m := &bpeModel{
+		vocab:        vocab,
 		unk:          -1,
 		fuseUnk:      hm.FuseUnk,
 		byteFallback: hm.ByteFallback,
@@ -520,49 +508,39 @@ func newHFBPE(vocab map[string]int, merges [][2]string, hm *hfModel, byteLevel b
 		m.byteIDs[b] = -1
 	}
 	if byteLevel {
-		m.vocab = make(map[string]int, len(vocab))
-		for s, id := range vocab {
-			if raw, ok := byteLevelDecode(s); ok {
-				m.vocab[raw] = id
-			}
-		}
 		for b := range 256 {
 			if id, ok := vocab[byteToString[b]]; ok {
 				m.byteIDs[b] = int32(id)
 			}
 		}
-	} else {
-		m.vocab = vocab
-		if m.byteFallback {
-			for b := range 256 {
-				if id, ok := vocab[byteTokenName(byte(b))]; ok {
-					m.byteIDs[b] = int32(id)
-				}
+	} else if m.byteFallback {
+		for b := range 256 {
+			if id, ok := vocab[byteTokenName(byte(b))]; ok {
+				m.byteIDs[b] = int32(id)
 			}
 		}
 	}
+	m.setupChunking(rev)
 	m.merges = make(map[uint64]mergeVal, len(merges))
+	var buf []byte
 	for rank, p := range merges {
-		a, ok1 := vocab[p[0]]
-		b, ok2 := vocab[p[1]]
-		if !ok1 || !ok2 {
-			return nil, fmt.Errorf("merge %q %q: token not in the vocabulary", p[0], p[1])
+		a, b := p[0], p[1]
+		if a < 0 || b < 0 || int(a) >= len(rev) || int(b) >= len(rev) {
+			return nil, fmt.Errorf("merge %d: id out of range", rank)
 		}
-		merged := p[0] + p[1]
-		if m.contPrefix != "" && strings.HasPrefix(p[1], m.contPrefix) {
-			merged = p[0] + p[1][len(m.contPrefix):]
+		right := rev[b]
+		if m.contPrefix != "" && len(right) >= len(m.contPrefix) && right[:len(m.contPrefix)] == m.contPrefix {
+			right = right[len(m.contPrefix):]
 		}
-		id, ok := vocab[merged]
+		buf = append(append(buf[:0], rev[a]...), right...)
+		id, ok := vocab[string(buf)]
 		if !ok {
-			return nil, fmt.Errorf("merge %q %q: result %q not in the vocabulary", p[0], p[1], merged)
+			return nil, fmt.Errorf("merge %q %q: result %q not in the vocabulary", rev[a], rev[b], buf)
 		}
-		k := pairKey(int32(a), int32(b))
+		k := pairKey(a, b)
 		if _, dup := m.merges[k]; !dup {
 			m.merges[k] = mergeVal{rank: int32(rank), id: int32(id)}
 		}
 	}
 	return m, nil
 }
-
-// utf8Valid is a small helper for loaders.
-func utf8Valid(s string) bool { return utf8.ValidString(s) }

@@ -50,7 +50,7 @@ func (q seqPostProcessor) process(ids []int) []int {
 
 // parsePostProcessor builds a post-processor; nil for ones that only
 // affect offsets (ByteLevel).
-func parsePostProcessor(raw json.RawMessage, toID map[string]int) (postProcessor, error) {
+func parsePostProcessor(raw json.RawMessage, lookup func(string) (int, bool)) (postProcessor, error) {
 	typ, err := typeOf(raw)
 	if err != nil {
 		return nil, err
@@ -87,7 +87,7 @@ func parsePostProcessor(raw json.RawMessage, toID map[string]int) (postProcessor
 				st, ok := s.SpecialTokens[it.SpecialToken.ID]
 				ids := st.IDs
 				if !ok {
-					id, found := toID[it.SpecialToken.ID]
+					id, found := lookup(it.SpecialToken.ID)
 					if !found {
 						return nil, fmt.Errorf("TemplateProcessing: special token %q is not defined", it.SpecialToken.ID)
 					}
@@ -141,7 +141,7 @@ func parsePostProcessor(raw json.RawMessage, toID map[string]int) (postProcessor
 		}
 		var q seqPostProcessor
 		for _, r := range s.Processors {
-			p, err := parsePostProcessor(r, toID)
+			p, err := parsePostProcessor(r, lookup)
 			if err != nil {
 				return nil, err
 			}

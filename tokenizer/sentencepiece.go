@@ -131,6 +131,7 @@ func FromSentencePiece(data []byte) (*Tokenizer, error) {
 				bm.byteIDs[b] = int32(id)
 			}
 		}
+		bm.setupChunking(t.vocab)
 		t.model = bm
 	case 1, 0: // Unigram (the default)
 		sc := make([]float64, n)

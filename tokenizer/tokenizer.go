@@ -84,7 +84,8 @@ const (
 // use.
 type Tokenizer struct {
 	vocab []string       // id -> token text as stored in the vocabulary
-	toID  map[string]int // token text -> id (model vocabulary and added tokens)
+	toID     map[string]int // token text -> id (model vocabulary, and added tokens unless in extraIDs)
+	extraIDs map[string]int // added tokens of a tokenizer.json (looked up first)
 	attr  []tokenAttr
 
 	norm  normalizer    // nil: identity
@@ -304,8 +305,13 @@ func (t *Tokenizer) Piece(id int) string {
 }
 
 // TokenID returns the id of a vocabulary piece (as Piece spells it).
-func (t *Tokenizer) TokenID(piece string) (int, bool) {
-	id, ok := t.toID[piece]
+func (t *Tokenizer) TokenID(piece string) (int, bool) { return t.lookup(piece) }
+
+func (t *Tokenizer) lookup(s string) (int, bool) {
+	if id, ok := t.extraIDs[s]; ok {
+		return id, true
+	}
+	id, ok := t.toID[s]
 	return id, ok
 }
 
@@ -327,7 +333,7 @@ func (t *Tokenizer) setEOG(extra ...int) {
 		}
 	}
 	for _, name := range eogNames {
-		if id, ok := t.toID[name]; ok && id < len(t.attr) && t.attr[id]&(attrControl|attrUserDefined) != 0 {
+		if id, ok := t.lookup(name); ok && id < len(t.attr) && t.attr[id]&(attrControl|attrUserDefined) != 0 {
 			t.eog[id] = true
 		}
 	}

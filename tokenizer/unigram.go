@@ -1,9 +1,7 @@
 package tokenizer
 
 import (
-	"encoding/json"
 	"errors"
-	"fmt"
 	"math"
 	"sort"
 	"unicode/utf8"
@@ -241,24 +239,12 @@ func (m *unigramModel) hasBytes(s string) bool {
 	return true
 }
 
-// parseUnigram reads a tokenizer.json Unigram model.
-func parseUnigram(hm *hfModel) (map[string]int, model, string, error) {
-	var items [][2]json.RawMessage
-	if err := json.Unmarshal(hm.Vocab, &items); err != nil {
-		return nil, nil, "", fmt.Errorf("Unigram vocab: %w", err)
-	}
-	pieces := make([]string, len(items))
-	scores := make([]float64, len(items))
-	vocab := make(map[string]int, len(items))
-	for i, it := range items {
-		if err := json.Unmarshal(it[0], &pieces[i]); err != nil {
-			return nil, nil, "", fmt.Errorf("Unigram vocab[%d]: %w", i, err)
-		}
-		if err := json.Unmarshal(it[1], &scores[i]); err != nil {
-			return nil, nil, "", fmt.Errorf("Unigram vocab[%d]: %w", i, err)
-		}
-		if _, dup := vocab[pieces[i]]; !dup {
-			vocab[pieces[i]] = i
+// buildUnigram makes a tokenizer.json Unigram model.
+func buildUnigram(pieces []string, scores []float64, hm *hfModel) (map[string]int, model, string, error) {
+	vocab := make(map[string]int, len(pieces))
+	for i, p := range pieces {
+		if _, dup := vocab[p]; !dup {
+			vocab[p] = i
 		}
 	}
 	unk := -1
