@@ -35,4 +35,3 @@ func appendByteLevelEncode(b []byte, s string) []byte {
 	}
 	return b
 }
-

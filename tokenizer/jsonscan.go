@@ -295,7 +295,7 @@ type hfFast struct {
 	file   hfFile
 	model  hfModel
 	vocab  map[string]int // BPE/WordPiece/WordLevel vocabulary
-	merges [][2]string // merges, when read before the vocabulary
+	merges [][2]string    // merges, when read before the vocabulary
 	// mergeIDs are the merges as id pairs, when the vocabulary came first.
 	mergeIDs    [][2]int32
 	mergesFound bool

@@ -2,10 +2,10 @@ package tokenizer
 
 import (
 	"os"
-	"syscall"
-	"time"
 	"path/filepath"
+	"syscall"
 	"testing"
+	"time"
 )
 
 func benchLoad(b *testing.B, dir string) {

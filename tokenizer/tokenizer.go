@@ -83,10 +83,10 @@ const (
 // Tokenizer converts between text and token ids. It is safe for concurrent
 // use.
 type Tokenizer struct {
-	vocab []string       // id -> token text as stored in the vocabulary
+	vocab    []string       // id -> token text as stored in the vocabulary
 	toID     map[string]int // token text -> id (model vocabulary, and added tokens unless in extraIDs)
 	extraIDs map[string]int // added tokens of a tokenizer.json (looked up first)
-	attr  []tokenAttr
+	attr     []tokenAttr
 
 	norm  normalizer    // nil: identity
 	pre   preTokenizer  // nil: the whole normalized segment is one word
