@@ -5,6 +5,10 @@ import (
 	"strings"
 )
 
+// Match reports whether a repository file name matches an --include
+// pattern (see globMatch).
+func Match(pattern, name string) bool { return globMatch(pattern, name) }
+
 // globMatch reports whether name matches the shell pattern pat as
 // huggingface_hub's allow_patterns do (Python's fnmatch): '*' matches any
 // run of characters including '/', '?' any one character, [...] a class

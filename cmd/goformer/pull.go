@@ -6,7 +6,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"path"
+	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"text/tabwriter"
@@ -101,13 +105,30 @@ Interrupted downloads resume; every file is checked against the hub's sha256.`)
 	if err != nil {
 		return err
 	}
-	// Print what -m would load; the snapshot directory where that is ambiguous.
-	p, err := hub.Resolve(hubEnv().CacheDir, sp.String())
-	if err != nil {
-		p = snap
-	}
-	fmt.Fprintln(stdout, p)
+	fmt.Fprintln(stdout, pulledPath(snap, sp, include))
 	return nil
+}
+
+// pulledPath is what to print after a pull: what -m would load, else the
+// one GGUF file the patterns picked, else the snapshot directory.
+func pulledPath(snap string, sp hub.Spec, include []string) string {
+	if p, err := hub.Resolve(hubEnv().CacheDir, sp.String()); err == nil {
+		return p
+	}
+	var picked []string
+	filepath.WalkDir(snap, func(p string, d fs.DirEntry, err error) error {
+		rel, _ := filepath.Rel(snap, p)
+		rel = filepath.ToSlash(rel)
+		if err == nil && !d.IsDir() && strings.EqualFold(path.Ext(rel), ".gguf") &&
+			slices.ContainsFunc(include, func(pat string) bool { return hub.Match(pat, rel) }) {
+			picked = append(picked, p)
+		}
+		return nil
+	})
+	if len(picked) == 1 {
+		return picked[0]
+	}
+	return snap
 }
 
 // pullModel pulls sp with the environment's settings, drawing progress

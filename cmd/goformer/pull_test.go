@@ -107,6 +107,42 @@ func TestPullThenGenerate(t *testing.T) {
 	}
 }
 
+// Choosing one GGUF file of a repository that has several.
+func TestPullChosenGGUF(t *testing.T) {
+	srv := hubtest.New(t)
+	srv.AddRepo("org/q", "main", map[string][]byte{"q-Q4_0.gguf": defaultmodel.GGUF, "q-Q8_0.gguf": []byte("GGUF other")})
+	hubEnvForTest(t, srv)
+	if _, _, err := runCLI(t, "pull", "org/q"); err == nil || !strings.Contains(err.Error(), "2 GGUF files; pick one with --include") {
+		t.Errorf("pull of a repository with 2 GGUF files: %v", err)
+	}
+	out, _, err := runCLI(t, "pull", "org/q/q-Q4_0.gguf")
+	if err != nil || !strings.HasSuffix(out, "/q-Q4_0.gguf\n") {
+		t.Fatalf("pull ORG/NAME/FILE: %q, %v", out, err)
+	}
+	out, _, err = runCLI(t, "pull", "--include", "*Q8_0.gguf", "org/q")
+	if err != nil || !strings.HasSuffix(out, "/q-Q8_0.gguf\n") {
+		t.Fatalf("pull --include: %q, %v", out, err)
+	}
+	if _, _, err := runCLI(t, "generate", "-m", "org/q", "hi"); err == nil || !strings.Contains(err.Error(), "org/q/q-Q8_0.gguf") {
+		t.Errorf("-m with two cached GGUF files: %v, want the list to choose from", err)
+	}
+	out, _, err = runCLI(t, "generate", "-m", "org/q/q-Q4_0.gguf", "--temperature", "0", "-n", "10", "--json", "Once upon a time")
+	var ids []int
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		var tok struct{ ID *int }
+		if json.Unmarshal([]byte(l), &tok) == nil && tok.ID != nil {
+			ids = append(ids, *tok.ID)
+		}
+	}
+	if err != nil || !slices.Equal(ids, runCGreedy) {
+		t.Errorf("generate -m ORG/NAME/FILE: ids %v, %v; want %v", ids, err, runCGreedy)
+	}
+	out, _, _ = runCLI(t, "list")
+	if !strings.Contains(out, "  org/q/q-Q4_0.gguf") || !strings.Contains(out, "  org/q/q-Q8_0.gguf") {
+		t.Errorf("list does not show the GGUF files:\n%s", out)
+	}
+}
+
 func TestPullCLIErrors(t *testing.T) {
 	srv := hubtest.New(t)
 	srv.AddRepo("org/private", "main", map[string][]byte{"m.gguf": []byte("x")})
