@@ -73,7 +73,7 @@ type PullOptions struct {
 	// beside them; or else the repository's only GGUF file (a repository
 	// with several GGUF files needs a pattern that picks one).
 	Include []string
-	// Workers is the number of files downloaded at once (default 4).
+	// Workers is the number of files downloaded at once (0 or less: 4).
 	Workers int
 	// Retries is how many times a transfer broken by a network error is
 	// resumed before giving up (default 3; negative: none).
@@ -379,7 +379,11 @@ func (c *Client) Pull(ctx context.Context, repo, rev string, opts PullOptions) (
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var errs []error
-	for range min(cmp.Or(opts.Workers, 4), len(files)) {
+	workers := opts.Workers
+	if workers <= 0 {
+		workers = 4
+	}
+	for range min(workers, len(files)) {
 		wg.Go(func() {
 			for f := range jobs {
 				if err := p.file(ctx, f); err != nil {
