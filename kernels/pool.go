@@ -4,6 +4,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Pool is a fixed set of persistent worker goroutines that run the chunks of
@@ -11,6 +12,12 @@ import (
 // thread) that the workers and the calling goroutine take in turn, so that a
 // thread slowed by other load gets less of the work; no goroutine is started
 // per call.
+//
+// Decoding a token runs a few hundred short parallel loops, so handing work
+// over must be cheap: an idle worker spins for a short while (SpinWait)
+// watching for the next loop before it parks, and the caller likewise spins
+// briefly for the workers to finish before it parks. A parked worker is woken
+// through a channel.
 //
 // A Pool is safe for concurrent use: one For call at a time owns the workers;
 // a call that finds them busy (another caller, or a For nested inside a
@@ -22,9 +29,29 @@ type Pool struct {
 	threads int
 	mu      sync.Mutex // held by the For call that owns the workers
 	closed  bool       // guarded by mu
-	work    []chan *poolJob
-	done    chan struct{} // one value per worker that finished its part of a job
+	job     poolJob    // the current For call's job (reused: For does not allocate)
+	workers []*poolWorker
+	waiting atomic.Bool   // the For caller parked on done
+	done    chan struct{} // wakes a parked For caller (capacity 1)
 	exited  sync.WaitGroup
+}
+
+// spinWait is how long an idle worker (or a waiting caller) polls before
+// parking on a channel.
+const spinWait = 200 * time.Microsecond
+
+// poolWorker is one worker's mailbox. The caller stores job, then bumps seq;
+// the worker polls seq, and parks (sleeping = true) once it has polled for
+// spinWait. A dispatcher that clears sleeping owes the worker a wake-up. The
+// worker sets finished to seq when it is done with that job.
+type poolWorker struct {
+	seq      atomic.Uint64
+	job      atomic.Pointer[poolJob] // nil job (with seq bumped): exit
+	sleeping atomic.Bool
+	wake     chan struct{} // capacity 1
+	_        [64]byte      // keep the caller's and the worker's writes on separate cache lines
+	finished atomic.Uint64
+	_        [64]byte
 }
 
 // poolJob is one For call: chunk i of `chunks` covers bounds(i).
@@ -49,7 +76,9 @@ func (j *poolJob) bounds(i int) (lo, hi int) {
 func (j *poolJob) run() {
 	defer func() {
 		if r := recover(); r != nil {
-			j.panicked.CompareAndSwap(nil, &r)
+			v := new(any) // allocated only when fn panicked
+			*v = r
+			j.panicked.CompareAndSwap(nil, v)
 			j.next.Store(int64(j.chunks)) // stop the others early
 		}
 	}()
@@ -69,22 +98,72 @@ func NewPool(threads int) *Pool {
 	if threads <= 0 {
 		threads = runtime.NumCPU()
 	}
-	p := &Pool{threads: threads, done: make(chan struct{}, threads)}
-	p.work = make([]chan *poolJob, threads-1)
+	p := &Pool{threads: threads, done: make(chan struct{}, 1)}
+	p.workers = make([]*poolWorker, threads-1)
 	p.exited.Add(threads - 1)
-	for i := range p.work {
-		ch := make(chan *poolJob, 1)
-		p.work[i] = ch
-		go p.worker(ch)
+	for i := range p.workers {
+		w := &poolWorker{wake: make(chan struct{}, 1)}
+		p.workers[i] = w
+		go p.worker(w)
 	}
 	return p
 }
 
-func (p *Pool) worker(ch chan *poolJob) {
+// spinner polls a condition: spin reports whether to keep polling (false
+// once spinWait has passed), yielding the processor now and then.
+type spinner struct {
+	n     int
+	start time.Time
+}
+
+func (s *spinner) spin() bool {
+	s.n++
+	if s.n&63 != 0 {
+		return true
+	}
+	if s.n == 64 {
+		s.start = time.Now()
+	} else if time.Since(s.start) > spinWait {
+		return false
+	}
+	runtime.Gosched()
+	return true
+}
+
+func (p *Pool) worker(w *poolWorker) {
 	defer p.exited.Done()
-	for j := range ch {
+	var seen uint64
+	for {
+		var sp spinner
+		for w.seq.Load() == seen {
+			if sp.spin() {
+				continue
+			}
+			w.sleeping.Store(true)
+			if w.seq.Load() != seen && w.sleeping.CompareAndSwap(true, false) {
+				break // a job came in before we slept
+			}
+			<-w.wake // the dispatcher cleared sleeping and sends once
+		}
+		seen++
+		j := w.job.Load()
+		if j == nil {
+			return
+		}
 		j.run()
-		p.done <- struct{}{}
+		w.finished.Store(seen)
+		if p.waiting.CompareAndSwap(true, false) {
+			p.done <- struct{}{}
+		}
+	}
+}
+
+// post hands j to worker w.
+func (w *poolWorker) post(j *poolJob) {
+	w.job.Store(j)
+	w.seq.Add(1)
+	if w.sleeping.CompareAndSwap(true, false) {
+		w.wake <- struct{}{}
 	}
 }
 
@@ -121,17 +200,45 @@ func (p *Pool) For(n int, fn func(lo, hi int)) {
 		return
 	}
 	chunks := min(n, 4*p.threads)
-	j := &poolJob{fn: fn, chunks: chunks, base: n / chunks, extra: n % chunks}
-	helpers := min(p.threads, chunks) - 1
-	for i := range helpers {
-		p.work[i] <- j
+	j := &p.job
+	j.fn, j.chunks, j.base, j.extra = fn, chunks, n/chunks, n%chunks
+	j.next.Store(0)
+	j.panicked.Store(nil)
+	helpers := p.workers[:min(p.threads, chunks)-1]
+	for _, w := range helpers {
+		w.post(j)
 	}
 	j.run()
-	for range helpers {
-		<-p.done
-	}
+	p.wait(helpers)
+	j.fn = nil
 	if r := j.panicked.Load(); r != nil {
 		panic(*r)
+	}
+}
+
+// wait returns once every helper has finished the job it was last posted.
+func (p *Pool) wait(helpers []*poolWorker) {
+	finished := func() bool {
+		for _, w := range helpers {
+			if w.finished.Load() != w.seq.Load() {
+				return false
+			}
+		}
+		return true
+	}
+	var sp spinner
+	for !finished() {
+		if sp.spin() {
+			continue
+		}
+		p.waiting.Store(true)
+		if finished() {
+			if !p.waiting.CompareAndSwap(true, false) {
+				<-p.done // a helper cleared waiting and sent a wake-up
+			}
+			return
+		}
+		<-p.done // a helper finished; check them all again
 	}
 }
 
@@ -148,8 +255,8 @@ func (p *Pool) Close() {
 		return
 	}
 	p.closed = true
-	for _, ch := range p.work {
-		close(ch)
+	for _, w := range p.workers {
+		w.post(nil)
 	}
 	p.exited.Wait()
 }

@@ -120,3 +120,36 @@ func BenchmarkPoolFor(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkPoolForGaps runs short parallel loops separated by serial work on
+// the caller, as decoding does (matrix-vector products between norms and
+// attention): the workers must be woken for each loop.
+func BenchmarkPoolForGaps(b *testing.B) {
+	p := NewPool(0)
+	defer p.Close()
+	x := make([]float32, 1<<14)
+	for b.Loop() {
+		p.For(len(x), func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				x[i] = x[i]*0.5 + 1
+			}
+		})
+		for i := range x { // serial work, ~10 µs
+			x[i] += 1
+		}
+	}
+}
+
+func TestPoolForDoesNotAllocate(t *testing.T) {
+	p := NewPool(2)
+	defer p.Close()
+	var x [64]int64
+	fn := func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			x[i]++
+		}
+	}
+	if a := testing.AllocsPerRun(100, func() { p.For(len(x), fn) }); a != 0 {
+		t.Fatalf("For allocates %v times per call", a)
+	}
+}
