@@ -3,9 +3,7 @@ package tokenizer
 import (
 	"os"
 	"path/filepath"
-	"syscall"
 	"testing"
-	"time"
 )
 
 func benchLoad(b *testing.B, dir string) {
@@ -25,16 +23,3 @@ func benchLoad(b *testing.B, dir string) {
 	}
 	b.ReportMetric(float64((cpuTime()-c0).Milliseconds())/float64(b.N), "cpu-ms/op")
 }
-
-// cpuTime is the process's user+system CPU time (the machine may be
-// shared, so wall-clock times can mislead).
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// BenchmarkLoadQwen3 loads the 11 MB Qwen3 tokenizer.json (target < 300 ms).
-func BenchmarkLoadQwen3(b *testing.B)  { benchLoad(b, "qwen3") }
-func BenchmarkLoadLlama3(b *testing.B) { benchLoad(b, "llama3") }
-func BenchmarkLoadGemma3(b *testing.B) { benchLoad(b, "gemma3") }

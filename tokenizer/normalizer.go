@@ -88,7 +88,7 @@ func (n formNormalizer) normalize(s string) string {
 	if isASCII(s) {
 		return s
 	}
-	return n.f.String(s)
+	return normalizeForm(n.f, s)
 }
 
 func isASCII(s string) bool {
@@ -212,7 +212,7 @@ func (n bertNormalizer) normalize(s string) string {
 		})
 	}
 	if n.stripAccents {
-		s = stripMn(norm.NFD.String(s))
+		s = stripMn(normalizeForm(norm.NFD, s))
 	}
 	if n.lowercase {
 		s = lowerFull(s)
