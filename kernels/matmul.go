@@ -436,6 +436,7 @@ type kernelSet struct {
 	dotQ4_0x4      func(res *[4]float32, w []byte, a []blockQ8, nb int)
 	dotQ4Kx4       func(res *[4]float32, w []byte, a []blockQ8K, nb int)
 	dotQ6Kx4       func(res *[4]float32, w []byte, a []blockQ8K, nb int)
+	axpyF32        func(y []float32, a float32, x []float32)
 }
 
 // goKernels is the plain-Go reference implementation.
@@ -461,6 +462,7 @@ var goKernels = kernelSet{
 	dotQ4_0x4:      dotQ4_0x4Go,
 	dotQ4Kx4:       dotQ4Kx4Go,
 	dotQ6Kx4:       dotQ6Kx4Go,
+	axpyF32:        axpyF32Go,
 }
 
 // simdKernelSets are the vector implementations this CPU can run, best
@@ -489,6 +491,7 @@ var (
 	dotQ4_0x4       func(res *[4]float32, w []byte, a []blockQ8, nb int)
 	dotQ4Kx4        func(res *[4]float32, w []byte, a []blockQ8K, nb int)
 	dotQ6Kx4        func(res *[4]float32, w []byte, a []blockQ8K, nb int)
+	axpyF32         func(y []float32, a float32, x []float32)
 	simdDescription string
 )
 
@@ -517,6 +520,7 @@ func useKernels(k *kernelSet) {
 	dotQ8_0, dotQ4_0, dotQ4K, dotQ6K = k.dotQ8_0, k.dotQ4_0, k.dotQ4K, k.dotQ6K
 	dotQ8_0x4, dotQ4_0x4, dotQ4Kx4, dotQ6Kx4 = k.dotQ8_0x4, k.dotQ4_0x4, k.dotQ4Kx4, k.dotQ6Kx4
 	absMax, quantI8 = k.absMax, k.quantI8
+	axpyF32 = k.axpyF32
 	simdDescription = k.name
 }
 

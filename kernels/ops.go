@@ -59,7 +59,7 @@ func LayerNorm(out, x, w, b []float32, eps float32) {
 }
 
 // Softmax normalizes x in place to probabilities (max-subtracted, float32
-// accumulation in index order).
+// accumulation in index order, exponentials by Exp).
 func Softmax(x []float32) {
 	if len(x) == 0 {
 		return
@@ -72,19 +72,20 @@ func Softmax(x []float32) {
 	}
 	var sum float32
 	for i, v := range x {
-		e := float32(math.Exp(float64(v - m)))
+		e := Exp(v - m)
 		x[i] = e
 		sum += e
 	}
+	inv := 1 / sum
 	for i := range x {
-		x[i] /= sum
+		x[i] *= inv
 	}
 }
 
-// SiLU applies x·sigmoid(x) in place.
+// SiLU applies x·sigmoid(x) in place (exponentials by Exp).
 func SiLU(x []float32) {
 	for i, v := range x {
-		x[i] = v / (1 + float32(math.Exp(float64(-v))))
+		x[i] = v / (1 + Exp(-v))
 	}
 }
 
@@ -178,18 +179,10 @@ func RoPE(head []float32, pos int, freqs []float32, neox, interleaveOut bool, tm
 	}
 }
 
-// Dot returns Σ a[i]·b[i] in float32, accumulated in index order.
-func Dot(a, b []float32) float32 {
-	var s float32
-	for i, v := range a {
-		s += v * b[i]
-	}
-	return s
-}
+// Dot returns Σ a[i]·b[i] in float32 (len(b) ≥ len(a)), with the SIMD
+// kernels when the CPU has them; the summation order is unspecified.
+func Dot(a, b []float32) float32 { return dotF32(a, b) }
 
-// AXPY adds a·x to y.
-func AXPY(y []float32, a float32, x []float32) {
-	for i, v := range x {
-		y[i] += a * v
-	}
-}
+// AXPY adds a·x to y (len(x) ≥ len(y)), with the SIMD kernels when the CPU
+// has them.
+func AXPY(y []float32, a float32, x []float32) { axpyF32(y, a, x) }
