@@ -1,0 +1,193 @@
+package model
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// refAttention is plain causal softmax attention in float64 over the cache
+// rows [start, end] of one sequence (the definition the tiled, online-softmax
+// native attention must match).
+func refAttention(q []float32, keys, vals [][]float32, scale, softCap float64) []float64 {
+	s := make([]float64, len(keys))
+	m := math.Inf(-1)
+	for t, k := range keys {
+		var d float64
+		for c := range q {
+			d += float64(q[c]) * float64(k[c])
+		}
+		d *= scale
+		if softCap > 0 {
+			d = softCap * math.Tanh(d/softCap)
+		}
+		s[t] = d
+		m = max(m, d)
+	}
+	var sum float64
+	for t := range s {
+		s[t] = math.Exp(s[t] - m)
+		sum += s[t]
+	}
+	out := make([]float64, len(q))
+	for t, v := range vals {
+		for c := range out {
+			out[c] += s[t] / sum * float64(v[c])
+		}
+	}
+	return out
+}
+
+func randTensor(rng *rand.Rand, rows, cols int, scale float64) *nativeTensor {
+	t := &nativeTensor{rows: rows, cols: cols, d: make([]float32, rows*cols)}
+	for i := range t.d {
+		t.d[i] = float32(rng.NormFloat64() * scale)
+	}
+	return t
+}
+
+func TestNativeAttentionMatchesReference(t *testing.T) {
+	type tc struct {
+		name                    string
+		heads, kvHeads, headDim int
+		window                  int
+		softCap                 float32
+		prompt, decode, seqs    int
+	}
+	cases := []tc{
+		{name: "gqa", heads: 14, kvHeads: 2, headDim: 64, prompt: 300, decode: 3, seqs: 1},
+		{name: "mha-odd-dim", heads: 3, kvHeads: 3, headDim: 20, prompt: 129, decode: 2, seqs: 2},
+		{name: "window-softcap", heads: 4, kvHeads: 2, headDim: 16, window: 37, softCap: 5, prompt: 200, decode: 2, seqs: 1},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(7, uint64(c.heads)))
+			n := NewNative(2)
+			defer n.Close()
+			ctxLen := c.prompt + c.decode
+			kvDim := c.kvHeads * c.headDim
+			cache, err := n.NewCache(CacheSpec{Layers: 1, Context: ctxLen, KVDim: kvDim, KVHeads: c.kvHeads, HeadDim: c.headDim, Sequences: c.seqs})
+			if err != nil {
+				t.Fatal(err)
+			}
+			at := Attention{Heads: c.heads, KVHeads: c.kvHeads, HeadDim: c.headDim, Scale: float32(1 / math.Sqrt(float64(c.headDim))), Window: c.window, SoftCap: c.softCap}
+			// history[s][p] = key and value rows of sequence s at position p.
+			keys := make([][][]float32, c.seqs)
+			vals := make([][][]float32, c.seqs)
+			step := func(b *Batch) {
+				rows := len(b.Tokens)
+				q := randTensor(rng, rows, c.heads*c.headDim, 1)
+				k := randTensor(rng, rows, kvDim, 1)
+				v := randTensor(rng, rows, kvDim, 1)
+				for i := range rows {
+					s := b.Seq(i)
+					keys[s] = append(keys[s], k.row(i))
+					vals[s] = append(vals[s], v.row(i))
+				}
+				got, err := n.Forward(cache, b, func(o Ops) Tensor { return o.Attention(0, q, k, v, at) })
+				if err != nil {
+					t.Fatal(err)
+				}
+				for i := range rows {
+					s, p := b.Seq(i), b.Positions[i]
+					start := 0
+					if c.window > 0 {
+						start = max(0, p-c.window+1)
+					}
+					for h := range c.heads {
+						g := h / (c.heads / c.kvHeads)
+						var ks, vs [][]float32
+						for tp := start; tp <= p; tp++ {
+							ks = append(ks, keys[s][tp][g*c.headDim:(g+1)*c.headDim])
+							vs = append(vs, vals[s][tp][g*c.headDim:(g+1)*c.headDim])
+						}
+						want := refAttention(q.row(i)[h*c.headDim:(h+1)*c.headDim], ks, vs, float64(at.Scale), float64(c.softCap))
+						for d, w := range want {
+							g := got[i*c.heads*c.headDim+h*c.headDim+d]
+							if math.Abs(float64(g)-w) > 1e-5*(1+math.Abs(w)) {
+								t.Fatalf("token %d (seq %d pos %d) head %d [%d]: %g, want %g", i, s, p, h, d, g, w)
+							}
+						}
+					}
+				}
+			}
+			// Prefill every sequence in one batch, interleaved, then decode.
+			b := &Batch{}
+			for p := range c.prompt {
+				for s := range c.seqs {
+					b.Tokens = append(b.Tokens, 0)
+					b.Positions = append(b.Positions, p)
+					b.Seqs = append(b.Seqs, s)
+				}
+			}
+			step(b)
+			for p := c.prompt; p < ctxLen; p++ {
+				for s := range c.seqs {
+					step(&Batch{Tokens: []int{0}, Positions: []int{p}, Seqs: []int{s}})
+				}
+			}
+		})
+	}
+}
+
+// TestNativeAttentionDecodeNoAlloc checks that one decoding step of
+// attention over the KV cache allocates nothing.
+func TestNativeAttentionDecodeNoAlloc(t *testing.T) {
+	n := NewNative(2)
+	defer n.Close()
+	const heads, kvHeads, hd, ctxLen = 14, 2, 64, 512
+	cache, err := n.NewCache(CacheSpec{Layers: 2, Context: ctxLen, KVDim: kvHeads * hd, KVHeads: kvHeads, HeadDim: hd})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(1, 1))
+	q := randTensor(rng, 1, heads*hd, 1)
+	k := randTensor(rng, 1, kvHeads*hd, 1)
+	v := randTensor(rng, 1, kvHeads*hd, 1)
+	at := Attention{Heads: heads, KVHeads: kvHeads, HeadDim: hd, Scale: 0.125}
+	b := &Batch{Tokens: []int{0}, Positions: []int{400}}
+	o := &n.ops
+	o.batch, o.cache = b, cache.(*nativeCache)
+	defer func() { o.batch, o.cache = nil, nil }()
+	step := func() {
+		n.ar.reset()
+		o.Attention(0, q, k, v, at)
+		o.Attention(1, q, k, v, at)
+	}
+	step()
+	if a := testing.AllocsPerRun(50, step); a != 0 {
+		t.Fatalf("attention allocates %v times per decoding step", a)
+	}
+}
+
+// BenchmarkNativeAttention times attention at qwen2.5-0.5b's shape: one
+// decoding step at position 1023 and a 512-token prefill.
+func BenchmarkNativeAttention(b *testing.B) {
+	const heads, kvHeads, hd, ctxLen = 14, 2, 64, 1024
+	n := NewNative(2)
+	defer n.Close()
+	cache, err := n.NewCache(CacheSpec{Layers: 1, Context: ctxLen, KVDim: kvHeads * hd, KVHeads: kvHeads, HeadDim: hd})
+	if err != nil {
+		b.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(1, 1))
+	at := Attention{Heads: heads, KVHeads: kvHeads, HeadDim: hd, Scale: 0.125}
+	run := func(b *testing.B, rows, pos0 int) {
+		q := randTensor(rng, rows, heads*hd, 1)
+		k := randTensor(rng, rows, kvHeads*hd, 1)
+		v := randTensor(rng, rows, kvHeads*hd, 1)
+		batch := &Batch{Tokens: make([]int, rows), Positions: make([]int, rows)}
+		for i := range rows {
+			batch.Positions[i] = pos0 + i
+		}
+		o := &n.ops
+		o.batch, o.cache = batch, cache.(*nativeCache)
+		for b.Loop() {
+			n.ar.reset()
+			o.Attention(0, q, k, v, at)
+		}
+		o.batch, o.cache = nil, nil
+	}
+	b.Run("decode@1023", func(b *testing.B) { run(b, 1, ctxLen-1) })
+	b.Run("prefill512", func(b *testing.B) { run(b, 512, 0) })
+}
