@@ -43,6 +43,7 @@ type options struct {
 	bwBytes        int
 	skipLlama      bool
 	goformerBinary string
+	timeout        time.Duration
 }
 
 func main() {
@@ -55,7 +56,7 @@ func main() {
 	flag.IntVar(&o.n, "n", 128, "generation test length")
 	flag.IntVar(&o.r, "r", 3, "repetitions of each test")
 	flag.IntVar(&o.t, "t", 2, "threads, for both engines")
-	flag.IntVar(&o.c, "c", 0, "context (KV cache positions) for both engines (0: p+n)")
+	flag.IntVar(&o.c, "c", 0, "context (KV cache positions) for both engines (0: p+n rounded up to a multiple of 256)")
 	flag.StringVar(&o.dir, "dir", filepath.Join(os.TempDir(), "goformer-bench"), "folder for the synthetic files, the binary and raw results")
 	flag.StringVar(&o.peer, "peer", os.Getenv("GOFORMER_PEER"), "folder holding node_modules/node-llama-cpp (default: bench/node_modules/peer, installed if missing, or /work/peer)")
 	flag.StringVar(&o.shared, "shared", "../shared", "the shared test data folder (tokenizer vocabularies for the synthetic files)")
@@ -64,9 +65,12 @@ func main() {
 	flag.IntVar(&o.bwBytes, "bw-bytes", 1<<30, "buffer size of the memory bandwidth measurement")
 	flag.BoolVar(&o.skipLlama, "no-llama", false, "run goformer only")
 	flag.StringVar(&o.goformerBinary, "goformer", "", "use this goformer binary instead of building ./cmd/goformer")
+	flag.DurationVar(&o.timeout, "timeout", 20*time.Minute, "limit on each engine run (one file, all its tests)")
 	flag.Parse()
 	if o.c == 0 {
-		o.c = o.p + o.n
+		// llama.cpp rounds its context up to a multiple of 256; give both
+		// engines that size.
+		o.c = (o.p + o.n + 255) / 256 * 256
 	}
 	if err := run(ctx, o, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "compare:", err)
@@ -150,7 +154,7 @@ func run(ctx context.Context, o options, stdout io.Writer) error {
 			args = append(args, "--no-mmap")
 		}
 		logf("goformer %s", filepath.Base(f.path))
-		if r.gf, err = runJSON(ctx, o.dir, "goformer", f.path, gfBin, args...); err != nil {
+		if r.gf, err = runJSON(ctx, o.timeout, o.dir, "goformer", f.path, gfBin, args...); err != nil {
 			r.errs = append(r.errs, "goformer: "+err.Error())
 		}
 		if !o.skipLlama {
@@ -160,23 +164,26 @@ func run(ctx context.Context, o options, stdout io.Writer) error {
 				largs = append(largs, "--mmap")
 			}
 			logf("llama.cpp %s", filepath.Base(f.path))
-			if r.lc, err = runJSON(ctx, o.dir, "llamacpp", f.path, "node", largs...); err != nil {
+			if r.lc, err = runJSON(ctx, o.timeout, o.dir, "llamacpp", f.path, "node", largs...); err != nil {
 				r.errs = append(r.errs, "llama.cpp: "+err.Error())
 			}
 		}
 		// Peak RSS of generation alone, in a fresh process (the pp test's
-		// larger activation buffers stay allocated in the first one).
-		rssArgs := []string{"bench", "-m", f.path, "-o", "json", "-q", "-p", "0", "-n", fmt.Sprint(o.n), "-r", "1", "-t", fmt.Sprint(o.t), "-c", fmt.Sprint(o.c)}
+		// larger activation buffers stay allocated in the first one). The
+		// KV cache is allocated at its full size from the start, so a short
+		// generation shows the same peak.
+		rssGen := min(o.n, 16)
+		rssArgs := []string{"bench", "-m", f.path, "-o", "json", "-q", "-p", "0", "-n", fmt.Sprint(rssGen), "-r", "1", "-t", fmt.Sprint(o.t), "-c", fmt.Sprint(o.c)}
 		if !o.mmap {
 			rssArgs = append(rssArgs, "--no-mmap")
 		}
-		if m, err := runJSON(ctx, o.dir, "goformer-rss", f.path, gfBin, rssArgs...); err == nil {
-			r.tgRSS = m[fmt.Sprintf("tg%d", o.n)]
+		if m, err := runJSON(ctx, o.timeout, o.dir, "goformer-rss", f.path, gfBin, rssArgs...); err == nil {
+			r.tgRSS = m[fmt.Sprintf("tg%d", rssGen)]
 		} else {
 			r.errs = append(r.errs, "goformer (tg peak RSS): "+err.Error())
 		}
 		// Load time with mmap (the page cache is warm by now).
-		if m, err := runJSON(ctx, o.dir, "goformer-load", f.path, gfBin, "bench", "-m", f.path, "-o", "json", "-q", "-p", "0", "-n", "1", "-r", "1", "-t", fmt.Sprint(o.t)); err == nil {
+		if m, err := runJSON(ctx, o.timeout, o.dir, "goformer-load", f.path, gfBin, "bench", "-m", f.path, "-o", "json", "-q", "-p", "0", "-n", "1", "-r", "1", "-t", fmt.Sprint(o.t)); err == nil {
 			for _, x := range m {
 				r.mmapLoad = time.Duration(x.LoadNs)
 			}
@@ -295,7 +302,9 @@ func inspect(r *row) error {
 
 // runJSON runs a command that prints llama-bench JSON and returns its
 // records by test name; stderr goes to a log file in dir.
-func runJSON(ctx context.Context, dir, who, model, name string, args ...string) (map[string]result, error) {
+func runJSON(ctx context.Context, limit time.Duration, dir, who, model, name string, args ...string) (map[string]result, error) {
+	ctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
 	base := strings.TrimSuffix(filepath.Base(model), ".gguf")
 	logPath := filepath.Join(dir, base+"."+who+".log")
 	logFile, err := os.Create(logPath)
@@ -307,6 +316,9 @@ func runJSON(ctx context.Context, dir, who, model, name string, args ...string) 
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Stdout, cmd.Stderr = &out, logFile
 	if err := cmd.Run(); err != nil {
+		if ctx.Err() == context.DeadlineExceeded {
+			err = fmt.Errorf("stopped after %v", limit)
+		}
 		return nil, fmt.Errorf("%v (log: %s)", err, logPath)
 	}
 	if err := os.WriteFile(filepath.Join(dir, base+"."+who+".json"), out.Bytes(), 0o644); err != nil {
@@ -328,30 +340,53 @@ func runJSON(ctx context.Context, dir, who, model, name string, args ...string) 
 }
 
 // readBandwidth measures memory read bandwidth in bytes/s: threads
-// goroutines scan disjoint parts of a buffer far larger than the caches
-// with bytes.IndexByte (vectorized assembly in the standard library), best
-// of several passes.
+// goroutines scan disjoint parts of a buffer far larger than the caches with
+// the standard library's vectorized byte search and count (assembly), as one
+// stream or eight interleaved ones, and the best pass of any wins (best of many, so that a pass undisturbed by
+// other processes is likely among them).
 func readBandwidth(threads, size int) float64 {
 	buf := make([]byte, size)
 	for i := range buf {
-		buf[i] = byte(i%251) | 1 // no zero byte: IndexByte(…, 0) reads it all
+		buf[i] = byte(i%251) | 1 // no zero byte: both scans read it all
+	}
+	scans := []func([]byte) int{
+		func(b []byte) int { return bytes.IndexByte(b, 0) + 1 }, // 0: none
+		func(b []byte) int { return bytes.Count(b, []byte{0}) },
+		// Eight interleaved sequential streams, as a matrix-vector product
+		// reading several rows at once (more prefetch streams in flight).
+		func(b []byte) int {
+			const streams, step = 8, 64 << 10
+			n := len(b) / streams
+			found := 0
+			for off := 0; off < n; off += step {
+				for k := range streams {
+					found += bytes.IndexByte(b[k*n+off:k*n+min(off+step, n)], 0) + 1
+				}
+			}
+			return found
+		},
 	}
 	best := 0.0
-	for range 7 {
+	for i := range 30 {
+		scan := scans[i%len(scans)]
 		var wg sync.WaitGroup
 		part := size / threads
+		found := make([]int, threads)
 		t0 := time.Now()
 		for k := range threads {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				if bytes.IndexByte(buf[k*part:(k+1)*part], 0) >= 0 {
-					panic("zero byte in bandwidth buffer")
-				}
+				found[k] = scan(buf[k*part : (k+1)*part])
 			}()
 		}
 		wg.Wait()
 		best = max(best, float64(part*threads)/time.Since(t0).Seconds())
+		for _, f := range found {
+			if f > 0 {
+				panic("zero byte in the bandwidth buffer")
+			}
+		}
 	}
 	runtime.KeepAlive(buf)
 	return best
