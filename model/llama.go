@@ -11,7 +11,9 @@ import (
 // Llama is the Llama architecture (Touvron et al. 2023): pre-norm decoder
 // blocks of RMSNorm → grouped-query attention with rotary positions →
 // RMSNorm → SwiGLU MLP, with residual connections, and an output head that
-// may be tied to the token embeddings.
+// may be tied to the token embeddings. Mistral 7B (Jiang et al. 2023) is the
+// same network with sliding-window attention (config "sliding_window", GGUF
+// llama.attention.sliding_window).
 type Llama struct {
 	cfg    Config
 	eps    float32
@@ -29,7 +31,7 @@ type llamaLayer struct {
 }
 
 func init() {
-	Families.Register(loadLlama, "llama", "LlamaForCausalLM")
+	Families.Register(loadLlama, "llama", "LlamaForCausalLM", "MistralForCausalLM")
 }
 
 // Tensor names in both spellings; %d is the layer.
@@ -52,33 +54,18 @@ var llamaNames = map[bool]map[string]string{
 
 func loadLlama(s *Source) (Model, error) {
 	h := s.Hyper()
-	var c Config
-	var eps, base float64
-	var ropeDims int
-	var factors []float32
-	var tied bool
 	names := llamaNames[s.HF]
+	d := readDecoder(s, h, names["embed"], "attention.layer_norm_rms_epsilon", false)
+	c, eps, base, ropeDims := d.c, d.eps, d.base, d.ropeDims
+	var factors []float32
+	var window int
 	if s.HF {
-		c.Embed = h.Int("hidden_size")
-		c.Layers = h.Int("num_hidden_layers")
-		c.Heads = h.Int("num_attention_heads")
-		c.KVHeads = h.IntOr("num_key_value_heads", c.Heads)
-		c.FFN = h.Int("intermediate_size")
-		c.Context = h.IntOr("max_position_embeddings", 2048)
-		c.Vocab = h.Int("vocab_size")
-		if c.Heads > 0 {
-			c.HeadDim = h.IntOr("head_dim", c.Embed/c.Heads)
-		}
-		eps = h.FloatOr("rms_norm_eps", 1e-6)
-		base = h.FloatOr("rope_theta", 10000)
-		ropeDims = c.HeadDim
-		tied = h.BoolOr("tie_word_embeddings", false)
 		if b := h.BoolOr("attention_bias", false); b {
-			h.Check(false, "attention_bias = true is not supported for llama")
+			h.Check(false, "%w: attention_bias = true is not supported for llama", ErrUnsupported)
 		}
-		if act, ok := s.Meta.String("hidden_act"); ok && act != "silu" {
-			h.Check(false, "hidden_act %q is not supported for llama (want silu)", act)
-		}
+		checkHidden(s, h, "silu")
+		// Mistral: sliding-window attention (null or absent: none).
+		window = slidingWindow(s, h, "sliding_window")
 		if h.Err == nil {
 			var err error
 			factors, err = hfRopeScaling(s, ropeDims, c.Context)
@@ -88,21 +75,7 @@ func loadLlama(s *Source) (Model, error) {
 		}
 	} else {
 		a := s.Arch + "."
-		c.Embed = h.Int(a + "embedding_length")
-		c.Layers = h.Int(a + "block_count")
-		c.Heads = h.Int(a + "attention.head_count")
-		c.KVHeads = h.IntOr(a+"attention.head_count_kv", c.Heads)
-		c.FFN = h.Int(a + "feed_forward_length")
-		c.Context = h.IntOr(a+"context_length", 2048)
-		if c.Heads > 0 {
-			c.HeadDim = h.IntOr(a+"attention.key_length", c.Embed/c.Heads)
-		}
-		eps = h.Float(a + "attention.layer_norm_rms_epsilon")
-		base = h.FloatOr(a+"rope.freq_base", 10000)
-		ropeDims = h.IntOr(a+"rope.dimension_count", c.HeadDim)
-		if t, ok := s.File.Tensor(names["embed"]); ok && len(t.Shape) == 2 {
-			c.Vocab = t.Shape[0]
-		}
+		window = slidingWindow(s, h, a+"attention.sliding_window")
 		if h.Err == nil {
 			var err error
 			factors, err = ggufRopeScaling(s, a, ropeDims)
@@ -114,18 +87,12 @@ func loadLlama(s *Source) (Model, error) {
 	if h.Err != nil {
 		return nil, h.Err
 	}
-	h.Check(c.Heads%c.KVHeads == 0, "%d attention heads is not a multiple of %d KV heads", c.Heads, c.KVHeads)
-	h.Check(ropeDims > 0 && ropeDims <= c.HeadDim && ropeDims%2 == 0, "rotary dimension %d for head dim %d", ropeDims, c.HeadDim)
-	h.Check(c.Vocab > 0, "cannot tell the vocabulary size")
-	if h.Err != nil {
-		return nil, h.Err
-	}
 	c.Arch = s.Arch
 	m := &Llama{
 		cfg:  c,
 		eps:  float32(eps),
 		rope: RoPE{HeadDim: c.HeadDim, Dims: ropeDims, Base: base, NeoX: s.HF, Factors: factors},
-		attn: Attention{Heads: c.Heads, KVHeads: c.KVHeads, HeadDim: c.HeadDim, Scale: float32(1 / math.Sqrt(float64(c.HeadDim)))},
+		attn: Attention{Heads: c.Heads, KVHeads: c.KVHeads, HeadDim: c.HeadDim, Scale: float32(1 / math.Sqrt(float64(c.HeadDim))), Window: window},
 	}
 	var err error
 	w := func(key string, layer int, shape ...int) Weight {
@@ -159,16 +126,10 @@ func loadLlama(s *Source) (Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	out, ok, err := s.OptWeight(names["output"], c.Vocab, c.Embed)
-	switch {
-	case err != nil:
-		return nil, err
-	case ok:
-		m.output = out
-	case !s.HF || tied:
-		m.output = m.embed // tied embeddings
-	default:
-		return nil, fmt.Errorf("%s: missing tensor %q (config.json does not tie word embeddings)", s.File.Path, names["output"])
+	b := &binder{s: s}
+	m.output = b.output(names["output"], d, m.embed)
+	if b.err != nil {
+		return nil, b.err
 	}
 	m.cfg.Params = s.Params()
 	m.cfg.WeightTyp = s.WeightType()

@@ -57,6 +57,9 @@ type RoPE struct {
 	// Factors divides each pair's frequency (llama3 / long-RoPE scaling); nil
 	// for none. Length Dims/2.
 	Factors []float32
+	// AttnFactor multiplies the cosines and sines (the rotated elements
+	// only), as long-RoPE's attention scaling does; 0 means 1.
+	AttnFactor float32
 }
 
 // Attention describes one causal self-attention layer over the KV cache.
@@ -68,6 +71,10 @@ type Attention struct {
 	Window int
 	// SoftCap, when > 0, maps scores s to SoftCap·tanh(s/SoftCap).
 	SoftCap float32
+	// NonCausal lets every token attend to every position of its sequence
+	// up to the highest position of that sequence in the batch (encoders
+	// such as BERT, which see the whole text in one batch).
+	NonCausal bool
 }
 
 // Ops builds one forward pass. Every op takes and returns 2-D activations.
@@ -76,6 +83,9 @@ type Ops interface {
 	Batch() *Batch
 	// Embed looks up the rows of table (vocab × dim) for the batch tokens.
 	Embed(table Weight) Tensor
+	// PosEmbed looks up the rows of table (positions × dim) at the batch
+	// positions (learned absolute position embeddings).
+	PosEmbed(table Weight) Tensor
 	// Linear computes x·Wᵀ (+ bias): W is [out, in]; bias may be nil.
 	Linear(x Tensor, w, bias Weight) Tensor
 	// RMSNorm normalizes each row (over groups of size len(w) when w is
