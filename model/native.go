@@ -159,12 +159,22 @@ type nativeOps struct {
 	n     *Native
 	batch *Batch
 	cache *nativeCache
+	attn  attnJob // Attention's reusable state (native_attn.go)
 }
 
 func (o *nativeOps) Batch() *Batch { return o.batch }
 
+// alloc returns a zeroed rows×cols tensor from the arena.
 func (o *nativeOps) alloc(rows, cols int) *nativeTensor {
-	return &nativeTensor{rows: rows, cols: cols, d: o.n.ar.alloc(rows * cols)}
+	t := o.allocRaw(rows, cols)
+	clear(t.d)
+	return t
+}
+
+// allocRaw returns a rows×cols tensor from the arena holding leftovers of
+// earlier passes, for ops that write every element.
+func (o *nativeOps) allocRaw(rows, cols int) *nativeTensor {
+	return o.n.ar.tensor(rows, cols, o.n.ar.alloc(rows*cols))
 }
 
 func nt(x Tensor) *nativeTensor { return x.(*nativeTensor) }
@@ -172,7 +182,7 @@ func nw(w Weight) *nativeWeight { return w.(*nativeWeight) }
 
 func (o *nativeOps) Embed(table Weight) Tensor {
 	w := nw(table)
-	out := o.alloc(len(o.batch.Tokens), w.mat.Cols)
+	out := o.allocRaw(len(o.batch.Tokens), w.mat.Cols)
 	rowBytes := len(w.mat.Data) / w.mat.Rows
 	for i, id := range o.batch.Tokens {
 		if id < 0 || id >= w.mat.Rows {
@@ -201,7 +211,7 @@ func (o *nativeOps) Linear(x Tensor, w, bias Weight) Tensor {
 	if a.cols != m.mat.Cols {
 		fail("linear %s: input has %d features, weight %v", m.name, a.cols, m.shape)
 	}
-	out := o.alloc(a.rows, m.mat.Rows)
+	out := o.allocRaw(a.rows, m.mat.Rows)
 	if a.rows == 1 {
 		kernels.MatVec(o.n.pool, out.d, m.mat, a.d)
 	} else {
@@ -221,7 +231,7 @@ func (o *nativeOps) Linear(x Tensor, w, bias Weight) Tensor {
 
 func (o *nativeOps) RMSNorm(x Tensor, w Weight, eps float32, addOne bool) Tensor {
 	a := nt(x)
-	out := o.alloc(a.rows, a.cols)
+	out := o.allocRaw(a.rows, a.cols)
 	var wv []float32
 	g := a.cols
 	if w != nil {
@@ -304,7 +314,7 @@ func (o *nativeOps) RoPE(x Tensor, r RoPE) Tensor {
 	if r.Factors != nil && len(r.Factors) != r.Dims/2 {
 		fail("rope: %d frequency factors for %d rotated dims", len(r.Factors), r.Dims)
 	}
-	out := o.alloc(a.rows, a.cols)
+	out := o.allocRaw(a.rows, a.cols)
 	copy(out.d, a.d)
 	freqs := o.n.ar.alloc(r.Dims / 2)
 	kernels.RoPEFreqs(freqs, r.Dims, r.Base, r.Factors)
@@ -372,64 +382,43 @@ func (o *nativeOps) Attention(layer int, q, k, v Tensor, at Attention) Tensor {
 			last[o.batch.Seq(i)] = max(last[o.batch.Seq(i)], p)
 		}
 	}
-	out := o.alloc(qt.rows, qt.cols)
-	group := at.Heads / at.KVHeads
-	items := qt.rows * at.Heads
-	threads := o.n.pool.Threads()
-	if threads > items {
-		threads = items
-	}
-	scratch := o.n.ar.alloc(threads * ctx)
-	hd := at.HeadDim
-	o.n.pool.For(threads, func(lo, hi int) {
-		for w := lo; w < hi; w++ {
-			att := scratch[w*ctx : (w+1)*ctx]
-			for it := w * items / threads; it < (w+1)*items/threads; it++ {
-				i, h := it/at.Heads, it%at.Heads
-				pos := o.batch.Positions[i]
-				start := 0
-				if at.Window > 0 && pos-at.Window+1 > 0 {
-					start = pos - at.Window + 1
-				}
-				if last != nil {
-					pos = last[o.batch.Seq(i)]
-				}
-				qh := qt.row(i)[h*hd : (h+1)*hd]
-				koff := o.batch.Seq(i)*ctx*kvDim + (h/group)*hd
-				sc := att[:pos+1-start]
-				for t := start; t <= pos; t++ {
-					s := kernels.Dot(qh, kc[t*kvDim+koff:t*kvDim+koff+hd]) * at.Scale
-					if at.SoftCap > 0 {
-						s = at.SoftCap * float32(math.Tanh(float64(s/at.SoftCap)))
-					}
-					sc[t-start] = s
-				}
-				kernels.Softmax(sc)
-				oh := out.row(i)[h*hd : (h+1)*hd]
-				clear(oh)
-				for t := start; t <= pos; t++ {
-					kernels.AXPY(oh, sc[t-start], vc[t*kvDim+koff:t*kvDim+koff+hd])
-				}
-			}
-		}
-	})
+	out := o.allocRaw(qt.rows, qt.cols)
+	o.attend(out, qt, kc, vc, ctx, at, last)
 	return out
 }
 
-// arena hands out float32 buffers for one forward pass. reset makes all of
-// them reusable; after a pass that needed more than one chunk, the chunks are
-// merged so the next pass is served from one.
+// arena hands out float32 buffers and tensor headers for one forward pass.
+// reset makes all of them reusable; after a pass that needed more than one
+// chunk, the chunks are merged so the next pass is served from one. Buffers
+// are not cleared: they hold whatever an earlier pass left.
 type arena struct {
 	chunks [][]float32
 	off    int
-	total  int // sum of chunk sizes
+	total  int              // sum of chunk sizes
+	hdrs   [][]nativeTensor // tensor headers, in blocks of arenaHeaders
+	nh     int              // headers handed out this pass
 }
+
+const arenaHeaders = 256
 
 func (a *arena) reset() {
 	if len(a.chunks) > 1 {
 		a.chunks = [][]float32{make([]float32, a.total)}
 	}
 	a.off = 0
+	a.nh = 0
+}
+
+// tensor returns a header for d from the arena.
+func (a *arena) tensor(rows, cols int, d []float32) *nativeTensor {
+	b, i := a.nh/arenaHeaders, a.nh%arenaHeaders
+	if b == len(a.hdrs) {
+		a.hdrs = append(a.hdrs, make([]nativeTensor, arenaHeaders))
+	}
+	a.nh++
+	t := &a.hdrs[b][i]
+	*t = nativeTensor{rows: rows, cols: cols, d: d}
+	return t
 }
 
 func (a *arena) alloc(n int) []float32 {
@@ -438,7 +427,6 @@ func (a *arena) alloc(n int) []float32 {
 		if a.off+n <= len(cur) {
 			s := cur[a.off : a.off+n : a.off+n]
 			a.off += n
-			clear(s)
 			return s
 		}
 	}
