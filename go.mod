@@ -10,3 +10,15 @@ require (
 	golang.org/x/term v0.48.0
 	golang.org/x/text v0.44.0
 )
+
+require (
+	github.com/dustin/go-humanize v1.0.1 // indirect
+	github.com/go-logr/logr v1.4.3 // indirect
+	github.com/gomlx/go-xla v0.1.4 // indirect
+	github.com/gomlx/gomlx v0.26.0
+	github.com/pkg/errors v0.9.1 // indirect
+	github.com/x448/float16 v0.8.4
+	golang.org/x/exp v0.0.0-20250819193227-8b4c13bb791b // indirect
+	google.golang.org/protobuf v1.36.10 // indirect
+	k8s.io/klog/v2 v2.130.1 // indirect
+)

@@ -57,6 +57,7 @@ type loadOptions struct {
 	noMmap       bool
 	tokenizer    string
 	chatTemplate string
+	backend      model.Backend // nil: native
 }
 
 // Option configures Load.
@@ -99,6 +100,9 @@ func Load(path string, opts ...Option) (*Model, error) {
 		f, err = weights.Open(path, weights.Options{NoMmap: o.noMmap})
 	}
 	if err != nil {
+		if o.backend != nil {
+			o.backend.Close()
+		}
 		return nil, err
 	}
 	m, err := load(f, path, &o)
@@ -124,9 +128,15 @@ func load(f *weights.File, path string, o *loadOptions) (*Model, error) {
 		tok, err = loadHFTokenizer(path)
 	}
 	if err != nil {
+		if o.backend != nil {
+			o.backend.Close()
+		}
 		return nil, err
 	}
-	be := model.NewNative(o.threads)
+	be := o.backend
+	if be == nil {
+		be = model.NewNative(o.threads)
+	}
 	net, err := model.Load(f, be)
 	if err != nil {
 		be.Close()

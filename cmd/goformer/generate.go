@@ -33,6 +33,7 @@ func cmdGenerate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	jsonOut := fs.Bool("json", false, "print one JSON object per token, then a summary object")
 	ignoreEOS := fs.Bool("ignore-eos", false, "keep generating past end-of-generation tokens")
 	threads := fs.Int("t", 0, "CPU threads (0: all cores)")
+	backendName := fs.String("backend", "native", backendUsage)
 	ctxLen := fs.Int("c", 0, "context length (0: the model's, at most 4096)")
 	noMmap := fs.Bool("no-mmap", false, "read the weights into memory instead of memory-mapping them")
 	tokPath := fs.String("tokenizer", "", "tokenizer.json to use instead of the model's")
@@ -108,7 +109,11 @@ func cmdGenerate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if *modelPath, err = ensureModel(ctx, *modelPath, *pull, stderr); err != nil {
 		return err
 	}
-	m, err := goformer.Load(*modelPath, opts...)
+	beOpt, err := backendOption(*backendName)
+	if err != nil {
+		return err
+	}
+	m, err := goformer.Load(*modelPath, append(opts, beOpt)...)
 	if err != nil {
 		return err
 	}

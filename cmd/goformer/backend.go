@@ -1,0 +1,85 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/goformer/goformer"
+	"github.com/goformer/goformer/backend/gomlx"
+	"github.com/goformer/goformer/backend/xla"
+	"github.com/goformer/goformer/model"
+)
+
+// backendUsage documents --backend.
+const backendUsage = "compute backend: native (goformer's CPU kernels), " +
+	"gomlx-go (GoMLX graphs in pure Go: slow, for checking), " +
+	"xla[:PLUGIN] (XLA through a PJRT plugin: a name such as cpu or cuda found in PJRT_PLUGIN_LIBRARY_PATH, " +
+	"or the plugin's absolute path; 'goformer xla install' fetches one)"
+
+// openBackend returns the backend --backend names; nil for native, which
+// goformer.Load makes itself (with the -t threads).
+func openBackend(spec string) (model.Backend, error) {
+	name, arg, _ := strings.Cut(spec, ":")
+	switch name {
+	case "", "native":
+		if arg != "" {
+			return nil, fmt.Errorf("--backend %q: native takes no argument", spec)
+		}
+		return nil, nil
+	case "gomlx-go":
+		if arg != "" {
+			return nil, fmt.Errorf("--backend %q: gomlx-go takes no argument", spec)
+		}
+		return gomlx.NewGo()
+	case "xla":
+		be, err := xla.New(arg)
+		if err != nil {
+			return nil, fmt.Errorf("--backend %s: %w", spec, err)
+		}
+		return be, nil
+	}
+	return nil, fmt.Errorf("--backend %q: want native, gomlx-go or xla[:PLUGIN]", spec)
+}
+
+// backendOption is openBackend as a Load option.
+func backendOption(spec string) (goformer.Option, error) {
+	be, err := openBackend(spec)
+	if err != nil {
+		return nil, err
+	}
+	return goformer.WithBackend(be), nil
+}
+
+// cmdXLA is 'goformer xla install': the one way goformer downloads PJRT
+// plugins.
+func cmdXLA(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "install" {
+		fmt.Fprintln(stderr, "Usage: goformer xla install [--cuda] [--dir DIR]")
+		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
+			return nil
+		}
+		return errUsage
+	}
+	fs := flag.NewFlagSet("xla install", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cuda := fs.Bool("cuda", false, "also install the CUDA plugin and NVIDIA libraries (from jax's jax-cuda13-pjrt wheels)")
+	dir := fs.String("dir", "", "install directory (default ~/.local/lib/go-xla, searched when PJRT_PLUGIN_LIBRARY_PATH is unset)")
+	if err := fs.Parse(args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return errUsage
+	}
+	if fs.NArg() != 0 {
+		return fmt.Errorf("xla install: unexpected arguments %q", fs.Args())
+	}
+	if err := xla.Install(*dir, *cuda); err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, "installed; run with --backend xla (or xla:cpu, xla:cuda)")
+	return nil
+}
