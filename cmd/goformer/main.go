@@ -25,6 +25,7 @@ Usage:
   goformer bench [flags]             prompt/generation tokens/s, llama-bench style (-o json)
   goformer synth --arch A --shape S  write a random-weight checkpoint (--dtype, --format gguf|hf, -o PATH)
   goformer embed -m MODEL TEXT...    print L2-normalized embeddings as JSON (BERT family)
+  goformer xla install [--cuda]      download XLA's PJRT plugins (for --backend xla; never automatic)
   goformer help COMMAND              flags of a command
 
 Run 'goformer generate -h' for its flags.
@@ -70,6 +71,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdRm(ctx, rest, stdout, stderr)
 	case "bench":
 		return cmdBench(ctx, rest, stdout, stderr)
+	case "xla":
+		return cmdXLA(ctx, rest, stdout, stderr)
 	case "synth":
 		return cmdSynth(ctx, rest, stdout, stderr)
 	case "embed":
