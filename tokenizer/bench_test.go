@@ -92,3 +92,15 @@ func goldenTok(tb testing.TB, name string) *Tokenizer {
 	tokCache[name] = t
 	return t
 }
+
+// TestWriteBenchCorpus writes the benchmark corpus to the file named by
+// GOFORMER_BENCH_CORPUS (for comparing with other implementations).
+func TestWriteBenchCorpus(t *testing.T) {
+	p := os.Getenv("GOFORMER_BENCH_CORPUS")
+	if p == "" {
+		t.Skip("set GOFORMER_BENCH_CORPUS=path to write the benchmark corpus")
+	}
+	if err := os.WriteFile(p, []byte(benchCorpus(t)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}

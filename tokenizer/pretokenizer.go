@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 
@@ -40,9 +42,23 @@ func (q seqPreTokenizer) preTokenize(s string, atStart bool, dst []string) []str
 type splitPreTokenizer struct{ s pretok.Splitter }
 
 func (p splitPreTokenizer) preTokenize(s string, _ bool, dst []string) []string {
-	var buf [64][2]int
-	for _, sp := range p.s.Split(s, buf[:0]) {
-		dst = append(dst, s[sp[0]:sp[1]])
+	return appendSpans(p.s, s, dst)
+}
+
+// spanPool recycles span buffers of pre-tokenizer splits.
+var spanPool = sync.Pool{New: func() any { b := make([][2]int, 0, 256); return &b }}
+
+// appendSpans appends the pieces sp splits s into.
+func appendSpans(sp pretok.Splitter, s string, dst []string) []string {
+	bp := spanPool.Get().(*[][2]int)
+	spans := sp.Split(s, (*bp)[:0])
+	dst = slices.Grow(dst, len(spans))
+	for _, x := range spans {
+		dst = append(dst, s[x[0]:x[1]])
+	}
+	if cap(spans) <= 1<<20 {
+		*bp = spans[:0]
+		spanPool.Put(bp)
 	}
 	return dst
 }
@@ -63,11 +79,7 @@ func (p byteLevelPreTokenizer) preTokenize(s string, _ bool, dst []string) []str
 	if p.re == nil {
 		return append(dst, s)
 	}
-	var buf [64][2]int
-	for _, sp := range p.re.Split(s, buf[:0]) {
-		dst = append(dst, s[sp[0]:sp[1]])
-	}
-	return dst
+	return appendSpans(p.re, s, dst)
 }
 
 // metaspacePreTokenizer replaces spaces with the replacement character

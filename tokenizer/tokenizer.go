@@ -231,7 +231,11 @@ func (t *Tokenizer) preTokenizeAndModel(s string, atStart bool, ids []int, buf *
 		}
 		ids = t.model.encodeWord(w, ids, &buf.bpe)
 	}
-	buf.words = words[:0]
+	if cap(words) <= 1<<20 {
+		buf.words = words[:0]
+	} else {
+		buf.words = nil
+	}
 	return ids
 }
 
