@@ -119,3 +119,37 @@ func TestMultiSequences(t *testing.T) {
 	}
 	t.Logf("%v", got)
 }
+
+// TestPhi3LongRoPE: a batch crossing Phi-3's original context (256 in the
+// tiny shape) switches to the long-RoPE factors; gomlx-go agrees with native
+// there too. The batch starts at position 250 of an empty cache (both
+// backends hold zero keys and values below it).
+func TestPhi3LongRoPE(t *testing.T) {
+	f := synthFile(t, "phi3", weights.F32)
+	mn, mg, nb, gb := pair(t, f)
+	vocab := mn.Config().Vocab
+	run := func(m model.Model, be model.Backend) [][]float32 {
+		c, err := be.NewCache(m.Config().CacheSpec(272, 1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var rows [][]float32
+		for _, b := range []*model.Batch{
+			{Tokens: testPrompt(vocab, 6), Positions: []int{250, 251, 252, 253, 254, 255}, Outputs: []int{0, 1, 2, 3, 4, 5}},
+			{Tokens: testPrompt(vocab, 8)[2:], Positions: []int{256, 257, 258, 259, 260, 261}, Outputs: []int{0, 1, 2, 3, 4, 5}},
+			{Tokens: []int{7}, Positions: []int{262}, Outputs: []int{0}},
+		} {
+			out, err := be.Forward(c, b, m.Forward)
+			if err != nil {
+				t.Fatalf("%s: %v", be.Name(), err)
+			}
+			for r := 0; r < len(out); r += vocab {
+				lp := make([]float32, vocab)
+				model.LogSoftmax(lp, out[r:r+vocab])
+				rows = append(rows, lp)
+			}
+		}
+		return rows
+	}
+	compare(t, run(mn, nb), run(mg, gb), 1e-4)
+}

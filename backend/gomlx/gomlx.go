@@ -118,6 +118,13 @@ func (b *Backend) Close() error {
 	return nil
 }
 
+// Programs is the number of compiled programs the Backend holds.
+func (b *Backend) Programs() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.programs)
+}
+
 // weight is a bound parameter: a device buffer in its on-device type.
 type weight struct {
 	id    int
@@ -202,6 +209,7 @@ type cache struct {
 	spec       model.CacheSpec
 	rowsPerSeq int
 	k, v       []backends.Buffer
+	lost       error // a failed pass consumed the donated buffers
 }
 
 func (c *cache) Spec() model.CacheSpec { return c.spec }
@@ -274,6 +282,9 @@ func (b *Backend) Forward(mc model.Cache, batch *model.Batch, build func(model.O
 	}
 	if c.k == nil {
 		return nil, fmt.Errorf("%s backend: cache was freed", b.name)
+	}
+	if c.lost != nil {
+		return nil, fmt.Errorf("%s backend: the KV cache was lost in an earlier failed pass (%w); start a new session", b.name, c.lost)
 	}
 	in, err := b.prepare(c, batch)
 	if err != nil {
@@ -377,6 +388,7 @@ func (b *Backend) run(p *program, c *cache, batch *model.Batch, in *inputs) ([]f
 	for _, l := range p.layers {
 		c.k[l], c.v[l] = nil, nil
 	}
+	c.lost = errors.New("pass did not complete")
 	outs := p.g.RunWithBuffers(bufs, donate, 0)
 	for i, l := range p.layers {
 		kb, err := outs[1+2*i].DonateBuffer(b.eng, 0)
@@ -389,6 +401,7 @@ func (b *Backend) run(p *program, c *cache, batch *model.Batch, in *inputs) ([]f
 		}
 		c.k[l], c.v[l] = kb, vb
 	}
+	c.lost = nil
 	res := outs[0]
 	defer res.FinalizeAll()
 	flat, err := tensors.CopyFlatData[float32](res)
@@ -523,9 +536,6 @@ func (b *Backend) prepare(c *cache, batch *model.Batch) (*inputs, error) {
 type opError struct{ error }
 
 func fail(format string, args ...any) { panic(opError{fmt.Errorf(format, args...)}) }
-
-// ErrNoEngine reports that the engine a backend needs is not available.
-var ErrNoEngine = errors.New("engine not available")
 
 // float32 data of a []float32 as bytes, for signatures.
 func f32bytes(v []float32) []byte {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/goformer/goformer/backend/gomlx"
@@ -139,4 +140,65 @@ func TestStoriesGreedy(t *testing.T) {
 		t.Fatalf("greedy ids differ:\nnative   %v\ngomlx-go %v", want, got)
 	}
 	t.Logf("greedy %v", got)
+}
+
+// TestProgramsBounded: compiled programs are keyed by shape buckets, so a
+// prefill and a hundred decode steps compile four programs (one prefill,
+// decode at cache prefixes 32, 64 and 128), and a second session reuses
+// them all.
+func TestProgramsBounded(t *testing.T) {
+	f, err := weights.ReadGGUF(defaultmodel.Name, defaultmodel.GGUF)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, mg, _, gb := pair(t, f)
+	for range 2 {
+		s, err := model.NewSession(mg, gb, 256)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Eval(context.Background(), testPrompt(512, 20)); err != nil {
+			t.Fatal(err)
+		}
+		for i := range 100 {
+			if _, err := s.Eval(context.Background(), []int{1 + i}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n := gb.Programs(); n != 4 {
+			t.Fatalf("%d compiled programs, want 4", n)
+		}
+	}
+}
+
+// TestBadBatch: invalid batches are errors naming the problem, and leave
+// the cache usable.
+func TestBadBatch(t *testing.T) {
+	f, err := weights.ReadGGUF(defaultmodel.Name, defaultmodel.GGUF)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, mg, _, gb := pair(t, f)
+	c, err := gb.NewCache(mg.Config().CacheSpec(16, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		b    model.Batch
+		want string
+	}{
+		{model.Batch{Tokens: []int{1, 2}, Positions: []int{0}, Outputs: []int{0}}, "2 tokens and 1 positions"},
+		{model.Batch{Tokens: []int{1}, Positions: []int{16}, Outputs: []int{0}}, "position 16 outside the context of 16"},
+		{model.Batch{Tokens: []int{1}, Positions: []int{0}, Seqs: []int{1}, Outputs: []int{0}}, "sequence 1 outside"},
+		{model.Batch{Tokens: []int{1}, Positions: []int{0}, Outputs: []int{3}}, "output row 3 of 1"},
+		{model.Batch{Tokens: []int{1, 9999}, Positions: []int{0, 1}, Outputs: []int{0}}, "token id 9999 outside the vocabulary of 512"},
+	} {
+		_, err := gb.Forward(c, &tc.b, mg.Forward)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("batch %+v: error %v, want %q", tc.b, err, tc.want)
+		}
+	}
+	if _, err := gb.Forward(c, &model.Batch{Tokens: []int{1}, Positions: []int{0}, Outputs: []int{0}}, mg.Forward); err != nil {
+		t.Fatalf("good batch after bad ones: %v", err)
+	}
 }
