@@ -437,6 +437,7 @@ type kernelSet struct {
 	dotQ4Kx4       func(res *[4]float32, w []byte, a []blockQ8K, nb int)
 	dotQ6Kx4       func(res *[4]float32, w []byte, a []blockQ8K, nb int)
 	axpyF32        func(y []float32, a float32, x []float32)
+	expShiftSum    func(dst, x []float32, shift float32) float32
 }
 
 // goKernels is the plain-Go reference implementation.
@@ -463,6 +464,7 @@ var goKernels = kernelSet{
 	dotQ4Kx4:       dotQ4Kx4Go,
 	dotQ6Kx4:       dotQ6Kx4Go,
 	axpyF32:        axpyF32Go,
+	expShiftSum:    expShiftSumGo,
 }
 
 // simdKernelSets are the vector implementations this CPU can run, best
@@ -492,6 +494,7 @@ var (
 	dotQ4Kx4        func(res *[4]float32, w []byte, a []blockQ8K, nb int)
 	dotQ6Kx4        func(res *[4]float32, w []byte, a []blockQ8K, nb int)
 	axpyF32         func(y []float32, a float32, x []float32)
+	expShiftSum     func(dst, x []float32, shift float32) float32
 	simdDescription string
 )
 
@@ -520,7 +523,7 @@ func useKernels(k *kernelSet) {
 	dotQ8_0, dotQ4_0, dotQ4K, dotQ6K = k.dotQ8_0, k.dotQ4_0, k.dotQ4K, k.dotQ6K
 	dotQ8_0x4, dotQ4_0x4, dotQ4Kx4, dotQ6Kx4 = k.dotQ8_0x4, k.dotQ4_0x4, k.dotQ4Kx4, k.dotQ6Kx4
 	absMax, quantI8 = k.absMax, k.quantI8
-	axpyF32 = k.axpyF32
+	axpyF32, expShiftSum = k.axpyF32, k.expShiftSum
 	simdDescription = k.name
 }
 

@@ -291,6 +291,7 @@ func archKernelSets() (sets []*kernelSet) {
 		dotQ4Kx4:       q8KDot4(dotQ4Kx4AVX2, q4KBytes),
 		dotQ6Kx4:       q8KDot4(dotQ6Kx4AVX2, q6KBytes),
 		axpyF32:        axpyF32AVX2w,
+		expShiftSum:    expShiftSumAVX2w,
 	}
 	if x.HasAVX512F && x.HasAVX512BW && x.HasAVX512VL {
 		k := *avx2

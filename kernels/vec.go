@@ -49,3 +49,65 @@ func Exp(x float32) float32 {
 	p = p*r + 1
 	return p * math.Float32frombits(uint32(k+127)<<23)
 }
+
+// DotRows sets out[i·ldo+j] = Σ_{c<cols} a[i·as+c]·b[j·bs+c] for i < na and
+// j < nb: the dot products of every row of a with every row of b (a small
+// matrix product AᵀB with strided rows, as attention needs for query·key
+// scores and probability·value sums). Rows of b are taken four at a time
+// by the matrix kernels; when nb is not a multiple of four the last rows
+// use single dot products. The summation order is unspecified.
+func DotRows(out []float32, ldo int, a []float32, as, na int, b []float32, bs, nb, cols int) {
+	if na <= 0 || nb <= 0 {
+		return
+	}
+	_ = out[(na-1)*ldo+nb-1]
+	if cols <= 0 {
+		for i := range na {
+			clear(out[i*ldo : i*ldo+nb])
+		}
+		return
+	}
+	_ = a[(na-1)*as+cols-1]
+	_ = b[(nb-1)*bs+cols-1]
+	m := gemmM
+	var res [16]float32
+	nb4 := nb &^ 3
+	for i := 0; i < na; {
+		rows, ws := m, as
+		if i+m > na {
+			rows, ws = 1, 0 // the rest one row at a time (stride 0 repeats it)
+		}
+		for j := 0; j < nb4; j += 4 {
+			gemmDirect(res[:4*m], a[i*as:], ws, b[j*bs:], bs, cols)
+			for r := range rows {
+				o := out[(i+r)*ldo+j : (i+r)*ldo+j+4]
+				o[0], o[1], o[2], o[3] = res[4*r], res[4*r+1], res[4*r+2], res[4*r+3]
+			}
+		}
+		for r := range rows {
+			ar := a[(i+r)*as : (i+r)*as+cols]
+			for j := nb4; j < nb; j++ {
+				out[(i+r)*ldo+j] = dotF32(ar, b[j*bs:j*bs+cols])
+			}
+		}
+		i += rows
+	}
+}
+
+// ExpShiftSum sets dst[i] = e^(x[i]-shift) and returns Σ dst[i]: the
+// exponentials of a softmax, with shift the maximum of x. Arguments x[i]-shift
+// must be ≤ 0; those below -87 count as -87 (a result under 2e-38 in place of
+// a smaller one). Otherwise results are within 1e-6 relative of math.Exp. It
+// uses the SIMD kernels when the CPU has them.
+func ExpShiftSum(dst, x []float32, shift float32) float32 { return expShiftSum(dst, x, shift) }
+
+// expShiftSumGo is the reference ExpShiftSum.
+func expShiftSumGo(dst, x []float32, shift float32) float32 {
+	x = x[:len(dst)]
+	var sum float32
+	for i, v := range x {
+		dst[i] = Exp(max(v-shift, -87))
+		sum += dst[i]
+	}
+	return sum
+}

@@ -16,3 +16,35 @@ func axpyF32AVX2w(y []float32, a float32, x []float32) {
 		y[i] += a * x[i]
 	}
 }
+
+// gemmDirect is gemmF32 called directly rather than through the function
+// variable, so that escape analysis sees res stays on the caller's stack.
+func gemmDirect(res, w []float32, ws int, x []float32, xs, cols int) {
+	switch gemmM {
+	case 4:
+		gemmF32x4AVX512w(res, w, ws, x, xs, cols)
+	case 2:
+		gemmF32x2AVX2w(res, w, ws, x, xs, cols)
+	default:
+		gemmF32Go(res, w, ws, x, xs, cols)
+	}
+}
+
+//go:noescape
+func expShiftSumAVX2(dst, src *float32, n int, shift float32) float32
+
+// expShiftSumAVX2w is ExpShiftSum: the multiple of 8 in assembly, the rest
+// with Exp.
+func expShiftSumAVX2w(dst, x []float32, shift float32) float32 {
+	x = x[:len(dst)]
+	m := len(dst) &^ 7
+	var sum float32
+	if m > 0 {
+		sum = expShiftSumAVX2(&dst[0], &x[0], m, shift)
+	}
+	for i := m; i < len(dst); i++ {
+		dst[i] = Exp(max(x[i]-shift, -87))
+		sum += dst[i]
+	}
+	return sum
+}

@@ -78,3 +78,62 @@ func BenchmarkExp(b *testing.B) {
 		_ = s
 	})
 }
+
+func TestDotRows(t *testing.T) {
+	for _, simd := range []bool{false, true} {
+		useSIMD(simd)
+		rng := rand.New(rand.NewPCG(5, 6))
+		for _, sh := range [][3]int{{1, 1, 1}, {7, 8, 64}, {128, 8, 64}, {5, 3, 20}, {64, 7, 13}, {9, 4, 0}, {3, 12, 130}} {
+			na, nb, cols := sh[0], sh[1], sh[2]
+			as, bs, ldo := cols+3, cols+5, nb+2
+			a, b := randVec(rng, na*as, 1), randVec(rng, nb*bs, 1)
+			out := make([]float32, na*ldo)
+			DotRows(out, ldo, a, as, na, b, bs, nb, cols)
+			for i := range na {
+				for j := range nb {
+					var want, scale float64
+					for c := range cols {
+						want += float64(a[i*as+c]) * float64(b[j*bs+c])
+						scale += math.Abs(float64(a[i*as+c] * b[j*bs+c]))
+					}
+					if g := out[i*ldo+j]; !closeTo(float64(g), want, scale) {
+						t.Fatalf("simd=%v %v: out[%d,%d] = %g, want %g", simd, sh, i, j, g, want)
+					}
+				}
+			}
+		}
+	}
+	useSIMD(true)
+}
+
+func TestExpShiftSum(t *testing.T) {
+	rng := rand.New(rand.NewPCG(8, 9))
+	for _, k := range append([]*kernelSet{&goKernels}, simdKernelSets...) {
+		for n := 0; n <= 300; n += 1 + n/8 {
+			x := make([]float32, n)
+			for i := range x {
+				x[i] = float32(rng.Float64()*120 - 100)
+			}
+			if n > 3 {
+				x[1], x[2] = -87, -200
+			}
+			shift := float32(rng.Float64() * 20)
+			for i := range x {
+				x[i] = min(x[i], shift)
+			}
+			dst := make([]float32, n)
+			sum := k.expShiftSum(dst, x, shift)
+			var want float64
+			for i, v := range x {
+				w := math.Exp(float64(v - shift))
+				want += w
+				if g := float64(dst[i]); math.Abs(g-w) > 1e-6*w && !(w < 2e-38 && g < 2e-38) {
+					t.Fatalf("%s n=%d: e^(%g-%g) = %g, want %g", k.name, n, x[i], shift, g, w)
+				}
+			}
+			if math.Abs(float64(sum)-want) > 1e-5*want+float64(n)*2e-38 {
+				t.Fatalf("%s n=%d: sum %g, want %g", k.name, n, sum, want)
+			}
+		}
+	}
+}

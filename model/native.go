@@ -92,7 +92,7 @@ func dequantize(dst []float32, t *weights.Tensor) (err error) {
 
 type nativeCache struct {
 	spec CacheSpec
-	k, v [][]float32 // per layer: Sequences × Context × KVDim
+	k, v [][]float32 // per layer: Sequences × Context × KVDim (v transposed per sequence, see storeV)
 }
 
 func (c *nativeCache) Spec() CacheSpec { return c.spec }
@@ -377,7 +377,7 @@ func (o *nativeOps) Attention(layer int, q, k, v Tensor, at Attention) Tensor {
 	for i, p := range o.batch.Positions {
 		r := o.batch.Seq(i)*ctx + p
 		copy(kc[r*kvDim:(r+1)*kvDim], kt.row(i))
-		copy(vc[r*kvDim:(r+1)*kvDim], vt.row(i))
+		storeV(vc, ctx, o.batch.Seq(i), p, vt.row(i))
 		if last != nil {
 			last[o.batch.Seq(i)] = max(last[o.batch.Seq(i)], p)
 		}

@@ -2,6 +2,7 @@ package model
 
 import (
 	"math"
+	"sync"
 
 	"github.com/goformer/goformer/kernels"
 )
@@ -23,6 +24,19 @@ type attnJob struct {
 	batch  *Batch
 	last   []int // non-causal: highest batch position of each sequence; nil when causal
 	run    func(lo, hi int)
+	// scratch holds *attnScratch, one per running chunk.
+	scratch sync.Pool
+}
+
+// storeV writes value row v of the token at position pos of sequence seq
+// into the layer's value cache vc, which is stored transposed per sequence
+// (element e of position t at (seq·kvDim + e)·ctx + t) so that summing
+// probability-weighted values is a product with contiguous rows.
+func storeV(vc []float32, ctx, seq, pos int, v []float32) {
+	base := seq*len(v)*ctx + pos
+	for e, x := range v {
+		vc[base+e*ctx] = x
+	}
 }
 
 // attend computes out from queries q over the layer cache kc/vc, which
@@ -41,10 +55,14 @@ func (o *nativeOps) attend(out, q *nativeTensor, kc, vc []float32, ctx int, at A
 // items runs work items [lo, hi), counted from the last token backwards so
 // that the longest (latest) rows of a causal prefill are handed out first.
 func (j *attnJob) items(lo, hi int) {
-	var sc [attnTile]float32
 	at := j.at
 	hd, group := at.HeadDim, at.Heads/at.KVHeads
 	kvDim := at.KVHeads * hd
+	sc, _ := j.scratch.Get().(*attnScratch)
+	if sc == nil {
+		sc = new(attnScratch)
+	}
+	defer j.scratch.Put(sc)
 	n := j.q.rows * at.KVHeads
 	for it := lo; it < hi; it++ {
 		i, g := (n-1-it)/at.KVHeads, (n-1-it)%at.KVHeads
@@ -56,47 +74,118 @@ func (j *attnJob) items(lo, hi int) {
 		if j.last != nil {
 			pos = j.last[j.batch.Seq(i)]
 		}
-		base := j.batch.Seq(i)*j.ctx*kvDim + g*hd
+		s := j.batch.Seq(i)
+		kb := s*j.ctx*kvDim + g*hd     // key t at kb + t·kvDim
+		vb := (s*kvDim + g*hd) * j.ctx // value element d of key t at vb + d·ctx + t
 		qi, oi := j.q.row(i), j.out.row(i)
-		for h := g * group; h < (g+1)*group; h++ {
-			attendHead(oi[h*hd:(h+1)*hd], qi[h*hd:(h+1)*hd], j.kc, j.vc, base, kvDim, start, pos, at.Scale, at.SoftCap, sc[:])
+		hb := attnHeads
+		if hd > attnMaxDim {
+			hb = 0 // too wide for the scratch: one head at a time
+		}
+		for h0 := 0; h0 < group; h0 += max(hb, 1) {
+			h := g*group + h0
+			if hb == 0 {
+				attendHead(oi[h*hd:(h+1)*hd], qi[h*hd:(h+1)*hd], j.kc, j.vc, kb, vb, kvDim, j.ctx, start, pos, at.Scale, at.SoftCap)
+				continue
+			}
+			nh := min(hb, group-h0)
+			sc.heads(oi[h*hd:(h+nh)*hd], qi[h*hd:(h+nh)*hd], nh, hd, j.kc, j.vc, kb, vb, kvDim, j.ctx, start, pos, at.Scale, at.SoftCap)
 		}
 	}
 }
 
+// Blocked attention scratch sizes: up to attnHeads query heads of up to
+// attnMaxDim elements against attnTile keys at a time.
+const (
+	attnHeads  = 16
+	attnMaxDim = 256
+)
+
+// attnScratch is one chunk's working memory for a block of query heads that
+// share a kv head.
+type attnScratch struct {
+	q    [attnHeads * attnMaxDim]float32 // the queries, padded to a multiple of 4 rows with zeros
+	s    [attnHeads * attnTile]float32   // scores, then probabilities: s[h·attnTile + t]
+	o    [attnMaxDim * attnHeads]float32 // this tile's weighted values, o[d·np + h]
+	m, l [attnHeads]float32              // running maximum and normalizer per head
+	c    [attnHeads]float32              // this tile's rescale factor of the earlier sums
+}
+
+// heads computes nh query heads (q, out: nh rows of hd) against keys
+// start..end (key t at kc[kb+t·kstride:], value element d at
+// vc[vb+d·vstride+t]) with online softmax over tiles of attnTile keys. The
+// products run four rows by four on the matrix kernels (kernels.DotRows).
+func (sc *attnScratch) heads(out, q []float32, nh, hd int, kc, vc []float32, kb, vb, kstride, vstride, start, end int, scale, softCap float32) {
+	np := (nh + 3) &^ 3 // padding rows score 0: finite, and ignored
+	copy(sc.q[:nh*hd], q)
+	clear(sc.q[nh*hd : np*hd])
+	clear(out)
+	for h := range nh {
+		sc.m[h], sc.l[h] = float32(math.Inf(-1)), 0
+	}
+	for t0 := start; t0 <= end; t0 += attnTile {
+		n := min(attnTile, end+1-t0)
+		kernels.DotRows(sc.s[:], attnTile, sc.q[:], hd, np, kc[kb+t0*kstride:], kstride, n, hd)
+		for h := range nh {
+			s := sc.s[h*attnTile : h*attnTile+n]
+			m := sc.m[h]
+			mx := m
+			for t, v := range s {
+				v *= scale
+				if softCap > 0 {
+					v = softCap * float32(math.Tanh(float64(v/softCap)))
+				}
+				s[t] = v
+				mx = max(mx, v)
+			}
+			c := float32(0) // rescales the earlier tiles' sums (none in the first)
+			if sc.l[h] != 0 {
+				c = kernels.Exp(m - mx)
+			}
+			sum := kernels.ExpShiftSum(s, s, mx)
+			sc.m[h], sc.l[h], sc.c[h] = mx, sc.l[h]*c+sum, c
+		}
+		kernels.DotRows(sc.o[:], np, vc[vb+t0:], vstride, hd, sc.s[:], attnTile, np, n)
+		for h := range nh {
+			c := sc.c[h]
+			oh := out[h*hd : (h+1)*hd]
+			for d := range oh {
+				oh[d] = oh[d]*c + sc.o[d*np+h]
+			}
+		}
+	}
+	for h := range nh {
+		kernels.Scale(out[h*hd:(h+1)*hd], 1/sc.l[h])
+	}
+}
+
 // attendHead writes into oh the softmax(q·k·scale)-weighted sum of the values
-// at positions start..end, where position t's key is kc[base+t·stride:][:hd]
-// (likewise its value in vc). Keys are scored a tile (len(sc)) at a time
-// with a running maximum (flash-attention style online softmax).
-func attendHead(oh, qh, kc, vc []float32, base, stride, start, end int, scale, softCap float32, sc []float32) {
+// at positions start..end, one head at a time (for heads wider than the
+// blocked scratch): key t is kc[kb+t·kstride:][:hd], element d of its value
+// vc[vb+d·vstride+t]. Keys are scored one at a time with a running maximum.
+func attendHead(oh, qh, kc, vc []float32, kb, vb, kstride, vstride, start, end int, scale, softCap float32) {
 	hd := len(qh)
 	clear(oh)
 	m := float32(math.Inf(-1)) // running maximum score
 	var l float32              // running Σ exp(score - m)
-	for t0 := start; t0 <= end; t0 += len(sc) {
-		s := sc[:min(len(sc), end+1-t0)]
-		off := base + t0*stride
-		mx := m
-		for t := range s {
-			k := off + t*stride
-			v := kernels.Dot(qh, kc[k:k+hd]) * scale
-			if softCap > 0 {
-				v = softCap * float32(math.Tanh(float64(v/softCap)))
+	for t := start; t <= end; t++ {
+		k := kb + t*kstride
+		v := kernels.Dot(qh, kc[k:k+hd]) * scale
+		if softCap > 0 {
+			v = softCap * float32(math.Tanh(float64(v/softCap)))
+		}
+		if v > m {
+			if l != 0 {
+				c := kernels.Exp(m - v)
+				l *= c
+				kernels.Scale(oh, c)
 			}
-			s[t] = v
-			mx = max(mx, v)
+			m = v
 		}
-		if mx != m && l != 0 { // rescale what the earlier tiles summed
-			c := kernels.Exp(m - mx)
-			l *= c
-			kernels.Scale(oh, c)
-		}
-		m = mx
-		for t, v := range s {
-			p := kernels.Exp(v - m)
-			l += p
-			k := off + t*stride
-			kernels.AXPY(oh, p, vc[k:k+hd])
+		p := kernels.Exp(v - m)
+		l += p
+		for d := range oh {
+			oh[d] += p * vc[vb+d*vstride+t]
 		}
 	}
 	kernels.Scale(oh, 1/l)
