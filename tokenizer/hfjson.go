@@ -223,19 +223,38 @@ func buildHF(h *hfFast, cfg *hfConfig) (*Tokenizer, error) {
 	if size > 1<<26 {
 		return nil, fmt.Errorf("tokenizer: vocabulary of %d ids is too large", size)
 	}
-	t.vocab = make([]string, size)
 	t.attr = make([]tokenAttr, size)
 	t.toID = vocab // shared with the model; added tokens go to t.extraIDs
 	bfb := false
 	if bm, ok := m.(*bpeModel); ok && bm.byteFallback {
 		bfb = true
 	}
-	for s, id := range vocab {
-		t.vocab[id] = s
-		t.attr[id] = attrNormal
-		if bfb && len(s) == 6 {
-			if _, ok := isByteToken(s); ok {
-				t.attr[id] = attrByte
+	if h.rev != nil && len(h.rev) <= size && len(h.rev) >= len(vocab) && h.vocab != nil {
+		// The scanner's reverse vocabulary: ids are unique when it has as
+		// many entries as the map.
+		t.vocab = append(make([]string, 0, size), h.rev...)[:size]
+		for id, s := range t.vocab[:len(h.rev)] {
+			if s == "" {
+				if vid, ok := vocab[""]; !ok || vid != id {
+					continue
+				}
+			}
+			t.attr[id] = attrNormal
+			if bfb && len(s) == 6 {
+				if _, ok := isByteToken(s); ok {
+					t.attr[id] = attrByte
+				}
+			}
+		}
+	} else {
+		t.vocab = make([]string, size)
+		for s, id := range vocab {
+			t.vocab[id] = s
+			t.attr[id] = attrNormal
+			if bfb && len(s) == 6 {
+				if _, ok := isByteToken(s); ok {
+					t.attr[id] = attrByte
+				}
 			}
 		}
 	}
@@ -434,7 +453,11 @@ func (h *hfFast) buildModel(byteLevel bool) (map[string]int, model, string, erro
 	switch typ {
 	case "BPE":
 		if h.mergeIDs != nil || !h.mergesFound {
-			m, err := newBPE(h.vocab, reverseVocab(h.vocab), h.mergeIDs, hm, byteLevel)
+			rev := h.rev
+			if rev == nil || len(h.vocab) == 0 {
+				rev = reverseVocab(h.vocab)
+			}
+			m, err := newBPE(h.vocab, rev, h.mergeIDs, hm, byteLevel)
 			return h.vocab, m, unk, err
 		}
 		m, err := newHFBPE(h.vocab, h.merges, hm, byteLevel)

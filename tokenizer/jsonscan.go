@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -295,6 +296,7 @@ type hfFast struct {
 	file   hfFile
 	model  hfModel
 	vocab  map[string]int // BPE/WordPiece/WordLevel vocabulary
+	rev    []string       // its reverse (id -> token), nil if not read by the scanner
 	merges [][2]string    // merges, when read before the vocabulary
 	// mergeIDs are the merges as id pairs, when the vocabulary came first.
 	mergeIDs    [][2]int32
@@ -357,14 +359,43 @@ func (h *hfFast) scanModel(s *jsonScanner) error {
 			switch s.peek() {
 			case '{':
 				h.vocab = make(map[string]int, len(s.b)/40)
-				return s.object(func(tok string) error {
+				var ar arena
+				s.pos++
+				if s.peek() == '}' {
+					s.pos++
+					return nil
+				}
+				for {
+					kb, err := s.strBytes()
+					if err != nil {
+						return err
+					}
+					if err := s.expect(':'); err != nil {
+						return err
+					}
 					id, err := s.integer()
 					if err != nil {
 						return err
 					}
+					if id < 0 || id >= 1<<26 {
+						return fmt.Errorf("vocab id %d out of range", id)
+					}
+					tok := ar.str(kb)
 					h.vocab[tok] = id
-					return nil
-				})
+					if id >= len(h.rev) {
+						h.rev = slices.Grow(h.rev, id+1-len(h.rev))[:id+1]
+					}
+					h.rev[id] = tok
+					switch s.peek() {
+					case ',':
+						s.pos++
+					case '}':
+						s.pos++
+						return nil
+					default:
+						return s.fail("want ',' or '}'")
+					}
+				}
 			case '[':
 				h.hasUni = true
 				return s.array(func(i int) error {
@@ -516,4 +547,20 @@ func (s *jsonScanner) strBytes() ([]byte, error) {
 		return nil, &scanError{start, err.Error()}
 	}
 	return []byte(out), nil
+}
+
+// arena hands out strings copied into large shared blocks, so that a
+// vocabulary of 150k tokens costs a few allocations instead of 150k.
+type arena struct{ buf []byte }
+
+func (a *arena) str(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	if len(a.buf)+len(b) > cap(a.buf) {
+		a.buf = make([]byte, 0, max(256<<10, len(b)))
+	}
+	start := len(a.buf)
+	a.buf = append(a.buf, b...)
+	return bytesString(a.buf[start:])
 }

@@ -23,3 +23,8 @@ func benchLoad(b *testing.B, dir string) {
 	}
 	b.ReportMetric(float64((cpuTime()-c0).Milliseconds())/float64(b.N), "cpu-ms/op")
 }
+
+// BenchmarkLoadQwen3 loads the 11 MB Qwen3 tokenizer.json (target < 300 ms).
+func BenchmarkLoadQwen3(b *testing.B)  { benchLoad(b, "qwen3") }
+func BenchmarkLoadLlama3(b *testing.B) { benchLoad(b, "llama3") }
+func BenchmarkLoadGemma3(b *testing.B) { benchLoad(b, "gemma3") }
