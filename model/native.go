@@ -249,7 +249,7 @@ func (o *nativeOps) RMSNorm(x Tensor, w Weight, eps float32, addOne bool) Tensor
 
 func (o *nativeOps) LayerNorm(x Tensor, w, b Weight, eps float32) Tensor {
 	a := nt(x)
-	out := o.alloc(a.rows, a.cols)
+	out := o.allocRaw(a.rows, a.cols)
 	var wv, bv []float32
 	if w != nil {
 		wv = nw(w).f32
@@ -271,7 +271,7 @@ func (o *nativeOps) binary(x, y Tensor, f func(out, a, b []float32)) Tensor {
 	if a.rows != b.rows || a.cols != b.cols {
 		fail("element-wise op on [%d,%d] and [%d,%d]", a.rows, a.cols, b.rows, b.cols)
 	}
-	out := o.alloc(a.rows, a.cols)
+	out := o.allocRaw(a.rows, a.cols)
 	f(out.d, a.d, b.d)
 	return out
 }
@@ -281,7 +281,7 @@ func (o *nativeOps) Mul(x, y Tensor) Tensor { return o.binary(x, y, kernels.Mul)
 
 func (o *nativeOps) unary(x Tensor, f func([]float32)) Tensor {
 	a := nt(x)
-	out := o.alloc(a.rows, a.cols)
+	out := o.allocRaw(a.rows, a.cols)
 	copy(out.d, a.d)
 	f(out.d)
 	return out
