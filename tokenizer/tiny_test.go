@@ -310,3 +310,26 @@ func TestTinySpecials(t *testing.T) {
 }
 
 var _ = fmt.Sprint
+
+// TestTinyGGUFUnigram: a T5-style (tokenizer.ggml.model "t5") vocabulary.
+func TestTinyGGUFUnigram(t *testing.T) {
+	toks := []string{"<pad>", "</s>", "<unk>", "▁", "▁hello", "hello", "h", "e", "l", "o", "▁world"}
+	scores := []float32{0, 0, 0, -2, -3, -4, -5, -5, -5, -5, -4}
+	types := []int32{ggufControl, ggufControl, ggufUnknown, 1, 1, 1, 1, 1, 1, 1, 1}
+	tok, err := FromGGUF(weights.Metadata{
+		"tokenizer.ggml.model": "t5", "tokenizer.ggml.tokens": toks,
+		"tokenizer.ggml.scores": scores, "tokenizer.ggml.token_type": types,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := tok.Encode("  hello   world ", true); !slices.Equal(got, []int{4, 10, 1}) {
+		t.Errorf("Encode = %v, want [4 10 1]", got)
+	}
+	if got := tok.Encode("hellx", false); !slices.Equal(got, []int{3, 6, 7, 8, 8, 2}) {
+		t.Errorf("Encode(hellx) = %v", got)
+	}
+	if s := tok.Decode([]int{4, 10, 1}); s != "hello world" {
+		t.Errorf("Decode = %q", s)
+	}
+}

@@ -49,6 +49,26 @@
 // the vocabulary has none). Normalizers leave invalid bytes untouched. No
 // input makes Encode panic.
 //
+// # Decoding
+//
+// Decode follows the family too (see Decode); a StreamDecoder turns
+// generated tokens into text one token at a time, holding back the bytes of
+// a character split across byte tokens.
+//
+// # Unicode
+//
+// Normalization forms are applied as Rust's unicode-normalization does (no
+// U+034F insertion in long runs of combining marks, unlike x/text's
+// stream-safe mode). Character classes follow Go's unicode package.
+//
+// # Performance
+//
+// Words are encoded with an O(n log n) merge queue (a linear scan for short
+// words) and cached; long SentencePiece-style texts without a pre-tokenizer
+// are cut at "▁" boundaries that no vocabulary piece spans, which leaves the
+// result unchanged. No input is quadratic. tokenizer.json files are read
+// with a dedicated scanner for the vocabulary and merges.
+//
 // A Tokenizer is immutable after loading and safe for concurrent use.
 package tokenizer
 
