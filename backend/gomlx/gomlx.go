@@ -15,7 +15,14 @@
 // one for values, and is donated to each pass, which returns the updated
 // buffer. Where the engine has DynamicUpdateSlice (XLA) a contiguous run of
 // positions of one sequence is written with it; otherwise (simplego, or a
-// batch mixing sequences) rows are written by a masked select.
+// batch mixing sequences) rows are written by a masked select. (GoMLX
+// v0.26.0 cannot declare input/output aliasing when compiling, so whether
+// PJRT reuses a donated buffer for the output or copies it is up to the
+// plugin.)
+//
+// Arithmetic is float32, as in the native backend: bfloat16 and float16
+// weights are converted to float32 inside the graph before each matrix
+// product.
 package gomlx
 
 import (
@@ -86,9 +93,11 @@ func New(eng backends.Backend, o Options) *Backend {
 }
 
 // NewGo returns a Backend on GoMLX's pure-Go engine (simplego), named
-// "gomlx-go".
+// "gomlx-go". Ops run one after another (each may use several cores): the
+// engine's parallel scheduling of independent ops has a data race in
+// v0.26.0 (its bookkeeping of which inputs are used up).
 func NewGo() (*Backend, error) {
-	eng, err := backends.NewWithConfig("go")
+	eng, err := backends.NewWithConfig("go:ops_sequential")
 	if err != nil {
 		return nil, fmt.Errorf("gomlx: pure-Go engine: %w", err)
 	}
