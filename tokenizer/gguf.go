@@ -170,6 +170,19 @@ func FromGGUF(meta weights.Metadata) (*Tokenizer, error) {
 	if err != nil {
 		return nil, err
 	}
+	if name, _ := meta.String("general.name"); t.added != nil && containsAny(strings.ToLower(name), "phi-3", "phi3") {
+		// As llama.cpp: Phi-3's special tokens swallow the whitespace after
+		// them, except <unk>, <s> and <|endoftext|>.
+		toks := append([]addedToken(nil), t.added.tokens...)
+		for i := range toks {
+			switch toks[i].content {
+			case "<unk>", "<s>", "<|endoftext|>":
+			default:
+				toks[i].rstrip = true
+			}
+		}
+		t.added = newAddedVocab(toks)
+	}
 	eot := metaID("tokenizer.ggml.eot_token_id", -1)
 	eom := metaID("tokenizer.ggml.eom_token_id", -1)
 	t.setEOG(eot, eom)
@@ -463,4 +476,13 @@ func anyBytes(v any) []byte {
 		return []byte(b)
 	}
 	return nil
+}
+
+func containsAny(s string, subs ...string) bool {
+	for _, x := range subs {
+		if strings.Contains(s, x) {
+			return true
+		}
+	}
+	return false
 }

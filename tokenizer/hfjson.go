@@ -14,9 +14,22 @@ import (
 
 // FromFile loads a tokenizer.json. A tokenizer_config.json in the same
 // directory supplies BOS/EOS (bos_token, eos_token), add_bos_token /
-// add_eos_token, clean_up_tokenization_spaces and chat_template. For other
-// kinds of files (tokenizer.model, .gguf, directories) use Load.
+// add_eos_token, clean_up_tokenization_spaces and chat_template. A path
+// that is a directory or does not end in .json is handed to Load
+// (tokenizer.model, .gguf, encoder.json + vocab.bpe directories).
 func FromFile(path string) (*Tokenizer, error) {
+	if st, err := os.Stat(path); err == nil && (st.IsDir() || !strings.HasSuffix(strings.ToLower(path), ".json")) {
+		return Load(path)
+	}
+	if filepath.Base(path) == "encoder.json" {
+		return Load(path)
+	}
+	return fromJSONFile(path)
+}
+
+// fromJSONFile loads a tokenizer.json and the tokenizer_config.json beside
+// it.
+func fromJSONFile(path string) (*Tokenizer, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("tokenizer: %w", err)

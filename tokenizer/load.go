@@ -38,7 +38,7 @@ func Load(path string) (*Tokenizer, error) {
 		if filepath.Base(path) == "encoder.json" {
 			return FromGPT2Files(path, filepath.Join(filepath.Dir(path), "vocab.bpe"))
 		}
-		return FromFile(path)
+		return fromJSONFile(path)
 	}
 	return FromSentencePieceFile(path)
 }
@@ -50,7 +50,7 @@ func loadDir(dir string) (*Tokenizer, error) {
 	}
 	switch {
 	case exists("tokenizer.json"):
-		return FromFile(filepath.Join(dir, "tokenizer.json"))
+		return fromJSONFile(filepath.Join(dir, "tokenizer.json"))
 	case exists("tokenizer.model"):
 		return FromSentencePieceFile(filepath.Join(dir, "tokenizer.model"))
 	case exists("encoder.json") && exists("vocab.bpe"):
