@@ -74,6 +74,10 @@ echo "== plugin: $plugin"
 site=$(dirname "$(dirname "$(dirname "$plugin")")")
 libs=$(find "$site/nvidia" -maxdepth 2 -type d -name lib 2>/dev/null | tr '\n' ':' || true)
 export LD_LIBRARY_PATH="${libs}${LD_LIBRARY_PATH:-}"
+# XLA compiles kernels with ptxas and libdevice from the nvcc wheel
+# (goformer also points XLA_FLAGS at that directory by itself).
+ptxas=$(find "$site/nvidia" -maxdepth 3 -type f -name ptxas 2>/dev/null | head -1 || true)
+[ -n "$ptxas" ] && export PATH="$(dirname "$ptxas"):$PATH"
 export GOMLX_NO_AUTO_INSTALL=1 # belt and braces: goformer never auto-installs anyway
 export GOFORMER_XLA_PLUGIN=$plugin
 command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee "$out/gpu.txt"

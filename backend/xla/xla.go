@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/gomlx/go-xla/pkg/installer"
+	"github.com/gomlx/go-xla/pkg/pjrt"
 	xlabackend "github.com/gomlx/gomlx/backends/xla"
 
 	"github.com/goformer/goformer/backend/gomlx"
@@ -60,6 +61,9 @@ func New(plugin string) (b *gomlx.Backend, err error) {
 			return nil, fmt.Errorf("xla backend: %w named %q found (available: %s; %s)\n%s", ErrNoPlugin, plugin, strings.Join(avail, ", "), where, PluginHelp)
 		}
 	}
+	if path := pluginPath(plugin); path != "" && strings.Contains(strings.ToLower(filepath.Base(path)), "cuda") {
+		setCUDADataDir(path)
+	}
 	eng, err := xlabackend.NewWithOptions(plugin, nil)
 	if err != nil {
 		return nil, fmt.Errorf("xla backend: %w: plugin %q failed to start: %v\n%s", ErrNoPlugin, plugin, err, PluginHelp)
@@ -88,4 +92,47 @@ func Install(dir string, cuda bool) error {
 		}
 	}
 	return nil
+}
+
+// pluginPath is the file of a plugin given by name or path ("" if unknown).
+func pluginPath(plugin string) string {
+	if filepath.IsAbs(plugin) {
+		return plugin
+	}
+	return pjrt.AvailablePlugins()[plugin]
+}
+
+// setCUDADataDir points XLA at the CUDA toolkit files (libdevice, ptxas)
+// that NVIDIA's wheels put beside a CUDA plugin, unless XLA_FLAGS already
+// names a directory. go-xla v0.1.4 otherwise sets --xla_gpu_cuda_data_dir
+// to a directory of its author's machine.
+func setCUDADataDir(plugin string) {
+	flags := os.Getenv("XLA_FLAGS")
+	if strings.Contains(flags, "--xla_gpu_cuda_data_dir") {
+		return
+	}
+	// The plugin's RPATH looks in ../nvidia and ../../nvidia for the
+	// libraries; the toolkit directory is the one holding nvvm/libdevice.
+	var dir string
+	for _, nv := range []string{"../nvidia", "../../nvidia"} {
+		root := filepath.Join(filepath.Dir(plugin), nv)
+		for _, sub := range []string{"cu13", "cuda_nvcc", "cu12", "."} {
+			if st, err := os.Stat(filepath.Join(root, sub, "nvvm", "libdevice")); err == nil && st.IsDir() {
+				dir = filepath.Clean(filepath.Join(root, sub))
+				break
+			}
+		}
+		if dir == "" {
+			if st, err := os.Stat(root); err == nil && st.IsDir() {
+				dir = filepath.Clean(root)
+			}
+		}
+		if dir != "" {
+			break
+		}
+	}
+	if dir == "" {
+		return
+	}
+	os.Setenv("XLA_FLAGS", strings.TrimSpace(flags+" --xla_gpu_cuda_data_dir="+dir))
 }
