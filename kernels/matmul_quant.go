@@ -258,6 +258,10 @@ func matMulQ8(p *Pool, out []float32, w Mat, x []float32, n int) {
 		if w.Type == weights.Q4_0 {
 			dot, dot4 = dotQ4_0, dotQ4_0x4
 		}
+		if n == 1 {
+			gemvQ(p, out, w, dot, a)
+			return
+		}
 		tile := batchTile(nb*int(unsafe.Sizeof(blockQ8{})), n)
 		p.For(rows, func(lo, hi int) {
 			var res [4]float32
@@ -289,6 +293,10 @@ func matMulQ8(p *Pool, out []float32, w Mat, x []float32, n int) {
 		if w.Type == weights.Q6_K {
 			dot, dot4 = dotQ6K, dotQ6Kx4
 		}
+		if n == 1 {
+			gemvQ(p, out, w, dot, a)
+			return
+		}
 		tile := batchTile(nb*int(unsafe.Sizeof(blockQ8K{})), n)
 		p.For(rows, func(lo, hi int) {
 			var res [4]float32
@@ -313,6 +321,20 @@ func matMulQ8(p *Pool, out []float32, w Mat, x []float32, n int) {
 	default:
 		panic("kernels: no 8-bit path for " + w.Type.String())
 	}
+}
+
+// gemvQ sets out[r] = dot(row r, a) for every weight row, split across p:
+// the matrix-vector product of decoding, with no per-row work beyond the dot.
+func gemvQ[A blockQ8 | blockQ8K](p *Pool, out []float32, w Mat, dot func(row []byte, a []A) float32, a []A) {
+	rb := w.rowBytes()
+	data := w.Data
+	p.For(w.Rows, func(lo, hi int) {
+		o := out[lo:hi]
+		rows := data[lo*rb : hi*rb]
+		for r := range o {
+			o[r] = dot(rows[r*rb:(r+1)*rb:(r+1)*rb], a)
+		}
+	})
 }
 
 // quantizeRows runs f for each of n input rows, in parallel when n > 1.
