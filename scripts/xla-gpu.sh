@@ -84,10 +84,12 @@ command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,memory.total,dri
 
 # --- 1. tiny models: GPU equals CPU --------------------------------------
 echo "== tiny models: greedy and log-probabilities, native vs CUDA"
-(cd backend/xla && "$bin/xla.test" -test.run 'TestPluginMatchesNative' -test.v) 2>&1 | tee "$out/equality.txt"
+# Full float32 products for the comparison (cuBLAS may otherwise use TF32
+# for float32 matrix products on Ampere and later).
+(cd backend/xla && NVIDIA_TF32_OVERRIDE=0 "$bin/xla.test" -test.run 'TestPluginMatchesNative' -test.v) 2>&1 | tee "$out/equality.txt"
 prompt="Once upon a time"
 "$bin/goformer" generate --temperature 0 -n 48 --ignore-eos "$prompt" >"$out/gen-native.txt"
-"$bin/goformer" generate --backend "xla:$plugin" --temperature 0 -n 48 --ignore-eos "$prompt" >"$out/gen-cuda.txt"
+NVIDIA_TF32_OVERRIDE=0 "$bin/goformer" generate --backend "xla:$plugin" --temperature 0 -n 48 --ignore-eos "$prompt" >"$out/gen-cuda.txt"
 if cmp -s "$out/gen-native.txt" "$out/gen-cuda.txt"; then
 	echo "generate (stories260K, greedy): CUDA text equals native"
 else
