@@ -244,6 +244,22 @@ func (t *Tokenizer) preTokenizeAndModel(s string, atStart bool, ids []int, buf *
 	if t.pre == nil {
 		return t.model.encodeWord(s, ids, &buf.bpe)
 	}
+	if sp, ok := t.pre.(splitPreTokenizer); ok {
+		// The common case (one Split stage): encode spans as they are,
+		// without building the list of words.
+		spans := sp.s.Split(s, buf.spans[:0])
+		for _, x := range spans {
+			if x[1] > x[0] {
+				ids = t.model.encodeWord(s[x[0]:x[1]], ids, &buf.bpe)
+			}
+		}
+		if cap(spans) <= 1<<20 {
+			buf.spans = spans[:0]
+		} else {
+			buf.spans = nil
+		}
+		return ids
+	}
 	words := t.pre.preTokenize(s, atStart, buf.words[:0])
 	for _, w := range words {
 		if w == "" {
