@@ -6,7 +6,8 @@
 #      the GPU must equal the CPU backend's (go test TestPluginMatchesNative),
 #      and 'goformer generate' prints the same text on both;
 #   2. decode and 512-token prefill tokens/s on the llama3.2-1b synthetic
-#      shape (bf16), native CPU and CUDA in the same process (go test -bench),
+#      shape (bf16), native CPU and CUDA in the same process (go test -bench;
+#      CUDA with float32 products, and with bfloat16 products: xla-bf16),
 #      and goformer bench's CPU figures for the same file.
 #
 # Usage: scripts/xla-gpu.sh [PLUGIN]
@@ -124,4 +125,6 @@ cat "$out/bench-decode.txt" "$out/bench-prefill.txt" | awk '
 		for (k in t) printf "%-28s %12.1f tokens/s\n", k, t[k]
 		if (t["BenchmarkDecode/native"] > 0 && t["BenchmarkDecode/xla"] > 0) printf "decode  CUDA/CPU ratio: %.2fx\n", t["BenchmarkDecode/xla"] / t["BenchmarkDecode/native"]
 		if (t["BenchmarkPrefill/native"] > 0 && t["BenchmarkPrefill/xla"] > 0) printf "prefill CUDA/CPU ratio: %.2fx\n", t["BenchmarkPrefill/xla"] / t["BenchmarkPrefill/native"]
+		if (t["BenchmarkDecode/native"] > 0 && t["BenchmarkDecode/xla-bf16"] > 0) printf "decode  CUDA(bf16 products)/CPU ratio: %.2fx\n", t["BenchmarkDecode/xla-bf16"] / t["BenchmarkDecode/native"]
+		if (t["BenchmarkPrefill/native"] > 0 && t["BenchmarkPrefill/xla-bf16"] > 0) printf "prefill CUDA(bf16 products)/CPU ratio: %.2fx\n", t["BenchmarkPrefill/xla-bf16"] / t["BenchmarkPrefill/native"]
 	}' | tee "$out/summary.txt"

@@ -3,11 +3,15 @@ package gomlx_test
 import (
 	"context"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
 	"testing"
 
+	"github.com/gomlx/gomlx/backends"
+
+	"github.com/goformer/goformer/backend/gomlx"
 	"github.com/goformer/goformer/model"
 	"github.com/goformer/goformer/synth"
 	"github.com/goformer/goformer/weights"
@@ -152,4 +156,51 @@ func TestPhi3LongRoPE(t *testing.T) {
 		return rows
 	}
 	compare(t, run(mn, nb), run(mg, gb), 1e-4)
+}
+
+// TestBF16Matmul: with bfloat16 products (the fast GPU option) a bf16
+// Llama stays near native: the log-probability of native's most likely
+// token moves by less than 0.5 and the greedy choice agrees at three
+// positions in four or more. The bounds are loose on purpose: bfloat16
+// results (logits included) carry 8 significant bits, which on this tiny
+// model's large logits moves log-probabilities by ~0.2. Exact agreement is
+// the default mode's job; this catches a broken conversion.
+func TestBF16Matmul(t *testing.T) {
+	f := synthFile(t, "llama", weights.BF16)
+	nb := model.NewNative(2)
+	defer nb.Close()
+	eng, err := backends.NewWithConfig("go:ops_sequential")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gb := gomlx.New(eng, gomlx.Options{BF16Matmul: true})
+	defer gb.Close()
+	mn, err := model.Load(f, nb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mg, err := model.Load(f, gb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prompt := testPrompt(30000, 24)
+	want := logprobs(t, mn, nb, prompt, 18, 32)
+	got := logprobs(t, mg, gb, prompt, 18, 32)
+	var worstAll, worstTop float64
+	same := 0
+	for i := range want {
+		for j := range want[i] {
+			worstAll = max(worstAll, math.Abs(float64(want[i][j]-got[i][j])))
+		}
+		top := model.Greedy(want[i])
+		worstTop = max(worstTop, math.Abs(float64(want[i][top]-got[i][top])))
+		if model.Greedy(got[i]) == top {
+			same++
+		}
+	}
+	t.Logf("bf16 products: |Δ log-probability| of native's top token ≤ %.3g (any token ≤ %.3g), same greedy token at %d of %d positions",
+		worstTop, worstAll, same, len(want))
+	if worstTop > 0.5 || same < len(want)*3/4 {
+		t.Errorf("bf16 products drift too far: top-token |Δ| %.3g, greedy agreement %d/%d", worstTop, same, len(want))
+	}
 }

@@ -197,7 +197,13 @@ func (t *tracer) Linear(x model.Tensor, w, bias model.Weight) model.Tensor {
 	}
 	out := m.shape[0]
 	t.op('l', a.id)
-	wn := t.useF32(m)
+	bf16 := t.b.bf16mm && m.dt == dtypes.BFloat16
+	var wn *Node
+	if bf16 {
+		wn = t.use(m)
+	} else {
+		wn = t.useF32(m)
+	}
 	var bw *weight
 	if bias != nil {
 		bw = tw(bias)
@@ -207,7 +213,11 @@ func (t *tracer) Linear(x model.Tensor, w, bias model.Weight) model.Tensor {
 		t.op('b')
 	}
 	var y *Node
-	if t.g != nil {
+	switch {
+	case t.g != nil && bf16:
+		y = DotGeneral(ConvertDType(a.n, dtypes.BFloat16), []int{1}, nil, wn, []int{1}, nil)
+		y = ConvertDType(y, dtypes.Float32)
+	case t.g != nil:
 		y = DotGeneral(a.n, []int{1}, nil, wn, []int{1}, nil)
 	}
 	if bw != nil {

@@ -5,6 +5,7 @@ import (
 	"os"
 	"testing"
 
+	"github.com/goformer/goformer/backend/gomlx"
 	"github.com/goformer/goformer/internal/defaultmodel"
 	"github.com/goformer/goformer/model"
 	"github.com/goformer/goformer/weights"
@@ -36,16 +37,18 @@ func backends(b *testing.B) map[string]func(b *testing.B) model.Backend {
 			b.Cleanup(func() { nb.Close() })
 			return nb
 		},
-		"xla": func(b *testing.B) model.Backend { return openXLA(b) },
+		"xla":      func(b *testing.B) model.Backend { return openXLA(b, gomlx.Options{}) },
+		"xla-bf16": func(b *testing.B) model.Backend { return openXLA(b, gomlx.Options{BF16Matmul: true}) },
 	}
 }
 
 // BenchmarkDecode: one token per op after a 32-token prompt (tokens/s is
-// ops/s), on the native backend and on the plugin in GOFORMER_XLA_PLUGIN,
-// in the same process, so their ratio is the figure to report.
+// ops/s), on the native backend and on the plugin in GOFORMER_XLA_PLUGIN
+// (float32 products, and bfloat16 products with bf16 weights), in the same
+// process, so their ratio is the figure to report.
 func BenchmarkDecode(b *testing.B) {
 	f := benchModel(b)
-	for _, name := range []string{"native", "xla"} {
+	for _, name := range []string{"native", "xla", "xla-bf16"} {
 		b.Run(name, func(b *testing.B) {
 			be := backends(b)[name](b)
 			m, err := model.Load(f, be)
@@ -92,7 +95,7 @@ func BenchmarkDecode(b *testing.B) {
 // BenchmarkPrefill: a 512-token prompt per op into an empty cache.
 func BenchmarkPrefill(b *testing.B) {
 	f := benchModel(b)
-	for _, name := range []string{"native", "xla"} {
+	for _, name := range []string{"native", "xla", "xla-bf16"} {
 		b.Run(name, func(b *testing.B) {
 			be := backends(b)[name](b)
 			m, err := model.Load(f, be)

@@ -8,7 +8,7 @@ import "github.com/goformer/goformer/backend/gomlx"
 const Compiled = false
 
 // New reports ErrNotCompiled: this build has no XLA backend.
-func New(plugin string) (*gomlx.Backend, error) { return nil, ErrNotCompiled }
+func New(plugin string, o gomlx.Options) (*gomlx.Backend, error) { return nil, ErrNotCompiled }
 
 // Install reports ErrNotCompiled: this build has no XLA backend.
 func Install(dir string, cuda bool) error { return ErrNotCompiled }

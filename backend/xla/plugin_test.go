@@ -20,13 +20,13 @@ import (
 // and benchmarks that need a real plugin use; they skip when it is unset.
 const pluginEnv = "GOFORMER_XLA_PLUGIN"
 
-func openXLA(tb testing.TB) *gomlx.Backend {
+func openXLA(tb testing.TB, o gomlx.Options) *gomlx.Backend {
 	tb.Helper()
 	plugin, ok := os.LookupEnv(pluginEnv)
 	if !ok {
 		tb.Skipf("%s not set: no PJRT plugin to test (set it to a plugin name or path)", pluginEnv)
 	}
-	be, err := xla.New(plugin)
+	be, err := xla.New(plugin, o)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -74,7 +74,7 @@ func checkpoints(t *testing.T) map[string]*weights.File {
 // and the log-probabilities of the prompt and of each generated token are
 // reported (and must agree within 1e-3).
 func TestPluginMatchesNative(t *testing.T) {
-	xb := openXLA(t)
+	xb := openXLA(t, gomlx.Options{})
 	nb := model.NewNative(0)
 	defer nb.Close()
 	for name, f := range checkpoints(t) {

@@ -25,11 +25,11 @@ func init() {
 	xlabackend.EnableAutoInstall(false)
 }
 
-// New opens a PJRT plugin and returns a Backend on it, named "xla-<name>".
-// plugin is a plugin name ("cpu", "cuda": pjrt_c_api_<name>_plugin.so in
-// the search path), an absolute path to the plugin's shared library, or ""
-// for the first available (cuda before cpu).
-func New(plugin string) (b *gomlx.Backend, err error) {
+// New opens a PJRT plugin and returns a Backend on it, named "xla-<name>"
+// unless o names it. plugin is a plugin name ("cpu", "cuda":
+// pjrt_c_api_<name>_plugin.so in the search path), an absolute path to the
+// plugin's shared library, or "" for the first available (cuda before cpu).
+func New(plugin string, o gomlx.Options) (b *gomlx.Backend, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			b, err = nil, fmt.Errorf("xla backend: plugin %q: %v\n%s", plugin, r, PluginHelp)
@@ -68,7 +68,10 @@ func New(plugin string) (b *gomlx.Backend, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("xla backend: %w: plugin %q failed to start: %v\n%s", ErrNoPlugin, plugin, err, PluginHelp)
 	}
-	return gomlx.New(eng, gomlx.Options{Name: "xla-" + name}), nil
+	if o.Name == "" {
+		o.Name = "xla-" + name
+	}
+	return gomlx.New(eng, o), nil
 }
 
 // Install downloads the PJRT plugins for this machine (the CPU plugin, and

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/goformer/goformer/backend/gomlx"
 	"github.com/goformer/goformer/backend/xla"
 )
 
@@ -18,7 +19,7 @@ const childEnv = "GOFORMER_XLA_TEST_PLUGIN"
 
 func TestMain(m *testing.M) {
 	if plugin, ok := os.LookupEnv(childEnv); ok {
-		b, err := xla.New(plugin)
+		b, err := xla.New(plugin, gomlx.Options{})
 		if err == nil {
 			b.Close()
 			os.Stdout.WriteString("OK\n")

@@ -18,7 +18,8 @@ import (
 const backendUsage = "compute backend: native (goformer's CPU kernels), " +
 	"gomlx-go (GoMLX graphs in pure Go: slow, for checking), " +
 	"xla[:PLUGIN] (XLA through a PJRT plugin: a name such as cpu or cuda found in PJRT_PLUGIN_LIBRARY_PATH, " +
-	"or the plugin's absolute path; 'goformer xla install' fetches one)"
+	"or the plugin's absolute path; 'goformer xla install' fetches one), " +
+	"xla-bf16[:PLUGIN] (xla with bfloat16 matrix products for bf16 weights: faster on GPUs, less exact)"
 
 // openBackend returns the backend --backend names; nil for native, which
 // goformer.Load makes itself (with the -t threads).
@@ -35,14 +36,14 @@ func openBackend(spec string) (model.Backend, error) {
 			return nil, fmt.Errorf("--backend %q: gomlx-go takes no argument", spec)
 		}
 		return gomlx.NewGo()
-	case "xla":
-		be, err := xla.New(arg)
+	case "xla", "xla-bf16":
+		be, err := xla.New(arg, gomlx.Options{BF16Matmul: name == "xla-bf16"})
 		if err != nil {
 			return nil, fmt.Errorf("--backend %s: %w", spec, err)
 		}
 		return be, nil
 	}
-	return nil, fmt.Errorf("--backend %q: want native, gomlx-go or xla[:PLUGIN]", spec)
+	return nil, fmt.Errorf("--backend %q: want native, gomlx-go, xla[:PLUGIN] or xla-bf16[:PLUGIN]", spec)
 }
 
 // backendOption is openBackend as a Load option.

@@ -33,7 +33,7 @@ func TestBackendErrors(t *testing.T) {
 		backend string
 		want    []string
 	}{
-		{"cuda", []string{"native, gomlx-go or xla"}},
+		{"cuda", []string{"native, gomlx-go, xla[:PLUGIN] or xla-bf16[:PLUGIN]"}},
 		{"native:4", []string{"native takes no argument"}},
 		{"xla:/nonexistent/pjrt_c_api_cpu_plugin.so", []string{"/nonexistent/pjrt_c_api_cpu_plugin.so", "PJRT_PLUGIN_LIBRARY_PATH", "goformer xla install"}},
 	}
