@@ -84,6 +84,8 @@ type Test struct {
 	// test (otherwise PeakRSS covers the process so far).
 	PeakRSSReset bool
 	Time         time.Time // when the test started
+	// Partial marks a test stopped (by ctx) before all its repetitions ran.
+	Partial bool
 }
 
 // Name is llama-bench's test name: "pp512", "tg128".
@@ -140,6 +142,10 @@ type Report struct {
 //     the last token are computed.
 //   - tgN evaluates N random token ids one at a time from an empty cache,
 //     computing the logits after each.
+//
+// When ctx is cancelled during the tests, Run returns the report of the tests
+// finished so far (the current one marked Partial if a repetition finished)
+// together with the error.
 func Run(ctx context.Context, o Options) (*Report, error) {
 	if o.Reps < 1 {
 		return nil, fmt.Errorf("bench: %d repetitions, want at least 1", o.Reps)
@@ -262,6 +268,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 			o.Progress(t.Name(), 0, o.Reps)
 		}
 		if _, err := run(ids(warm)); err != nil {
+			if ctx.Err() != nil {
+				return rep, fmt.Errorf("bench: %s warm-up: %w", t.Name(), err)
+			}
 			return nil, fmt.Errorf("bench: %s warm-up: %w", t.Name(), err)
 		}
 		for r := range o.Reps {
@@ -270,6 +279,15 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 			}
 			d, err := run(ids(t.tokens()))
 			if err != nil {
+				if ctx.Err() != nil {
+					// Stopped: keep what finished, so the caller can
+					// still report it.
+					if len(t.Samples) > 0 {
+						t.Partial, t.PeakRSS = true, peakRSS()
+						rep.Tests = append(rep.Tests, t)
+					}
+					return rep, fmt.Errorf("bench: %s: %w", t.Name(), err)
+				}
 				return nil, fmt.Errorf("bench: %s: %w", t.Name(), err)
 			}
 			t.Samples = append(t.Samples, d)

@@ -50,6 +50,8 @@ type Result struct {
 	// PeakRSSPerTest says PeakRSSBytes was reset at the test's start
 	// (otherwise it covers the process up to the test's end).
 	PeakRSSPerTest bool `json:"peak_rss_per_test"`
+	// Partial marks a test stopped before all its repetitions ran.
+	Partial bool `json:"partial,omitempty"`
 }
 
 // Results converts the report to llama-bench records, one per test.
@@ -95,6 +97,7 @@ func (r *Report) Results() []Result {
 			KVCacheBytes:   m.KVBytes,
 			PeakRSSBytes:   t.PeakRSS,
 			PeakRSSPerTest: t.PeakRSSReset,
+			Partial:        t.Partial,
 		})
 	}
 	return out
@@ -120,8 +123,12 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	b.WriteString("| --- | ---: | ---: | --- | ---: | ---: | ---: | ---: |\n")
 	for _, t := range r.Tests {
 		mean, std := MeanStd(t.TokensPerSecond())
+		name := t.Name()
+		if t.Partial {
+			name += fmt.Sprintf(" (stopped after %d reps)", len(t.Samples))
+		}
 		fmt.Fprintf(&b, "| %s | %s | %s | goformer CPU | %d | %s | %.2f ± %.2f | %s |\n",
-			m.Type(), bytesLabel(m.Size), paramsLabel(m.Params), m.Threads, t.Name(), mean, std, bytesLabel(t.PeakRSS))
+			m.Type(), bytesLabel(m.Size), paramsLabel(m.Params), m.Threads, name, mean, std, bytesLabel(t.PeakRSS))
 	}
 	mode := "mmap"
 	if !m.UseMmap {

@@ -127,19 +127,12 @@ async function tg(n) {
 
 const tests = [...o.p.map((p) => ({p, g: 0})), ...o.n.map((g) => ({p: 0, g}))];
 const results = [];
-for (const {p, g} of tests) {
-    const run = p > 0 ? () => pp(p) : () => tg(g);
-    const testTime = new Date().toISOString().replace(/\.\d+Z$/, "Z");
-    await (p > 0 ? pp(p) : tg(1)); // warm-up, as llama-bench does
-    const samplesNs = [];
-    for (let r = 0; r < o.r; r++) {
-        process.stderr.write(`llama.cpp: ${p > 0 ? "pp" + p : "tg" + g} ${r + 1}/${o.r}\n`);
-        samplesNs.push(await run());
-    }
+
+function record(p, g, testTime, samplesNs, partial) {
     const samplesTs = samplesNs.map((ns) => (1e9 * (p + g)) / ns);
     const [avgNs, stdNs] = meanStd(samplesNs);
     const [avgTs, stdTs] = meanStd(samplesTs);
-    results.push({
+    const r = {
         build_commit: `llama.cpp ${llama.llamaCppRelease?.release ?? "?"} (node-llama-cpp, ${llama.buildType})`,
         cpu_info: cpus()[0]?.model ?? "",
         gpu_info: "",
@@ -168,7 +161,34 @@ for (const {p, g} of tests) {
         samples_ns: samplesNs,
         samples_ts: samplesTs,
         load_ns: loadNs,
-    });
+    };
+    if (partial) r.partial = true; // stopped before all repetitions ran
+    return r;
+}
+
+// On SIGINT or SIGTERM (a time limit), print the finished tests and the
+// repetitions of the current one that completed, then exit.
+let current = null;
+const stopped = () => {
+    const out = [...results];
+    if (current != null && current.samplesNs.length > 0)
+        out.push(record(current.p, current.g, current.testTime, current.samplesNs, true));
+    process.stdout.write(JSON.stringify(out, null, 2) + "\n", () => process.exit(0));
+};
+process.on("SIGINT", stopped);
+process.on("SIGTERM", stopped);
+
+for (const {p, g} of tests) {
+    const run = p > 0 ? () => pp(p) : () => tg(g);
+    const testTime = new Date().toISOString().replace(/\.\d+Z$/, "Z");
+    current = {p, g, testTime, samplesNs: []};
+    await (p > 0 ? pp(p) : tg(1)); // warm-up, as llama-bench does
+    for (let r = 0; r < o.r; r++) {
+        process.stderr.write(`llama.cpp: ${p > 0 ? "pp" + p : "tg" + g} ${r + 1}/${o.r}\n`);
+        current.samplesNs.push(await run());
+    }
+    results.push(record(p, g, testTime, current.samplesNs, false));
+    current = null;
 }
 
 process.stdout.write(JSON.stringify(results, null, 2) + "\n");

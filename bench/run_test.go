@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 )
@@ -96,5 +97,32 @@ func TestResultsJSON(t *testing.T) {
 	}
 	if got[0]["n_prompt"] != 8.0 || got[0]["n_gen"] != 0.0 || got[1]["n_prompt"] != 0.0 || got[1]["n_gen"] != 3.0 {
 		t.Errorf("n_prompt/n_gen wrong: %v", got)
+	}
+}
+
+func TestRunCancelledKeepsFinished(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	o := Options{Prompts: []int{8}, Gens: []int{4}, Reps: 3, Threads: 1}
+	o.Progress = func(test string, rep, reps int) {
+		if test == "tg4" && rep == 2 {
+			cancel() // the second repetition of tg4 will stop
+		}
+	}
+	r, err := Run(ctx, o)
+	if err == nil || !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+	if r == nil || len(r.Tests) != 2 {
+		t.Fatalf("report %+v, want pp8 and a partial tg4", r)
+	}
+	if r.Tests[0].Partial || len(r.Tests[0].Samples) != 3 {
+		t.Errorf("pp8: partial %v with %d samples, want complete with 3", r.Tests[0].Partial, len(r.Tests[0].Samples))
+	}
+	if !r.Tests[1].Partial || len(r.Tests[1].Samples) != 1 {
+		t.Errorf("tg4: partial %v with %d samples, want partial with 1", r.Tests[1].Partial, len(r.Tests[1].Samples))
+	}
+	if res := r.Results(); !res[1].Partial || res[0].Partial {
+		t.Errorf("JSON partial flags %v, %v; want false, true", res[0].Partial, res[1].Partial)
 	}
 }

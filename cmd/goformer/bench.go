@@ -70,11 +70,16 @@ measures them; tokenization and sampling are left out.`)
 		}
 	}
 	r, err := bench.Run(ctx, o)
-	if err != nil {
+	if r == nil {
 		return err
 	}
+	// Interrupted runs still print the tests that finished.
+	write := r.WriteMarkdown
 	if *format == "json" {
-		return r.WriteJSON(stdout)
+		write = r.WriteJSON
 	}
-	return r.WriteMarkdown(stdout)
+	if werr := write(stdout); werr != nil && err == nil {
+		err = werr
+	}
+	return err
 }

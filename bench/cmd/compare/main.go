@@ -95,6 +95,7 @@ type result struct {
 	RSSReset bool      `json:"peak_rss_per_test"`
 	FlashAtt any       `json:"flash_attn"`
 	NCtx     int       `json:"n_ctx"`
+	Partial  bool      `json:"partial"` // stopped before all repetitions ran
 }
 
 type row struct {
@@ -315,17 +316,22 @@ func runJSON(ctx context.Context, limit time.Duration, dir, who, model, name str
 	var out bytes.Buffer
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Stdout, cmd.Stderr = &out, logFile
-	if err := cmd.Run(); err != nil {
-		if ctx.Err() == context.DeadlineExceeded {
-			err = fmt.Errorf("stopped after %v", limit)
-		}
-		return nil, fmt.Errorf("%v (log: %s)", err, logPath)
+	// At the time limit, interrupt first: goformer bench and llamacpp.mjs
+	// then print the tests (and repetitions) they finished.
+	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
+	cmd.WaitDelay = 15 * time.Second
+	runErr := cmd.Run()
+	if ctx.Err() == context.DeadlineExceeded {
+		runErr = fmt.Errorf("stopped after %v", limit)
 	}
 	if err := os.WriteFile(filepath.Join(dir, base+"."+who+".json"), out.Bytes(), 0o644); err != nil {
 		return nil, err
 	}
 	var rs []result
 	if err := json.Unmarshal(out.Bytes(), &rs); err != nil {
+		if runErr != nil {
+			return nil, fmt.Errorf("%v (log: %s)", runErr, logPath)
+		}
 		return nil, fmt.Errorf("output is not llama-bench JSON: %w", err)
 	}
 	m := map[string]result{}
@@ -335,6 +341,9 @@ func runJSON(ctx context.Context, limit time.Duration, dir, who, model, name str
 		} else {
 			m[fmt.Sprintf("tg%d", r.NGen)] = r
 		}
+	}
+	if runErr != nil {
+		return m, fmt.Errorf("%v, after %d finished or partial tests (log: %s)", runErr, len(rs), logPath)
 	}
 	return m, nil
 }
@@ -455,6 +464,9 @@ func writeTable(w io.Writer, o options, rows []*row, bw float64, loadBefore, loa
 		cell := func(x result, ok bool) string {
 			if !ok {
 				return "—"
+			}
+			if x.Partial {
+				return fmt.Sprintf("%.2f ± %.2f (%d of %d reps)", x.AvgTs, x.StdTs, len(x.Samples), o.r)
 			}
 			return fmt.Sprintf("%.2f ± %.2f", x.AvgTs, x.StdTs)
 		}
