@@ -166,3 +166,42 @@ func meanTop1(logits []float32, vocab int) float64 {
 	}
 	return sum / float64(rows)
 }
+
+// TestPhi3LongRoPE runs a prompt past Phi-3's original context (256 in the
+// tiny shape): the long-RoPE factors then apply to the whole pass, in both
+// checkpoint formats alike, and change the early positions' logits.
+func TestPhi3LongRoPE(t *testing.T) {
+	hf, gguf := synthPair(t, "phi3", weights.F32)
+	mh, bh := loadPath(t, hf)
+	mg, bg := loadPath(t, gguf)
+	vocab := mh.Config().Vocab
+	prompt := testPrompt(vocab, 260)
+	eval := func(m model.Model, be *model.Native, ids []int) []float32 {
+		s, err := model.NewSession(m, be, 300)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := s.EvalAll(context.Background(), ids)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return append([]float32(nil), out...)
+	}
+	a, b := eval(mh, bh, prompt), eval(mg, bg, prompt)
+	var worst float64
+	for i := range a {
+		worst = max(worst, math.Abs(float64(a[i]-b[i])))
+	}
+	if worst > 1e-5 {
+		t.Errorf("260 tokens: max |logit difference| HF vs GGUF %.3g > 1e-5", worst)
+	}
+	short := eval(mg, bg, prompt[:20])
+	var moved float64
+	for i := range short {
+		moved = max(moved, math.Abs(float64(short[i]-b[i])))
+	}
+	if moved < 1e-3 {
+		t.Errorf("the first 20 positions' logits moved by only %.3g with long factors", moved)
+	}
+	t.Logf("HF vs GGUF %.2g; long vs short factors at the first 20 positions: %.3g", worst, moved)
+}

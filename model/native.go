@@ -15,6 +15,10 @@ type Native struct {
 	pool *kernels.Pool
 	ar   arena
 	ops  nativeOps
+	// HalfGELU rounds GELU's input and output to half precision, as
+	// llama.cpp's CPU backend does with its lookup table. It exists to
+	// measure goformer against llama.cpp (package peer); leave it off.
+	HalfGELU bool
 }
 
 // NewNative returns a CPU backend using threads workers (≤ 0: all cores).
@@ -292,6 +296,9 @@ func (o *nativeOps) Scale(x Tensor, s float32) Tensor {
 }
 func (o *nativeOps) SiLU(x Tensor) Tensor { return o.unary(x, kernels.SiLU) }
 func (o *nativeOps) GELU(x Tensor, tanhApprox bool) Tensor {
+	if o.n.HalfGELU {
+		return o.unary(x, func(d []float32) { halfGELU(d, tanhApprox) })
+	}
 	if tanhApprox {
 		return o.unary(x, kernels.GELUTanh)
 	}
@@ -435,4 +442,26 @@ func (a *arena) alloc(n int) []float32 {
 	a.total += size
 	a.off = n
 	return a.chunks[len(a.chunks)-1][:n:n]
+}
+
+// halfGELU is GELU on half-precision-rounded inputs, rounded to half
+// precision (llama.cpp's table), passing |x| ≥ 10 through as llama.cpp does.
+func halfGELU(d []float32, tanhApprox bool) {
+	for i, v := range d {
+		switch {
+		case v <= -10:
+			d[i] = 0
+		case v >= 10:
+		default:
+			h, _ := kernels.Quantize(weights.F16, []float32{v})
+			g := kernels.Dequantize(weights.F16, h, 1)
+			if tanhApprox {
+				kernels.GELUTanh(g)
+			} else {
+				kernels.GELU(g)
+			}
+			h, _ = kernels.Quantize(weights.F16, g)
+			d[i] = kernels.Dequantize(weights.F16, h, 1)[0]
+		}
+	}
 }

@@ -192,7 +192,9 @@ func (a *arch) ggufMeta(tok *tokenizer) ([]weights.KV, []*weights.Tensor, error)
 	f := func(v float64) float32 { return float32(v) }
 	kv := []weights.KV{
 		{Key: "general.architecture", Value: a.ggufArch},
-		{Key: "general.name", Value: "goformer synth " + a.name},
+		// A neutral name: llama.cpp adjusts some vocabularies by model name
+		// (a "phi3" name expects Phi-3's own special tokens).
+		{Key: "general.name", Value: "goformer synthetic checkpoint"},
 	}
 	add := func(k string, v any) { kv = append(kv, weights.KV{Key: p + k, Value: v}) }
 	var extra []*weights.Tensor
@@ -223,7 +225,7 @@ func (a *arch) ggufMeta(tok *tokenizer) ([]weights.KV, []*weights.Tensor, error)
 			pool = 2
 		}
 		add("pooling_type", pool)
-		add("token_type_count", u(max(a.i("type_vocab_size"), 1)))
+		kv = append(kv, weights.KV{Key: "tokenizer.ggml.token_type_count", Value: u(max(a.i("type_vocab_size"), 1))})
 		return kv, nil, nil
 	}
 	e, heads := a.i("hidden_size"), a.i("num_attention_heads")

@@ -39,7 +39,11 @@ type Options struct {
 	Arch string
 	// Shape names a preset (see Shapes); ignored when Config is set.
 	Shape string
-	// Config is a Hugging Face config.json to use instead of a preset.
+	// Config is a Hugging Face config.json to use instead of a preset
+	// (Preset returns one to edit). Keys starting with "synth_" are synth's
+	// own and not written out: synth_tokenizer names the shared tokenizer
+	// directory to use, synth_pooling ("mean" or "cls") a BERT model's
+	// pooling.
 	Config map[string]any
 	// DType of the matrices: F32, BF16, F16, or (GGUF only) Q8_0, Q4_K.
 	DType weights.DType

@@ -157,27 +157,43 @@ func parseTokenizer(root, name string) (*tokenizer, error) {
 			t.types[i] = tokByte
 		}
 	}
-	switch t.model {
-	case "gpt2":
-		var ms []string
-		if err := json.Unmarshal(tj.Model.Merges, &ms); err != nil {
+	var merges []string
+	if len(tj.Model.Merges) > 0 {
+		if err := json.Unmarshal(tj.Model.Merges, &merges); err != nil {
 			var pairs [][2]string
 			if err2 := json.Unmarshal(tj.Model.Merges, &pairs); err2 != nil {
 				return nil, fmt.Errorf("synth: %s: merges: %w", name, err2)
 			}
-			for _, p := range pairs {
-				ms = append(ms, p[0]+" "+p[1])
+			merges = make([]string, len(pairs))
+			for i, p := range pairs {
+				merges[i] = p[0] + " " + p[1]
 			}
 		}
-		t.merges = ms
+	}
+	switch t.model {
+	case "gpt2":
+		t.merges = merges
 	case "llama":
-		// SentencePiece-style scores: earlier (more frequent) pieces score
-		// higher, as the BPE vocabulary ids are in merge order.
+		// SentencePiece-style scores from the BPE merges: a piece made by
+		// merge r scores -r, so that merging the best-scored pair first
+		// replays the merges in rank order; pieces no merge makes score
+		// below every merged one.
+		rank := make(map[string]int, len(merges))
+		for r, m := range merges {
+			a, b, _ := strings.Cut(m, " ")
+			if _, dup := rank[a+b]; !dup {
+				rank[a+b] = r
+			}
+		}
 		t.scores = make([]float32, n)
-		for i := range t.scores {
-			t.scores[i] = -float32(i)
-			if t.types[i] != tokNormal {
+		for i, piece := range t.tokens {
+			switch r, ok := rank[piece]; {
+			case t.types[i] != tokNormal:
 				t.scores[i] = 0
+			case ok:
+				t.scores[i] = -float32(r)
+			default:
+				t.scores[i] = -float32(len(merges) + i)
 			}
 		}
 	case "bert":
