@@ -23,6 +23,7 @@ Usage:
   goformer list                      models in the HF cache, with size and format
   goformer rm ORG/NAME               remove a model from the HF cache
   goformer bench [flags]             prompt/generation tokens/s, llama-bench style (-o json)
+  goformer serve [flags]             OpenAI-compatible HTTP server (--host, --port, --parallel N)
   goformer synth --arch A --shape S  write a random-weight checkpoint (--dtype, --format gguf|hf, -o PATH)
   goformer embed -m MODEL TEXT...    print L2-normalized embeddings as JSON (BERT family)
   goformer xla install [--cuda]      download XLA's PJRT plugins (for --backend xla; never automatic)
@@ -73,6 +74,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdBench(ctx, rest, stdout, stderr)
 	case "xla":
 		return cmdXLA(ctx, rest, stdout, stderr)
+	case "serve":
+		return cmdServe(ctx, rest, stdout, stderr)
 	case "synth":
 		return cmdSynth(ctx, rest, stdout, stderr)
 	case "embed":
