@@ -29,4 +29,6 @@ require (
 	k8s.io/klog/v2 v2.130.1 // indirect
 )
 
-require github.com/daulet/tokenizers v1.24.0 // indirect
+// Optional Rust tokenizers backend (tokenizer/hftok), built only with
+// -tags hftokenizers and a libtokenizers.a; the default build never links it.
+require github.com/daulet/tokenizers v1.24.0
