@@ -42,8 +42,9 @@ func synthFile(t *testing.T, arch string, dt weights.DType) *weights.File {
 // checkpoint on gomlx-go gives the native backend's log-probabilities within
 // 1e-4 at every position of a prefill followed by decode steps. The prompt
 // is longer than the tiny shapes' sliding windows. Matrices are F32, and
-// BF16 for Llama (bf16 on the device; the conversion is the same code for
-// every family). The pure-Go engine is slow on the large vocabularies, so
+// BF16 and F16 for Llama (bf16 stays bf16 on the device, f16 becomes f32 on
+// simplego, which has no float16; the conversion is the same code for every
+// family). The pure-Go engine is slow on the large vocabularies, so
 // the prompt stays short.
 func TestFamiliesLogprobs(t *testing.T) {
 	for _, arch := range synth.Arches {
@@ -52,7 +53,7 @@ func TestFamiliesLogprobs(t *testing.T) {
 		}
 		dts := []weights.DType{weights.F32}
 		if arch == "llama" {
-			dts = append(dts, weights.BF16)
+			dts = append(dts, weights.BF16, weights.F16)
 		}
 		for _, dt := range dts {
 			t.Run(fmt.Sprintf("%s/%s", arch, dt), func(t *testing.T) {
