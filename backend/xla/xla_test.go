@@ -2,10 +2,13 @@ package xla_test
 
 import (
 	"errors"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -50,8 +53,36 @@ func child(t *testing.T, plugin string) (out, home string) {
 		}
 	}
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), childEnv+"="+plugin, "PJRT_PLUGIN_LIBRARY_PATH="+empty,
-		"HOME="+home, "LD_LIBRARY_PATH=", "GOMLX_NO_AUTO_INSTALL=")
+	// GOMLX_NO_AUTO_INSTALL is left out: goformer must not download even
+	// when the user has not set it.
+	env := slices.DeleteFunc(os.Environ(), func(kv string) bool {
+		return strings.HasPrefix(kv, "GOMLX_NO_AUTO_INSTALL=")
+	})
+	// Any download would go through this proxy, which only counts.
+	proxy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dials atomic.Int32
+	go func() {
+		for {
+			c, err := proxy.Accept()
+			if err != nil {
+				return
+			}
+			dials.Add(1)
+			c.Close()
+		}
+	}()
+	defer proxy.Close()
+	p := "http://" + proxy.Addr().String()
+	env = slices.DeleteFunc(env, func(kv string) bool {
+		k, _, _ := strings.Cut(kv, "=")
+		return strings.EqualFold(k, "no_proxy")
+	})
+	cmd.Env = append(env, childEnv+"="+plugin, "PJRT_PLUGIN_LIBRARY_PATH="+empty,
+		"HOME="+home, "LD_LIBRARY_PATH=",
+		"HTTPS_PROXY="+p, "https_proxy="+p, "HTTP_PROXY="+p, "http_proxy="+p)
 	start := time.Now()
 	b, err := cmd.CombinedOutput()
 	if err != nil {
@@ -59,6 +90,9 @@ func child(t *testing.T, plugin string) (out, home string) {
 	}
 	if d := time.Since(start); d > 30*time.Second {
 		t.Errorf("New took %v: did it try a download?", d)
+	}
+	if n := dials.Load(); n > 0 {
+		t.Errorf("New made %d network connections (a plugin download?):\n%s", n, b)
 	}
 	return string(b), home
 }
