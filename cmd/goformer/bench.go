@@ -45,6 +45,9 @@ measures them; tokenization and sampling are left out.`)
 		fs.Usage()
 		return fmt.Errorf("bench takes no arguments, got %q", pos)
 	}
+	if *modelPath, err = resolveModel(*modelPath); err != nil {
+		return err
+	}
 	o := bench.Options{Path: *modelPath, Reps: *reps, Threads: *threads, Context: *ctxLen, NoMmap: *noMmap, Seed: *seed}
 	if o.Prompts, err = bench.ParseList(*prompts); err != nil {
 		return fmt.Errorf("-p: %w", err)
