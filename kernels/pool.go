@@ -37,8 +37,10 @@ type Pool struct {
 }
 
 // spinWait is how long an idle worker (or a waiting caller) polls before
-// parking on a channel.
-const spinWait = 200 * time.Microsecond
+// parking on a channel: longer than the serial work between the parallel
+// loops of decoding (norms, RoPE: microseconds), short enough that on a
+// machine with more runnable threads than cores little time is spun away.
+const spinWait = 50 * time.Microsecond
 
 // poolWorker is one worker's mailbox. The caller stores job, then bumps seq;
 // the worker polls seq, and parks (sleeping = true) once it has polled for
