@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net/http"
 	"strings"
@@ -112,10 +113,27 @@ func (s *Server) checkPrompt(param string, ids []int) error {
 	return nil
 }
 
+// parsed is a decoded and validated generation request.
+type parsed struct {
+	gen    genRequest
+	stream bool
+	so     *streamOptions
+	echo   string // completions with echo: the prompt's text
+}
+
 func (s *Server) handleChat(w http.ResponseWriter, r *http.Request, l *reqLog) error {
-	var req chatRequest
-	if err := decodeJSON(r.Body, &req); err != nil {
+	p, err := s.parseChat(r.Body)
+	if err != nil {
 		return err
+	}
+	return s.serveGeneration(w, r, l, p.gen, p.stream, p.so, chatFormat{}, "")
+}
+
+// parseChat decodes and validates a chat completion request.
+func (s *Server) parseChat(body io.Reader) (parsed, error) {
+	var req chatRequest
+	if err := decodeJSON(body, &req); err != nil {
+		return parsed{}, err
 	}
 	max := req.MaxTokens
 	if req.MaxCompletionTokens != nil {
@@ -123,7 +141,7 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request, l *reqLog) e
 	}
 	g, err := s.options(&req.sampling, max, false)
 	if err != nil {
-		return err
+		return parsed{}, err
 	}
 	if req.Logprobs != nil && *req.Logprobs {
 		g.logprobs = true
@@ -131,31 +149,31 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request, l *reqLog) e
 	if req.TopLogprobs != nil {
 		switch {
 		case *req.TopLogprobs < 0 || *req.TopLogprobs > 20:
-			return badRequest("top_logprobs", "top_logprobs must be between 0 and 20, got %d", *req.TopLogprobs)
+			return parsed{}, badRequest("top_logprobs", "top_logprobs must be between 0 and 20, got %d", *req.TopLogprobs)
 		case *req.TopLogprobs > 0 && !g.logprobs:
-			return badRequest("top_logprobs", "top_logprobs needs logprobs: true")
+			return parsed{}, badRequest("top_logprobs", "top_logprobs needs logprobs: true")
 		}
 		g.topLogprobs = *req.TopLogprobs
 	}
 	if err := checkResponseFormat(req.ResponseFormat); err != nil {
-		return err
+		return parsed{}, err
 	}
 	if t := strings.TrimSpace(string(req.Tools)); t != "" && t != "null" && t != "[]" {
-		return badRequest("tools", "tools (function calling) are not supported by this server")
+		return parsed{}, badRequest("tools", "tools (function calling) are not supported by this server")
 	}
 	if len(req.Messages) == 0 {
-		return badRequest("messages", "messages must hold at least one message")
+		return parsed{}, badRequest("messages", "messages must hold at least one message")
 	}
 	msgs := make([]goformer.Message, len(req.Messages))
 	for i, m := range req.Messages {
 		switch m.Role {
 		case "system", "developer", "user", "assistant", "tool":
 		default:
-			return badRequest(fmt.Sprintf("messages[%d].role", i), "messages[%d].role %q is not one of system, developer, user, assistant, tool", i, m.Role)
+			return parsed{}, badRequest(fmt.Sprintf("messages[%d].role", i), "messages[%d].role %q is not one of system, developer, user, assistant, tool", i, m.Role)
 		}
 		text, err := messageText(i, m.Content)
 		if err != nil {
-			return err
+			return parsed{}, err
 		}
 		role := m.Role
 		if role == "developer" {
@@ -165,12 +183,12 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request, l *reqLog) e
 	}
 	g.prompt, err = s.m.ChatPrompt(msgs, nil)
 	if err != nil {
-		return badRequest("messages", "cannot render the messages with the model's chat template: %v", err)
+		return parsed{}, badRequest("messages", "cannot render the messages with the model's chat template: %v", err)
 	}
 	if err := s.checkPrompt("messages", g.prompt); err != nil {
-		return err
+		return parsed{}, err
 	}
-	return s.serveGeneration(w, r, l, g, req.Stream, req.StreamOptions, chatFormat{}, "")
+	return parsed{gen: g, stream: req.Stream, so: req.StreamOptions}, nil
 }
 
 func checkResponseFormat(f *responseFormat) error {
@@ -205,36 +223,45 @@ func checkResponseFormat(f *responseFormat) error {
 }
 
 func (s *Server) handleCompletion(w http.ResponseWriter, r *http.Request, l *reqLog) error {
-	var req completionRequest
-	if err := decodeJSON(r.Body, &req); err != nil {
-		return err
-	}
-	g, err := s.options(&req.sampling, req.MaxTokens, req.Echo)
+	p, err := s.parseCompletion(r.Body)
 	if err != nil {
 		return err
 	}
+	return s.serveGeneration(w, r, l, p.gen, p.stream, p.so, completionFormat{}, p.echo)
+}
+
+// parseCompletion decodes and validates a text completion request.
+func (s *Server) parseCompletion(body io.Reader) (parsed, error) {
+	var req completionRequest
+	if err := decodeJSON(body, &req); err != nil {
+		return parsed{}, err
+	}
+	g, err := s.options(&req.sampling, req.MaxTokens, req.Echo)
+	if err != nil {
+		return parsed{}, err
+	}
 	if req.Suffix != nil && *req.Suffix != "" {
-		return badRequest("suffix", "suffix (insertion) is not supported by this server")
+		return parsed{}, badRequest("suffix", "suffix (insertion) is not supported by this server")
 	}
 	if req.BestOf != nil && *req.BestOf != 1 {
-		return badRequest("best_of", "best_of must be 1, got %d", *req.BestOf)
+		return parsed{}, badRequest("best_of", "best_of must be 1, got %d", *req.BestOf)
 	}
 	if req.Logprobs != nil {
 		if *req.Logprobs < 0 || *req.Logprobs > 20 {
-			return badRequest("logprobs", "logprobs must be between 0 and 20, got %d", *req.Logprobs)
+			return parsed{}, badRequest("logprobs", "logprobs must be between 0 and 20, got %d", *req.Logprobs)
 		}
 		g.logprobs, g.topLogprobs = true, *req.Logprobs
 	}
 	g.echo = req.Echo
 	in, err := parsePrompt(req.Prompt)
 	if err != nil {
-		return err
+		return parsed{}, err
 	}
 	tok := s.m.Tokenizer()
 	if in.isID {
 		for i, id := range in.ids {
 			if id < 0 || id >= s.vocab {
-				return badRequest("prompt", "prompt[%d]: token id %d outside the vocabulary of %d", i, id, s.vocab)
+				return parsed{}, badRequest("prompt", "prompt[%d]: token id %d outside the vocabulary of %d", i, id, s.vocab)
 			}
 		}
 		g.prompt = in.ids
@@ -242,13 +269,13 @@ func (s *Server) handleCompletion(w http.ResponseWriter, r *http.Request, l *req
 		g.prompt = tok.Encode(in.text, true)
 	}
 	if err := s.checkPrompt("prompt", g.prompt); err != nil {
-		return err
+		return parsed{}, err
 	}
 	echo := in.text
 	if in.isID {
 		echo = tok.Decode(in.ids)
 	}
-	return s.serveGeneration(w, r, l, g, req.Stream, req.StreamOptions, completionFormat{}, echo)
+	return parsed{gen: g, stream: req.Stream, so: req.StreamOptions, echo: echo}, nil
 }
 
 // format renders a generation as chat or text completion objects.

@@ -91,6 +91,11 @@ type Server struct {
 
 // New starts a server's scheduler for m. Closing the server does not close m.
 func New(m *goformer.Model, cfg Config) (*Server, error) {
+	return newServer(m, m, cfg)
+}
+
+// newServer runs the forward passes on eng (tests slow it down).
+func newServer(m *goformer.Model, eng engine, cfg Config) (*Server, error) {
 	if cfg.Slots <= 0 {
 		cfg.Slots = 1
 	}
@@ -129,7 +134,7 @@ func New(m *goformer.Model, cfg Config) (*Server, error) {
 	}
 	s.base, s.cancel = context.WithCancelCause(context.Background())
 	var err error
-	s.sched, err = newScheduler(m, m.Tokenizer(), cfg.Slots, info.Context, info.Config.Vocab, cfg.Queue, cfg.MaxBatch, s.metrics)
+	s.sched, err = newScheduler(eng, m.Tokenizer(), cfg.Slots, info.Context, info.Config.Vocab, cfg.Queue, cfg.MaxBatch, s.metrics)
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}

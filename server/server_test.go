@@ -18,7 +18,10 @@ import (
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
 
+	"github.com/openai/openai-go/v3/packages/ssestream"
+
 	"github.com/goformer/goformer"
+	"github.com/goformer/goformer/model"
 )
 
 const storiesDir = "../../shared/models/stories260K"
@@ -88,6 +91,19 @@ func newTestServer(t testing.TB, cfg Config, opts ...option.RequestOption) *test
 	if err != nil {
 		t.Fatal(err)
 	}
+	return startTestServer(t, s, opts...)
+}
+
+type (
+	modelCache = model.Cache
+	modelBatch = model.Batch
+	streamT    = ssestream.Stream[openai.Completion]
+)
+
+// startTestServer serves s on loopback and returns an official OpenAI
+// client pointed at it.
+func startTestServer(t testing.TB, s *Server, opts ...option.RequestOption) *testServer {
+	t.Helper()
 	hs := httptest.NewServer(s.Handler())
 	t.Cleanup(func() {
 		hs.CloseClientConnections()
