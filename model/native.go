@@ -402,6 +402,7 @@ type arena struct {
 	chunks [][]float32
 	off    int
 	total  int              // sum of chunk sizes
+	used   int              // floats handed out this pass
 	hdrs   [][]nativeTensor // tensor headers, in blocks of arenaHeaders
 	nh     int              // headers handed out this pass
 }
@@ -410,10 +411,12 @@ const arenaHeaders = 256
 
 func (a *arena) reset() {
 	if len(a.chunks) > 1 {
-		a.chunks = [][]float32{make([]float32, a.total)}
+		// One chunk of what the pass used (the chunks grew by doubling).
+		a.chunks = nil
+		a.chunks = [][]float32{make([]float32, a.used)}
+		a.total = a.used
 	}
-	a.off = 0
-	a.nh = 0
+	a.off, a.used, a.nh = 0, 0, 0
 }
 
 // tensor returns a header for d from the arena.
@@ -434,9 +437,11 @@ func (a *arena) alloc(n int) []float32 {
 		if a.off+n <= len(cur) {
 			s := cur[a.off : a.off+n : a.off+n]
 			a.off += n
+			a.used += n
 			return s
 		}
 	}
+	a.used += n
 	size := max(n, a.total, 1<<16)
 	a.chunks = append(a.chunks, make([]float32, size))
 	a.total += size
