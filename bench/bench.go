@@ -38,6 +38,17 @@ type Options struct {
 	Seed uint64
 	// Progress, when set, is called before each test starts.
 	Progress func(test string, rep, reps int)
+	// Backend runs the model (nil: the native CPU backend with Threads
+	// threads). Run closes it.
+	Backend model.Backend
+}
+
+// threadsOf is the CPU thread count of a backend that has one (0 if not).
+func threadsOf(be model.Backend) int {
+	if t, ok := be.(interface{ Threads() int }); ok {
+		return t.Threads()
+	}
+	return 0
 }
 
 // ModelInfo describes the loaded model.
@@ -49,6 +60,7 @@ type ModelInfo struct {
 	Params     int64 // elements of all tensors
 	Vocab      int
 	Threads    int
+	Backend    string // the backend's name ("native", "gomlx-go", "xla", ...)
 	Context    int
 	KVBytes    int64 // bytes of the KV cache (float32 keys and values)
 	UseMmap    bool
@@ -182,7 +194,10 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		return nil, err
 	}
 	defer f.Close()
-	be := model.NewNative(o.Threads)
+	be := o.Backend
+	if be == nil {
+		be = model.NewNative(o.Threads)
+	}
 	defer be.Close()
 	m, err := model.Load(f, be)
 	if err != nil {
@@ -203,7 +218,8 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		Arch:       cfg.Arch,
 		WeightType: cfg.WeightTyp,
 		Vocab:      cfg.Vocab,
-		Threads:    be.Threads(),
+		Threads:    threadsOf(be),
+		Backend:    be.Name(),
 		Context:    n,
 		KVBytes:    2 * 4 * int64(cfg.Layers) * int64(n) * int64(cfg.KVHeads*cfg.HeadDim),
 		UseMmap:    o.Path != "" && !o.NoMmap && mmapSupported,

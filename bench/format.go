@@ -72,7 +72,7 @@ func (r *Report) Results() []Result {
 		out = append(out, Result{
 			BuildCommit:    commit,
 			CPUInfo:        cpuInfo(),
-			Backends:       "CPU",
+			Backends:       backendLabel(m.Backend),
 			ModelFile:      m.Filename,
 			ModelType:      m.Type(),
 			ModelSize:      m.Size,
@@ -127,8 +127,8 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 		if t.Partial {
 			name += fmt.Sprintf(" (stopped after %d reps)", len(t.Samples))
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | goformer CPU | %d | %s | %.2f ± %.2f | %s |\n",
-			m.Type(), bytesLabel(m.Size), paramsLabel(m.Params), m.Threads, name, mean, std, bytesLabel(t.PeakRSS))
+		fmt.Fprintf(&b, "| %s | %s | %s | goformer %s | %d | %s | %.2f ± %.2f | %s |\n",
+			m.Type(), bytesLabel(m.Size), paramsLabel(m.Params), backendLabel(m.Backend), m.Threads, name, mean, std, bytesLabel(t.PeakRSS))
 	}
 	mode := "mmap"
 	if !m.UseMmap {
@@ -179,4 +179,13 @@ func cpuInfo() string {
 		return s
 	}
 	return runtime.GOARCH
+}
+
+// backendLabel names the backend as llama-bench's "backends" column does:
+// CPU for goformer's native kernels, else the backend's own name.
+func backendLabel(name string) string {
+	if name == "" || name == "native" {
+		return "CPU"
+	}
+	return name
 }

@@ -25,6 +25,7 @@ measures them; tokenization and sampling are left out.`)
 		fs.PrintDefaults()
 	}
 	modelPath := fs.String("m", "", "model: a .gguf file or a Hugging Face directory (default: the embedded stories260K)")
+	backendName := fs.String("backend", "native", backendUsage)
 	prompts := fs.String("p", "512", "prompt lengths, comma-separated (0: no pp test)")
 	gens := fs.String("n", "128", "generation lengths, comma-separated (0: no tg test)")
 	reps := fs.Int("r", 5, "repetitions of each test")
@@ -49,6 +50,9 @@ measures them; tokenization and sampling are left out.`)
 		return err
 	}
 	o := bench.Options{Path: *modelPath, Reps: *reps, Threads: *threads, Context: *ctxLen, NoMmap: *noMmap, Seed: *seed}
+	if o.Backend, err = openBackend(*backendName); err != nil {
+		return err
+	}
 	if o.Prompts, err = bench.ParseList(*prompts); err != nil {
 		return fmt.Errorf("-p: %w", err)
 	}
