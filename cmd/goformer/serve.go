@@ -161,7 +161,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 func modelName(spec, source string) string {
 	n := spec
 	if n == "" {
-		n = source
+		n, _, _ = strings.Cut(source, " ") // "stories260K.gguf (embedded)"
 	}
 	n = filepath.Base(strings.TrimRight(n, "/"))
 	return strings.TrimSuffix(n, ".gguf")
