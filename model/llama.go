@@ -60,8 +60,10 @@ func loadLlama(s *Source) (Model, error) {
 	var factors []float32
 	var window int
 	if s.HF {
-		if b := h.BoolOr("attention_bias", false); b {
-			h.Check(false, "%w: attention_bias = true is not supported for llama", ErrUnsupported)
+		for _, key := range []string{"attention_bias", "mlp_bias"} {
+			if h.BoolOr(key, false) {
+				h.Check(false, "%w: %s = true is not supported for llama", ErrUnsupported, key)
+			}
 		}
 		checkHidden(s, h, "silu")
 		// Mistral: sliding-window attention (null or absent: none).
