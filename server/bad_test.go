@@ -271,3 +271,34 @@ func FuzzRequestDecoding(f *testing.F) {
 		}
 	})
 }
+
+// TestQueuedTimeout: a request that times out while queued behind a busy
+// slot gets its 504 at its deadline, not when the slot frees.
+func TestQueuedTimeout(t *testing.T) {
+	ts := newSlowServer(t, Config{Slots: 1, RequestTimeout: 400 * time.Millisecond}, 5*time.Millisecond)
+	ctx := ctxT(t)
+	stream := longStream(ts, ctx, 70) // ~350 ms of the slot
+	if !stream.Next() {
+		t.Fatalf("no first chunk: %v", stream.Err())
+	}
+	short, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+	defer cancel()
+	t0 := time.Now()
+	_, err := ts.client.Completions.New(short, openai.CompletionNewParams{Model: "stories260K", Prompt: openai.CompletionNewParamsPromptUnion{OfString: openai.String("a")}})
+	if err == nil || time.Since(t0) > 250*time.Millisecond {
+		t.Errorf("queued request with a 100ms client deadline: %v after %v", err, time.Since(t0))
+	}
+	deadline := time.Now().Add(50 * time.Millisecond) // the slot stays busy ~200 ms more
+	for time.Now().Before(deadline) {
+		if q, _ := ts.sched.load(); q == 0 {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if q, _ := ts.sched.load(); q != 0 {
+		t.Errorf("%d requests still queued after their client went away", q)
+	}
+	for stream.Next() {
+	}
+	stream.Close()
+}

@@ -212,6 +212,7 @@ func (s *scheduler) run() {
 		default:
 		}
 		s.reap()
+		s.sweep()
 		s.admit()
 		if s.active() == 0 {
 			select {
@@ -269,6 +270,28 @@ func (s *scheduler) reap() {
 		if j := s.slots[i].job; j != nil && j.ctx.Err() != nil {
 			s.finish(j, "", context.Cause(j.ctx))
 		}
+	}
+}
+
+// sweep ends queued jobs whose client went away or whose deadline passed
+// while they waited.
+func (s *scheduler) sweep() {
+	var gone []*job
+	s.mu.Lock()
+	q := s.queue[:0]
+	for _, j := range s.queue {
+		if j.ctx.Err() != nil {
+			gone = append(gone, j)
+		} else {
+			q = append(q, j)
+		}
+	}
+	clear(s.queue[len(q):])
+	s.queue = q
+	s.metrics.queueDepth.Store(int64(len(q)))
+	s.mu.Unlock()
+	for _, j := range gone {
+		s.finish(j, "", context.Cause(j.ctx))
 	}
 }
 
