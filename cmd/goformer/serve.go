@@ -38,6 +38,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	queue := fs.Int("queue", server.DefaultQueue, "requests that may wait for a slot; more get 429 (-1: none)")
 	ctxLen := fs.Int("c", 0, "context length per slot (0: the model's, at most 4096)")
 	threads := fs.Int("t", 0, "CPU threads (0: all cores)")
+	backendName := fs.String("backend", "native", backendUsage)
 	maxTokens := fs.Int("max-tokens", 0, "largest max_tokens a request may ask for (0: the context)")
 	maxBody := fs.Int64("max-body", 4<<20, "largest request body in bytes")
 	timeout := fs.Duration("timeout", 10*time.Minute, "limit on one generation request, queueing included (0: none)")
@@ -92,7 +93,11 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return err
 		}
 	}
-	m, err := goformer.Load(path, goformer.WithThreads(*threads), goformer.WithContext(*ctxLen))
+	beOpt, err := backendOption(*backendName)
+	if err != nil {
+		return err
+	}
+	m, err := goformer.Load(path, goformer.WithThreads(*threads), goformer.WithContext(*ctxLen), beOpt)
 	if err != nil {
 		return err
 	}
