@@ -205,3 +205,57 @@ func TestPhi3LongRoPE(t *testing.T) {
 	}
 	t.Logf("HF vs GGUF %.2g; long vs short factors at the first 20 positions: %.3g", worst, moved)
 }
+
+// TestBertEmbeddings: the same weights give the same unit-length embedding
+// from either format, and attention is bidirectional (the first token's
+// state, which CLS pooling returns, depends on later tokens).
+func TestBertEmbeddings(t *testing.T) {
+	hf, gguf := synthPair(t, "bert", weights.F32)
+	mh, bh := loadPath(t, hf)
+	mg, bg := loadPath(t, gguf)
+	ids := []int{101, 7592, 2088, 2003, 102}
+	a, err := model.Embed(mh, bh, ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := model.Embed(mg, bg, ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var norm, diff float64
+	for i := range a {
+		norm += float64(a[i]) * float64(a[i])
+		diff = max(diff, math.Abs(float64(a[i]-b[i])))
+	}
+	if diff > 1e-6 || math.Abs(norm-1) > 1e-5 {
+		t.Errorf("HF vs GGUF max difference %.3g, squared norm %.7f", diff, norm)
+	}
+	cfg, err := synth.Preset("bert", "tiny")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg["synth_pooling"] = "cls"
+	path := filepath.Join(t.TempDir(), "cls.gguf")
+	if err := synth.Write(path, synth.Options{Arch: "bert", Config: cfg, DType: weights.F32, Format: "gguf", Tokenizers: sharedTokenizers, Seed: 1}); err != nil {
+		t.Fatal(err)
+	}
+	mc, bc := loadPath(t, path)
+	x, err := model.Embed(mc, bc, ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	y, err := model.Embed(mc, bc, []int{101, 7592, 2088, 3000, 102})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var moved float64
+	for i := range x {
+		moved = max(moved, math.Abs(float64(x[i]-y[i])))
+	}
+	if moved < 1e-4 {
+		t.Errorf("CLS embedding moved by %.3g when a later token changed: attention is not bidirectional", moved)
+	}
+	if _, err := model.Embed(mc, bc, nil); err == nil {
+		t.Error("embedding no tokens succeeded")
+	}
+}
