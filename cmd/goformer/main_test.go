@@ -88,11 +88,13 @@ func TestGenerateText(t *testing.T) {
 
 func TestGenerateContextOverflow(t *testing.T) {
 	long := strings.Repeat("Once upon a time ", 10)
-	out, _, err := runCLI(t, "generate", "-c", "16", "-n", "40", "--ignore-eos", "--context-overflow", "shift", "--json", long)
+	out, _, err := runCLI(t, "generate", "-c", "16", "-n", "40", "--ignore-eos", "--context-overflow", "shift", "--temperature", "0", "--json", long)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := strings.Count(out, `"id"`); n != 40 {
+	// count generated tokens; a trailing {"id":-1} line would carry flushed
+	// bytes of an incomplete character
+	if n := strings.Count(out, `"id"`) - strings.Count(out, `"id":-1`); n != 40 {
 		t.Fatalf("%d tokens generated in a context of 16 with shifting, want 40:\n%s", n, out)
 	}
 }
