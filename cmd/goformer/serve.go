@@ -110,10 +110,14 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if spec != "" && spec != name {
 		aliases = append(aliases, spec)
 	}
-	srv, err := server.New(m, server.Config{
+	cfg := server.Config{
 		ModelName: name, Aliases: aliases, Slots: *parallel, Queue: *queue, MaxBodyBytes: *maxBody,
 		MaxTokens: *maxTokens, RequestTimeout: *timeout, APIKey: *apiKey, Logger: log,
-	})
+	}
+	if m.Embedder() {
+		cfg.Embed = m.Embed
+	}
+	srv, err := server.New(m, cfg)
 	if err != nil {
 		return err
 	}
