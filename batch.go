@@ -61,18 +61,18 @@ func (m *Model) GenerateBatchIDs(ctx context.Context, prompts [][]int, o Generat
 		}
 		opts := m.modelOptions(o)
 		decs := make([]*tokenizer.StreamDecoder, len(prompts))
-		stops := make([]stopMatcher, len(prompts))
+		stops := make([]*tokenizer.StopMatcher, len(prompts))
 		stopped := make([]bool, len(prompts))
 		for i := range prompts {
 			decs[i] = m.tok.NewStreamDecoder()
-			stops[i] = stopMatcher{stops: o.Stop}
+			stops[i] = tokenizer.NewStopMatcher(o.Stop)
 		}
 		finish := func(seq int, reason string) bool {
-			rest, hit := stops[seq].push(decs[seq].Flush())
+			rest, hit := stops[seq].Push(decs[seq].Flush())
 			if hit {
 				reason = "stop"
 			} else {
-				rest += stops[seq].flush()
+				rest += stops[seq].Flush()
 			}
 			if rest != "" && !yield(BatchToken{Seq: seq, Token: Token{ID: -1, Text: rest}}, nil) {
 				return false
@@ -97,7 +97,7 @@ func (m *Model) GenerateBatchIDs(ctx context.Context, prompts [][]int, o Generat
 				}
 				continue
 			}
-			text, hit := stops[st.Seq].push(decs[st.Seq].Add(st.ID))
+			text, hit := stops[st.Seq].Push(decs[st.Seq].Add(st.ID))
 			t := Token{ID: st.ID, Text: text, HasLogprob: st.HasProb, Logprob: st.Logprob, Top: st.Top}
 			if !yield(BatchToken{Seq: st.Seq, Token: t}, nil) {
 				return

@@ -318,7 +318,7 @@ func (m *Model) GenerateIDs(ctx context.Context, prompt []int, o GenerateOptions
 		if stats == nil {
 			stats = new(model.Stats)
 		}
-		stop := stopMatcher{stops: o.Stop}
+		stop := tokenizer.NewStopMatcher(o.Stop)
 		stopped := false
 		for st, err := range m.session.Generate(ctx, prompt, opts, stats) {
 			if err != nil {
@@ -329,7 +329,7 @@ func (m *Model) GenerateIDs(ctx context.Context, prompt []int, o GenerateOptions
 			if st.Prompt {
 				t.Text = pdec.Add(st.ID)
 			} else {
-				t.Text, stopped = stop.push(dec.Add(st.ID))
+				t.Text, stopped = stop.Push(dec.Add(st.ID))
 			}
 			if !yield(t, nil) {
 				return
@@ -342,11 +342,11 @@ func (m *Model) GenerateIDs(ctx context.Context, prompt []int, o GenerateOptions
 			stats.StopReason = "stop"
 			return
 		}
-		rest, stopped := stop.push(dec.Flush())
+		rest, stopped := stop.Push(dec.Flush())
 		if stopped {
 			stats.StopReason = "stop"
 		} else {
-			rest += stop.flush()
+			rest += stop.Flush()
 		}
 		if rest != "" {
 			yield(Token{ID: -1, Text: rest}, nil)

@@ -60,7 +60,7 @@ type job struct {
 	sampler   *model.Sampler
 	dec       *tokenizer.StreamDecoder
 	pdec      *tokenizer.StreamDecoder
-	stop      stopMatcher
+	stop      *tokenizer.StopMatcher
 	stopHit   bool // a stop string ended the generation
 	last      int  // last sampled token, evaluated next step
 	generated int
@@ -238,11 +238,11 @@ func (s *scheduler) active() int {
 // finish ends a slot's job with a done event and frees the slot at once.
 func (s *scheduler) finish(j *job, reason string, err error) {
 	if err == nil && !j.stopHit {
-		rest, hit := j.stop.push(j.dec.Flush())
+		rest, hit := j.stop.Push(j.dec.Flush())
 		if hit {
 			reason = "stop"
 		} else {
-			rest += j.stop.flush()
+			rest += j.stop.Flush()
 		}
 		if rest != "" {
 			j.emit(event{id: -1, text: rest})
@@ -366,7 +366,7 @@ func (s *scheduler) start(j *job) {
 	j.sampler = model.NewSampler(j.req.sampler)
 	j.sampler.Accept(j.req.prompt...)
 	j.dec = s.tok.NewStreamDecoder()
-	j.stop = stopMatcher{stops: j.req.stops}
+	j.stop = tokenizer.NewStopMatcher(j.req.stops)
 	if j.req.echo {
 		j.pdec = s.tok.NewStreamDecoder()
 		if !j.req.logprobs {
@@ -513,7 +513,7 @@ func (s *scheduler) sample(j *job, logits []float32) {
 	j.generated++
 	s.metrics.genTokens.Add(1)
 	text := j.dec.Add(id)
-	out, hit := j.stop.push(text)
+	out, hit := j.stop.Push(text)
 	j.stopHit = hit
 	e := event{id: id, text: out, tokText: text}
 	if j.req.logprobs {

@@ -1,4 +1,4 @@
-package goformer
+package tokenizer
 
 import (
 	"strings"
@@ -20,11 +20,11 @@ func TestStopMatcher(t *testing.T) {
 		{[]string{"ab", "b"}, []string{"xab"}, "x", true},
 	}
 	for _, c := range cases {
-		m := stopMatcher{stops: c.stops}
+		m := NewStopMatcher(c.stops)
 		var got strings.Builder
 		stopped := false
 		for _, p := range c.pieces {
-			out, s := m.push(p)
+			out, s := m.Push(p)
 			got.WriteString(out)
 			// never emit the start of a stop string that later completes
 			if s {
@@ -33,7 +33,7 @@ func TestStopMatcher(t *testing.T) {
 			}
 		}
 		if !stopped {
-			got.WriteString(m.flush())
+			got.WriteString(m.Flush())
 		}
 		if got.String() != c.want || stopped != c.stop {
 			t.Errorf("%q on %q: got %q stop=%v, want %q stop=%v", c.stops, c.pieces, got.String(), stopped, c.want, c.stop)
