@@ -9,8 +9,8 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/goformer/goformer"
 	"github.com/goformer/goformer/model"
-	"github.com/goformer/goformer/weights"
 )
 
 // cmdEmbed prints the pooled, L2-normalized embeddings of texts, one JSON
@@ -39,36 +39,26 @@ func cmdEmbed(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *modelPath, err = resolveModel(*modelPath); err != nil {
 		return err
 	}
-	f, err := weights.Open(*modelPath, weights.Options{})
+	opts := []goformer.Option{goformer.WithThreads(*threads)}
+	if *tokPath != "" {
+		opts = append(opts, goformer.WithTokenizer(*tokPath))
+	}
+	m, err := goformer.Load(*modelPath, opts...)
 	if err != nil {
 		return err
 	}
-	defer f.Close()
-	be := model.NewNative(*threads)
-	defer be.Close()
-	m, err := model.Load(f, be)
-	if err != nil {
-		return err
-	}
-	if _, ok := m.(model.Encoder); !ok {
-		return fmt.Errorf("%s: %w: %s is not an embedding model", *modelPath, model.ErrUnsupported, m.Config().Arch)
-	}
-	tok, err := loadTokenizer(*modelPath, *tokPath)
-	if err != nil {
-		return err
+	defer m.Close()
+	if !m.Embedder() {
+		return fmt.Errorf("%s: %w: %s is not an embedding model", *modelPath, model.ErrUnsupported, m.Info().Arch)
 	}
 	w := bufio.NewWriter(stdout)
 	defer w.Flush()
 	for _, text := range texts {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		ids := tok.Encode(text, true)
-		v, err := model.Embed(m, be, ids)
+		vecs, _, err := m.Embed(ctx, []string{text})
 		if err != nil {
 			return fmt.Errorf("embed %q: %w", text, err)
 		}
-		js, err := json.Marshal(v)
+		js, err := json.Marshal(vecs[0])
 		if err != nil {
 			return err
 		}
