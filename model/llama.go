@@ -96,19 +96,8 @@ func loadLlama(s *Source) (Model, error) {
 		rope: RoPE{HeadDim: c.HeadDim, Dims: ropeDims, Base: base, NeoX: s.HF, Factors: factors},
 		attn: Attention{Heads: c.Heads, KVHeads: c.KVHeads, HeadDim: c.HeadDim, Scale: float32(1 / math.Sqrt(float64(c.HeadDim))), Window: window},
 	}
-	var err error
-	w := func(key string, layer int, shape ...int) Weight {
-		if err != nil {
-			return nil
-		}
-		var x Weight
-		name := names[key]
-		if layer >= 0 {
-			name = fmt.Sprintf(name, layer)
-		}
-		x, err = s.Weight(name, shape...)
-		return x
-	}
+	b := &binder{s: s}
+	w := func(key string, layer int, shape ...int) Weight { return b.w(names[key], layer, shape...) }
 	q, kv := c.Heads*c.HeadDim, c.KVHeads*c.HeadDim
 	m.embed = w("embed", -1, c.Vocab, c.Embed)
 	for l := range c.Layers {
@@ -125,10 +114,6 @@ func loadLlama(s *Source) (Model, error) {
 		})
 	}
 	m.norm = w("norm", -1, c.Embed)
-	if err != nil {
-		return nil, err
-	}
-	b := &binder{s: s}
 	m.output = b.output(names["output"], d, m.embed)
 	if b.err != nil {
 		return nil, b.err
