@@ -438,6 +438,8 @@ type kernelSet struct {
 	dotQ6Kx4       func(res *[4]float32, w []byte, a []blockQ8K, nb int)
 	axpyF32        func(y []float32, a float32, x []float32)
 	expShiftSum    func(dst, x []float32, shift float32) float32
+	quant          quantKernels // quant_kernels.go
+	float          floatKernels // float_kernels.go
 }
 
 // goKernels is the plain-Go reference implementation.
@@ -465,6 +467,8 @@ var goKernels = kernelSet{
 	dotQ6Kx4:       dotQ6Kx4Go,
 	axpyF32:        axpyF32Go,
 	expShiftSum:    expShiftSumGo,
+	quant:          goQuantKernels,
+	float:          goFloatKernels,
 }
 
 // simdKernelSets are the vector implementations this CPU can run, best
@@ -524,6 +528,7 @@ func useKernels(k *kernelSet) {
 	dotQ8_0x4, dotQ4_0x4, dotQ4Kx4, dotQ6Kx4 = k.dotQ8_0x4, k.dotQ4_0x4, k.dotQ4Kx4, k.dotQ6Kx4
 	absMax, quantI8 = k.absMax, k.quantI8
 	axpyF32, expShiftSum = k.axpyF32, k.expShiftSum
+	curQuant, curFloat = k.quant, k.float
 	simdDescription = k.name
 }
 

@@ -316,5 +316,10 @@ func archKernelSets() (sets []*kernelSet) {
 		}
 		sets = append(sets, &k)
 	}
-	return append(sets, avx2)
+	sets = append(sets, avx2)
+	for _, k := range sets {
+		archQuant(k)
+		archFloat(k)
+	}
+	return sets
 }

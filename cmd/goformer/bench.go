@@ -6,6 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"runtime/pprof"
 
 	"github.com/goformer/goformer/bench"
 )
@@ -35,6 +37,7 @@ measures them; tokenization and sampling are left out.`)
 	format := fs.String("o", "md", "output format: md or json (llama-bench's JSON: one object per test)")
 	seed := fs.Uint64("seed", 1, "seed of the random token ids")
 	quiet := fs.Bool("q", false, "no progress lines on stderr")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the timed tests to `FILE` (go tool pprof)")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -75,6 +78,17 @@ measures them; tokenization and sampling are left out.`)
 			}
 			fmt.Fprintf(stderr, "bench: %s %d/%d\n", test, rep, reps)
 		}
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("-cpuprofile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
 	}
 	r, err := bench.Run(ctx, o)
 	if r == nil {
