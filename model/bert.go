@@ -258,6 +258,7 @@ func (m *Bert) Forward(ops Ops) Tensor {
 
 		h := ops.GELU(ops.Linear(x, l.up, l.upB), m.tanhGELU)
 		x = ops.LayerNorm(ops.Add(x, ops.Linear(h, l.down, l.downB)), l.outNorm, l.outNormB, m.eps)
+		x = ops.EndLayer(x)
 	}
 	return ops.Outputs(x)
 }

@@ -244,6 +244,7 @@ func (m *Gemma) Forward(ops Ops) Tensor {
 		g := ops.GELU(ops.Linear(h, l.gate, nil), true)
 		f := ops.Linear(ops.Mul(g, ops.Linear(h, l.up, nil)), l.down, nil)
 		x = ops.Add(x, ops.RMSNorm(f, l.postFFNNorm, m.eps, m.addOne))
+		x = ops.EndLayer(x)
 	}
 	x = ops.RMSNorm(ops.Outputs(x), m.norm, m.eps, m.addOne)
 	logits := ops.Linear(x, m.output, nil)

@@ -162,6 +162,7 @@ func (m *GPT2) Forward(ops Ops) Tensor {
 		h = ops.LayerNorm(x, l.ffnNorm, l.ffnNormB, m.eps)
 		h = ops.GELU(ops.Linear(h, l.up, l.upB), true)
 		x = ops.Add(x, ops.Linear(h, l.down, l.downB))
+		x = ops.EndLayer(x)
 	}
 	x = ops.LayerNorm(ops.Outputs(x), m.norm, m.normB, m.eps)
 	return ops.Linear(x, m.output, nil)

@@ -3,6 +3,7 @@ package model
 import (
 	"fmt"
 	"math"
+	"unsafe"
 
 	"github.com/goformer/goformer/kernels"
 	"github.com/goformer/goformer/weights"
@@ -226,9 +227,11 @@ func (o *nativeOps) Linear(x Tensor, w, bias Weight) Tensor {
 		if len(b) != out.cols {
 			fail("bias %s has %d elements, want %d", nw(bias).name, len(b), out.cols)
 		}
-		for i := range out.rows {
-			kernels.Add(out.row(i), out.row(i), b)
-		}
+		o.par(out.rows, len(out.d), func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				kernels.Add(out.row(i), out.row(i), b)
+			}
+		})
 	}
 	return out
 }
@@ -245,9 +248,11 @@ func (o *nativeOps) RMSNorm(x Tensor, w Weight, eps float32, addOne bool) Tensor
 			fail("rmsnorm %s: %d weights for rows of %d", nw(w).name, g, a.cols)
 		}
 	}
-	for i := 0; i < len(a.d); i += g {
-		kernels.RMSNorm(out.d[i:i+g], a.d[i:i+g], wv, eps, addOne)
-	}
+	o.par(len(a.d)/g, len(a.d), func(lo, hi int) {
+		for i := lo * g; i < hi*g; i += g {
+			kernels.RMSNorm(out.d[i:i+g], a.d[i:i+g], wv, eps, addOne)
+		}
+	})
 	return out
 }
 
@@ -264,9 +269,11 @@ func (o *nativeOps) LayerNorm(x Tensor, w, b Weight, eps float32) Tensor {
 	if (wv != nil && len(wv) != a.cols) || (bv != nil && len(bv) != a.cols) {
 		fail("layernorm: weight/bias sizes %d/%d for rows of %d", len(wv), len(bv), a.cols)
 	}
-	for i := range a.rows {
-		kernels.LayerNorm(out.row(i), a.row(i), wv, bv, eps)
-	}
+	o.par(a.rows, len(a.d), func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			kernels.LayerNorm(out.row(i), a.row(i), wv, bv, eps)
+		}
+	})
 	return out
 }
 
@@ -276,7 +283,7 @@ func (o *nativeOps) binary(x, y Tensor, f func(out, a, b []float32)) Tensor {
 		fail("element-wise op on [%d,%d] and [%d,%d]", a.rows, a.cols, b.rows, b.cols)
 	}
 	out := o.allocRaw(a.rows, a.cols)
-	f(out.d, a.d, b.d)
+	o.par(len(out.d), len(out.d), func(lo, hi int) { f(out.d[lo:hi], a.d[lo:hi], b.d[lo:hi]) })
 	return out
 }
 
@@ -286,8 +293,15 @@ func (o *nativeOps) Mul(x, y Tensor) Tensor { return o.binary(x, y, kernels.Mul)
 func (o *nativeOps) unary(x Tensor, f func([]float32)) Tensor {
 	a := nt(x)
 	out := o.allocRaw(a.rows, a.cols)
-	copy(out.d, a.d)
-	f(out.d)
+	// Copy and transform a piece at a time, while the piece is in cache.
+	const piece = 4096
+	o.par((len(out.d)+piece-1)/piece, len(out.d), func(lo, hi int) {
+		for i := lo * piece; i < min(hi*piece, len(out.d)); i += piece {
+			d := out.d[i:min(i+piece, len(out.d))]
+			copy(d, a.d[i:])
+			f(d)
+		}
+	})
 	return out
 }
 
@@ -322,22 +336,49 @@ func (o *nativeOps) RoPE(x Tensor, r RoPE) Tensor {
 		fail("rope: %d frequency factors for %d rotated dims", len(r.Factors), r.Dims)
 	}
 	out := o.allocRaw(a.rows, a.cols)
-	copy(out.d, a.d)
 	freqs := o.n.ar.alloc(r.Dims / 2)
 	kernels.RoPEFreqs(freqs, r.Dims, r.Base, r.Factors)
-	tmp := o.n.ar.alloc(r.Dims)
-	for i := range a.rows {
-		pos := o.batch.Positions[i]
-		row := out.row(i)
-		for h := 0; h < a.cols; h += r.HeadDim {
-			if r.AttnFactor != 0 && r.AttnFactor != 1 {
-				// (x·cos − y·sin)·m = (m·x)·cos − (m·y)·sin
-				kernels.Scale(row[h:h+r.Dims], r.AttnFactor)
-			}
-			kernels.RoPE(row[h:h+r.HeadDim], pos, freqs, r.NeoX, true, tmp)
+	o.par(a.rows, len(a.d), func(lo, hi int) {
+		var buf [256]float32
+		tmp := buf[:]
+		if r.Dims > len(buf) {
+			tmp = make([]float32, r.Dims)
 		}
-	}
+		for i := lo; i < hi; i++ {
+			pos := o.batch.Positions[i]
+			row := out.row(i)
+			copy(row, a.row(i))
+			for h := 0; h < a.cols; h += r.HeadDim {
+				if r.AttnFactor != 0 && r.AttnFactor != 1 {
+					// (x·cos − y·sin)·m = (m·x)·cos − (m·y)·sin
+					kernels.Scale(row[h:h+r.Dims], r.AttnFactor)
+				}
+				kernels.RoPE(row[h:h+r.HeadDim], pos, freqs, r.NeoX, true, tmp[:r.Dims])
+			}
+		}
+	})
 	return out
+}
+
+// parallelElems is the element count from which an element-wise op is
+// split across the pool.
+const parallelElems = 1 << 15
+
+// par runs f over [0, n), split across the pool when the op touches at least
+// parallelElems elements (work).
+func (o *nativeOps) par(n, work int, f func(lo, hi int)) {
+	if work < parallelElems || n < 2 {
+		f(0, n)
+		return
+	}
+	o.n.pool.For(n, f)
+}
+
+// EndLayer implements Ops: the layer's other activations go back to the
+// arena.
+func (o *nativeOps) EndLayer(x Tensor) Tensor {
+	o.n.ar.keep(nt(x))
+	return x
 }
 
 func (o *nativeOps) Outputs(x Tensor) Tensor {
@@ -398,25 +439,35 @@ func (o *nativeOps) Attention(layer int, q, k, v Tensor, at Attention) Tensor {
 // reset makes all of them reusable; after a pass that needed more than one
 // chunk, the chunks are merged so the next pass is served from one. Buffers
 // are not cleared: they hold whatever an earlier pass left.
+//
+// Within a pass, keep (Ops.EndLayer) gives back everything a layer allocated
+// except its output, so a pass needs about one layer's activations rather
+// than all of them (a 512-token prefill of a 24-layer model: tens of MB
+// instead of more than a GB).
 type arena struct {
 	chunks [][]float32
 	off    int
 	total  int              // sum of chunk sizes
-	used   int              // floats handed out this pass
+	used   int              // floats in use (handed out and not given back)
+	peak   int              // most floats in use at once this pass
 	hdrs   [][]nativeTensor // tensor headers, in blocks of arenaHeaders
 	nh     int              // headers handed out this pass
+	// The layer region: what was allocated since the previous keep, from
+	// offset mark of chunk markChunk (markChunk < 0: no keep yet this pass).
+	mark, markChunk int
 }
 
 const arenaHeaders = 256
 
 func (a *arena) reset() {
 	if len(a.chunks) > 1 {
-		// One chunk of what the pass used (the chunks grew by doubling).
+		// One chunk of what the pass needed at most (the chunks grew by doubling).
 		a.chunks = nil
-		a.chunks = [][]float32{make([]float32, a.used)}
-		a.total = a.used
+		a.chunks = [][]float32{make([]float32, a.peak)}
+		a.total = a.peak
 	}
-	a.off, a.used, a.nh = 0, 0, 0
+	a.off, a.used, a.peak, a.nh = 0, 0, 0, 0
+	a.mark, a.markChunk = 0, -1
 }
 
 // tensor returns a header for d from the arena.
@@ -432,21 +483,55 @@ func (a *arena) tensor(rows, cols int, d []float32) *nativeTensor {
 }
 
 func (a *arena) alloc(n int) []float32 {
+	a.used += n
+	a.peak = max(a.peak, a.used)
 	if len(a.chunks) > 0 {
 		cur := a.chunks[len(a.chunks)-1]
 		if a.off+n <= len(cur) {
 			s := cur[a.off : a.off+n : a.off+n]
 			a.off += n
-			a.used += n
 			return s
 		}
 	}
-	a.used += n
 	size := max(n, a.total, 1<<16)
 	a.chunks = append(a.chunks, make([]float32, size))
 	a.total += size
 	a.off = n
 	return a.chunks[len(a.chunks)-1][:n:n]
+}
+
+// keep ends a layer: t, allocated in the layer region, is moved to the
+// region's start and the rest of the region is given back; the next layer's
+// region starts with t (the previous layer's output is dead once the layer
+// that consumed it ends). The first call
+// of a pass only opens the region (what came before, such as the
+// embeddings, may still be in use), and so does a call after the arena
+// grew a chunk in the layer.
+func (a *arena) keep(t *nativeTensor) {
+	cur := len(a.chunks) - 1
+	if a.markChunk != cur || a.markChunk < 0 {
+		a.mark, a.markChunk = a.off, cur
+		return
+	}
+	region := a.chunks[cur][a.mark:a.off]
+	n := len(t.d)
+	if n == 0 || !within(t.d, region) {
+		return // t is older than the region: keep everything
+	}
+	copy(region, t.d)
+	t.d = region[:n:n]
+	a.used -= len(region) - n
+	a.off = a.mark + n // the next layer's region starts with t, dead once it returns
+}
+
+// within reports whether s lies inside r.
+func within(s, r []float32) bool {
+	if len(s) == 0 || len(r) == 0 {
+		return false
+	}
+	p, lo := uintptr(unsafe.Pointer(&s[0])), uintptr(unsafe.Pointer(&r[0]))
+	hi := lo + uintptr(len(r))*4
+	return p >= lo && p+uintptr(len(s))*4 <= hi
 }
 
 // halfGELU is GELU on half-precision-rounded inputs, rounded to half

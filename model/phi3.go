@@ -219,6 +219,7 @@ func (m *Phi3) Forward(ops Ops) Tensor {
 		h = ops.RMSNorm(x, l.ffnNorm, m.eps, false)
 		g := ops.SiLU(ops.Linear(h, l.gate, nil))
 		x = ops.Add(x, ops.Linear(ops.Mul(g, ops.Linear(h, l.up, nil)), l.down, nil))
+		x = ops.EndLayer(x)
 	}
 	x = ops.RMSNorm(ops.Outputs(x), m.norm, m.eps, false)
 	return ops.Linear(x, m.output, nil)

@@ -110,6 +110,10 @@ type Ops interface {
 	Outputs(x Tensor) Tensor
 	// SoftCap maps x to c·tanh(x/c) (final logit soft-capping).
 	SoftCap(x Tensor, c float32) Tensor
+	// EndLayer marks the end of a layer: of the activations made since the
+	// previous EndLayer, later ops use only x (the residual stream), so a
+	// backend may reuse the memory of the others. It returns x.
+	EndLayer(x Tensor) Tensor
 }
 
 // CacheSpec sizes a KV cache.

@@ -419,6 +419,9 @@ func (t *tracer) RoPE(x model.Tensor, r model.RoPE) model.Tensor {
 	return t.tensor(a.rows, a.cols, a.kind, Reshape(y, T, a.cols))
 }
 
+// EndLayer implements model.Ops: a graph has no arena to recycle.
+func (t *tracer) EndLayer(x model.Tensor) model.Tensor { return x }
+
 func (t *tracer) Outputs(x model.Tensor) model.Tensor {
 	a := tt(x)
 	if a.kind != rowsTokens {
