@@ -2,6 +2,8 @@
 
 package kernels
 
+import "golang.org/x/sys/cpu"
+
 //go:noescape
 func axpyF32AVX2(y, x *float32, a float32, n int)
 
@@ -47,4 +49,18 @@ func expShiftSumAVX2w(dst, x []float32, shift float32) float32 {
 		sum += dst[i]
 	}
 	return sum
+}
+
+//go:noescape
+func siluAVX2(dst, src *float32, n int)
+
+// silu is SiLU: the multiple of 8 in assembly when the SIMD kernels are in
+// use (see useKernels), the rest in Go.
+func silu(x []float32) {
+	m := len(x) &^ 7
+	if m > 0 && simdDescription != goKernels.name && cpu.X86.HasAVX2 && cpu.X86.HasFMA {
+		siluAVX2(&x[0], &x[0], m)
+		x = x[m:]
+	}
+	siluGo(x)
 }

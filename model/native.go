@@ -293,12 +293,13 @@ func (o *nativeOps) Mul(x, y Tensor) Tensor { return o.binary(x, y, kernels.Mul)
 func (o *nativeOps) unary(x Tensor, f func([]float32)) Tensor {
 	a := nt(x)
 	out := o.allocRaw(a.rows, a.cols)
-	// Copy and transform a piece at a time, while the piece is in cache.
-	const piece = 4096
-	o.par((len(out.d)+piece-1)/piece, len(out.d), func(lo, hi int) {
-		for i := lo * piece; i < min(hi*piece, len(out.d)); i += piece {
-			d := out.d[i:min(i+piece, len(out.d))]
-			copy(d, a.d[i:])
+	// Copy and transform a row at a time, while the row is in cache. (Row
+	// by row, an element's treatment depends on its column only, so a token
+	// gets the same values in a batch as alone.)
+	o.par(a.rows, len(a.d), func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			d := out.row(i)
+			copy(d, a.row(i))
 			f(d)
 		}
 	})
