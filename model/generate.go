@@ -56,7 +56,8 @@ func (s *Session) Truncate(n int) {
 
 // Eval appends tokens to the sequence in forward passes of at most MaxBatch
 // tokens and returns the logits after the last one (valid until the next
-// call). ctx is checked between passes.
+// call, or the next forward pass of the backend by another Session). ctx is
+// checked between passes.
 func (s *Session) Eval(ctx context.Context, tokens []int) ([]float32, error) {
 	return s.eval(ctx, tokens, false)
 }

@@ -16,6 +16,7 @@ type Native struct {
 	pool *kernels.Pool
 	ar   arena
 	ops  nativeOps
+	out  []float32 // Forward's result, reused by the next pass
 	// HalfGELU rounds GELU's input and output to half precision, as
 	// llama.cpp's CPU backend does with its lookup table. It exists to
 	// measure goformer against llama.cpp (package peer); leave it off.
@@ -151,7 +152,11 @@ func (n *Native) Forward(cache Cache, batch *Batch, build func(Ops) Tensor) (out
 		}
 	}()
 	t := build(&n.ops).(*nativeTensor)
-	return append([]float32(nil), t.d...), nil
+	// The result is copied out of the arena into a buffer kept across
+	// passes: a fresh slice of logits per token (600 KB for a 150K
+	// vocabulary) costs page faults on every decoding step.
+	n.out = append(n.out[:0], t.d...)
+	return n.out, nil
 }
 
 // opError carries a shape error out of family code, which cannot return

@@ -143,7 +143,8 @@ type Backend interface {
 	Bind(t *weights.Tensor) (Weight, error)
 	NewCache(spec CacheSpec) (Cache, error)
 	// Forward runs build over batch with cache and returns the contents of
-	// the tensor it returns, row-major.
+	// the tensor it returns, row-major. The slice may be the backend's own
+	// buffer: it is valid until the backend's next Forward.
 	Forward(cache Cache, batch *Batch, build func(Ops) Tensor) ([]float32, error)
 	Close() error
 }
