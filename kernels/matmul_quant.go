@@ -249,6 +249,14 @@ func matMulQ8(p *Pool, out []float32, w Mat, x []float32, n int) {
 	cols, rows := w.Cols, w.Rows
 	switch w.Type {
 	case weights.Q8_0, weights.Q4_0:
+		ks := &curQuant.gemmQ8_0
+		if w.Type == weights.Q4_0 {
+			ks = &curQuant.gemmQ4_0
+		}
+		if ks[0] != nil {
+			matMulQ0(p, out, w, x, n, ks)
+			return
+		}
 		nb := cols / 32
 		buf := getQ8(n * nb)
 		defer q8Pool.Put(buf)

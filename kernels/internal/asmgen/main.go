@@ -54,6 +54,10 @@ func main() {
 		dotQ8_0x4(vnni, false)
 		dotQ8_0x4(vnni, true)
 	}
+	for nr := 1; nr <= 4; nr++ {
+		gemmQ(false, nr)
+		gemmQ(true, nr)
+	}
 	os.Stdout.WriteString(out.String())
 }
 
@@ -1094,6 +1098,157 @@ func gemv(name, kind string, zmm bool) {
 	}
 	p("MOVQ res+0(FP), AX")
 	store4()
+	p("VZEROUPPER")
+	p("RET")
+}
+
+// Tiled Q8_0 / Q4_0 kernels (AVX-512 VNNI). Activations are packed by
+// packQ8Act (kernels/quant_gemm.go): per token, per pair of 32-element
+// blocks, 192 bytes: the 64 int8 values, 16 int32 lane corrections
+// (−c·Σ of the lane's 4 values, c = 128 for Q8_0, 8 for Q4_0) and 16 float32
+// scales (8 copies of each block's scale). Weights enter VPDPBUSD as the
+// unsigned side: Q8_0 bytes XOR 0x80 (w+128), Q4_0 nibbles (w+8); the
+// correction that starts each integer accumulator removes the offset.
+//
+// gemmQ computes, for `groups` groups of 4 weight rows (row i of a group at
+// w + i·ws; the next group at w + 4·ws) and nr tokens (token j at a + j·as),
+// the 4×nr dot products and stores token j's 4 results at out + j·ldo (the
+// next group's at out + 16). Per (row, token) it keeps one 16-lane float
+// accumulator F (low 8 lanes the pair's first block, high 8 its second):
+// F = fma(cvt(I), dw·dx, F) per pair, then h = F.lo + F.hi and
+// ((h0+h1)+(h2+h3)) + ((h4+h5)+(h6+h7)), whatever nr, so that a row of a
+// GEMM equals the GEMV (nr = 1) bit for bit.
+func gemmQ(q4 bool, nr int) {
+	name := fmt.Sprintf("gemmQ8_0x4x%dVNNI", nr)
+	bsize := 34
+	if q4 {
+		name = fmt.Sprintf("gemmQ4_0x4x%dVNNI", nr)
+		bsize = 18
+	}
+	text(name, "$0-72", "(out *float32, ldo int, w *byte, ws int, groups int, a *byte, as int, np int, tail int)")
+	l := name + "_"
+	rows := []string{"SI", "DI", "R12", "R13"}
+	toks := []string{"R8", "R9", "R10", "R11"}[:nr]
+	acc := func(r, t int) int { return 4*r + t }
+	if q4 {
+		p("MOVL $0x0f0f0f0f, AX")
+		p("MOVL $0xff00ff00, DX")
+		p("KMOVD DX, K1")
+	} else {
+		p("MOVL $0x80808080, AX")
+	}
+	p("VPBROADCASTD AX, Z30")
+	p("MOVQ out+0(FP), AX")
+	p("MOVQ ldo+8(FP), BX")
+	label(l + "group")
+	p("MOVQ w+16(FP), SI")
+	p("MOVQ ws+24(FP), DX")
+	p("LEAQ (SI)(DX*1), DI")
+	p("LEAQ (DI)(DX*1), R12")
+	p("LEAQ (R12)(DX*1), R13")
+	p("MOVQ a+40(FP), R8")
+	p("MOVQ as+48(FP), DX")
+	for t := 1; t < nr; t++ {
+		p("LEAQ (%s)(DX*1), %s", toks[t-1], toks[t])
+	}
+	for r := 0; r < 4; r++ {
+		for t := 0; t < nr; t++ {
+			a := acc(r, t)
+			p("VPXORD Z%d, Z%d, Z%d", a, a, a)
+		}
+	}
+	// loadW sets Z16+r to the unsigned weights of row r's pair (half: the
+	// first block only) and Z20+r to its scales.
+	loadW := func(half bool) {
+		for r, rp := range rows {
+			w, d := 16+r, 20+r
+			if q4 {
+				p("VMOVDQU64 2(%s), X%d", rp, w)
+				if !half {
+					p("VINSERTI32X4 $1, %d(%s), Y%d, Y%d", bsize+2, rp, w, w)
+				}
+				p("VSHUFI64X2 $0x50, Z%d, Z%d, Z%d", w, w, w)
+				p("VPSRLW $4, Z%d, K1, Z%d", w, w)
+				p("VPANDD Z30, Z%d, Z%d", w, w)
+			} else {
+				p("VMOVDQU64 2(%s), Y%d", rp, w)
+				if !half {
+					p("VINSERTI64X4 $1, %d(%s), Z%d, Z%d", bsize+2, rp, w, w)
+				}
+				p("VPXORD Z30, Z%d, Z%d", w, w)
+			}
+			p("VPBROADCASTW (%s), X%d", rp, d)
+			if !half {
+				p("VPBROADCASTW %d(%s), X31", bsize, rp)
+				p("VINSERTI32X4 $1, X31, Y%d, Y%d", d, d)
+			}
+			p("VCVTPH2PS Y%d, Z%d", d, d)
+			if nr == 1 && !half {
+				p("PREFETCHT0 %d(%s)", 8*bsize, rp)
+			}
+		}
+	}
+	// pair multiplies the loaded weights with every token's pair.
+	pair := func() {
+		k := 0
+		for t, tp := range toks {
+			p("VMOVDQU64 (%s), Z24", tp)
+			p("VMOVUPS 128(%s), Z25", tp)
+			for r := 0; r < 4; r++ {
+				i, s := 26+k%2, 28+k%2
+				k++
+				p("VMOVDQU32 64(%s), Z%d", tp, i)
+				p("VPDPBUSD Z24, Z%d, Z%d", 16+r, i)
+				p("VCVTDQ2PS Z%d, Z%d", i, i)
+				p("VMULPS Z25, Z%d, Z%d", 20+r, s)
+				p("VFMADD231PS Z%d, Z%d, Z%d", s, i, acc(r, t))
+			}
+		}
+	}
+	p("MOVQ np+56(FP), CX")
+	p("TESTQ CX, CX")
+	p("JZ %stail", l)
+	label(l + "loop")
+	loadW(false)
+	pair()
+	for _, rp := range rows {
+		p("ADDQ $%d, %s", 2*bsize, rp)
+	}
+	for _, tp := range toks {
+		p("ADDQ $192, %s", tp)
+	}
+	p("DECQ CX")
+	p("JNZ %sloop", l)
+	label(l + "tail")
+	p("CMPQ tail+64(FP), $0")
+	p("JEQ %sreduce", l)
+	loadW(true)
+	pair()
+	label(l + "reduce")
+	p("MOVQ AX, DX")
+	for t := 0; t < nr; t++ {
+		for r := 0; r < 4; r++ {
+			a := acc(r, t)
+			p("VEXTRACTF64X4 $1, Z%d, Y31", a)
+			p("VADDPS Y31, Y%d, Y%d", a, a)
+		}
+		a, b, c, d := acc(0, t), acc(1, t), acc(2, t), acc(3, t)
+		p("VHADDPS Y%d, Y%d, Y%d", b, a, a)
+		p("VHADDPS Y%d, Y%d, Y%d", d, c, c)
+		p("VHADDPS Y%d, Y%d, Y%d", c, a, a)
+		p("VEXTRACTF32X4 $1, Y%d, X31", a)
+		p("VADDPS X31, X%d, X%d", a, a)
+		p("VMOVUPS X%d, (DX)", a)
+		if t+1 < nr {
+			p("ADDQ BX, DX")
+		}
+	}
+	p("ADDQ $16, AX")
+	p("MOVQ ws+24(FP), DX")
+	p("SHLQ $2, DX")
+	p("ADDQ DX, w+16(FP)")
+	p("DECQ groups+32(FP)")
+	p("JNZ %sgroup", l)
 	p("VZEROUPPER")
 	p("RET")
 }

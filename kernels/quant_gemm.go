@@ -1,0 +1,180 @@
+package kernels
+
+import (
+	"math"
+	"sync"
+	"unsafe"
+
+	"github.com/goformer/goformer/weights"
+)
+
+// Packed activations for the tiled Q8_0 / Q4_0 kernels (quantKernels).
+// Each input row is quantized per 32-element block exactly as quantizeQ8Act
+// does, then laid out per pair of blocks in q8PairBytes:
+//
+//	[0, 64)    the two blocks' int8 values
+//	[64, 128)  16 int32 lane corrections: −c·(x[4l]+…+x[4l+3]) for lane l
+//	[128, 192) 16 float32 scales: the first block's scale 8 times, then the second's
+//
+// c is the offset that makes the weights unsigned for VPDPBUSD: 128 for
+// Q8_0 (w XOR 0x80 = w+128), 8 for Q4_0 (the stored nibble is w+8). An odd
+// block count leaves a last half pair whose second half is all zeros.
+const q8PairBytes = 192
+
+// packQ8Act packs one input row x (len a multiple of 32) into dst
+// (len ⌈len(x)/64⌉·q8PairBytes) with lane correction factor c.
+func packQ8Act(dst []byte, x []float32, c int32) {
+	nb := len(x) / 32
+	dst = dst[:(nb+1)/2*q8PairBytes]
+	for b := range nb {
+		base := b / 2 * q8PairBytes
+		h := b % 2
+		qs := unsafe.Slice((*int8)(unsafe.Pointer(&dst[base+32*h])), 32)
+		corr := unsafe.Slice((*int32)(unsafe.Pointer(&dst[base+64+32*h])), 8)
+		ds := unsafe.Slice((*float32)(unsafe.Pointer(&dst[base+128+32*h])), 8)
+		d := quantRow(qs, x[32*b:32*b+32])
+		for l := range 8 {
+			s := int32(qs[4*l]) + int32(qs[4*l+1]) + int32(qs[4*l+2]) + int32(qs[4*l+3])
+			corr[l] = -c * s
+			ds[l] = d
+		}
+	}
+	if nb%2 == 1 {
+		base := nb / 2 * q8PairBytes
+		clear(dst[base+32 : base+64])
+		clear(dst[base+96 : base+128])
+		clear(dst[base+160 : base+192])
+	}
+}
+
+// fma32 is float32 fused multiply-add (computed in float64 and rounded
+// once more: it can differ from a hardware FMA in the last bit, rarely).
+func fma32(a, b, c float32) float32 {
+	return float32(math.FMA(float64(a), float64(b), float64(c)))
+}
+
+// gemmQGo is the plain-Go reference of a gemmQFunc for Q8_0 (q4 false) or
+// Q4_0 weights and nr activation rows. Per (weight row, activation row) it
+// performs the kernels' float operations in their order: a 16-lane
+// accumulator F, lanes 0–7 for a pair's first block and 8–15 for its second,
+// F[l] = fma(float(I[l]), dw·dx[l], F[l]) with I[l] the exact integer dot of
+// the lane's 4 values (offset removed), then h[i] = F[i]+F[i+8] and
+// ((h0+h1)+(h2+h3)) + ((h4+h5)+(h6+h7)).
+func gemmQGo(q4 bool, nr int, out []float32, ldo int, w []byte, ws, groups int, a []byte, as, np, tail int) {
+	bb := q8_0Bytes
+	if q4 {
+		bb = q4_0Bytes
+	}
+	nb := 2*np + tail
+	for g := range groups {
+		for i := range 4 {
+			row := w[4*ws*g+i*ws:]
+			row = row[:nb*bb]
+			for j := range nr {
+				act := a[j*as : j*as+(np+tail)*q8PairBytes]
+				var f [16]float32
+				for b := range nb {
+					blk := row[b*bb : (b+1)*bb]
+					pb := act[b/2*q8PairBytes:]
+					qs := unsafe.Slice((*int8)(unsafe.Pointer(&pb[0])), 64)
+					corr := unsafe.Slice((*int32)(unsafe.Pointer(&pb[64])), 16)
+					ds := unsafe.Slice((*float32)(unsafe.Pointer(&pb[128])), 16)
+					dw := f16ToF32(le16(blk))
+					for l := range 8 {
+						lane := 8*(b%2) + l
+						s := corr[lane]
+						for k := range 4 {
+							e := 4*l + k
+							var u int32
+							if q4 {
+								u = int32(blk[2+e%16] >> (4 * (e / 16)) & 15)
+							} else {
+								u = int32(blk[2+e] ^ 0x80)
+							}
+							s += u * int32(qs[32*(b%2)+e])
+						}
+						f[lane] = fma32(float32(s), dw*ds[lane], f[lane])
+					}
+				}
+				var h [8]float32
+				for l := range 8 {
+					h[l] = f[l] + f[l+8]
+				}
+				out[j*ldo+4*g+i] = ((h[0] + h[1]) + (h[2] + h[3])) + ((h[4] + h[5]) + (h[6] + h[7]))
+			}
+		}
+	}
+}
+
+// Scratch buffers for packed activations, 64-byte aligned.
+var packPool sync.Pool
+
+func getPacked(n int) *[]byte {
+	if v, ok := packPool.Get().(*[]byte); ok && cap(*v) >= n {
+		*v = (*v)[:n]
+		return v
+	}
+	s := make([]byte, n+64)
+	off := int(-uintptr(unsafe.Pointer(&s[0])) & 63)
+	s = s[off : off+n : off+n]
+	return &s
+}
+
+// gemmPanelBytes is the weight bytes one tiled-kernel call streams while
+// the same activation rows stay in cache.
+const gemmPanelBytes = 128 << 10
+
+// matMulQ0 is matMulQ8 for Q8_0 / Q4_0 weights with tiled kernels ks: the
+// input rows are packed once, then each 4-row weight panel is multiplied
+// with tiles of up to 4 input rows.
+func matMulQ0(p *Pool, out []float32, w Mat, x []float32, n int, ks *[4]gemmQFunc) {
+	cols, rows := w.Cols, w.Rows
+	c := int32(128)
+	if w.Type == weights.Q4_0 {
+		c = 8
+	}
+	nb := cols / 32
+	np, tail := nb/2, nb%2
+	as := (np + tail) * q8PairBytes
+	buf := getPacked(n * as)
+	defer packPool.Put(buf)
+	a := *buf
+	quantizeRows(p, n, func(i int) { packQ8Act(a[i*as:(i+1)*as], x[i*cols:(i+1)*cols], c) })
+
+	rb := w.rowBytes()
+	full := rows / 4 // whole groups of 4 rows
+	units := (rows + 3) / 4
+	panel := units
+	if n > 4 {
+		panel = max(1, gemmPanelBytes/(4*rb))
+	}
+	// run computes the rows of groups [u0, u1) (the last possibly partial)
+	// for input rows [t0, t1).
+	run := func(u0, u1, t0, t1 int) {
+		for g0 := u0; g0 < min(u1, full); g0 += panel {
+			ng := min(u1, full, g0+panel) - g0
+			for t := t0; t < t1; t += 4 {
+				nr := min(4, t1-t)
+				ks[nr-1](out[t*rows+4*g0:], rows, w.Data[4*g0*rb:], rb, ng, a[t*as:], as, np, tail)
+			}
+		}
+		if u1 <= full {
+			return
+		}
+		var tmp [16]float32
+		for r := 4 * full; r < rows; r++ { // the last rows one at a time, repeated 4 times
+			for t := t0; t < t1; t += 4 {
+				nr := min(4, t1-t)
+				ks[nr-1](tmp[:], 4, w.Data[r*rb:], 0, 1, a[t*as:], as, np, tail)
+				for j := range nr {
+					out[(t+j)*rows+r] = tmp[4*j]
+				}
+			}
+		}
+	}
+	if units >= 8 || n <= 4 {
+		p.For(units, func(lo, hi int) { run(lo, hi, 0, n) })
+		return
+	}
+	p.For((n+3)/4, func(lo, hi int) { run(0, units, 4*lo, min(n, 4*hi)) })
+}

@@ -1,0 +1,121 @@
+package kernels
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/goformer/goformer/weights"
+)
+
+// The tiled Q8_0 / Q4_0 kernels against gemmQGo, their plain-Go reference.
+// Integer sums are exact in both; the float operations are the same, in the
+// same order, except that gemmQGo's fma rounds twice (float64, then float32),
+// which can move a result by an ulp: the tolerance is 1e-6 of the largest
+// output magnitude of the call.
+func TestGemmQKernels(t *testing.T) {
+	forEachSIMD(t, func(t *testing.T, k *kernelSet) {
+		if k.quant.gemmQ8_0[0] == nil {
+			t.Skip("no tiled quantized kernels in this set")
+		}
+		rng := rand.New(rand.NewPCG(51, 52))
+		for _, q4 := range []bool{false, true} {
+			bb, ks, c := q8_0Bytes, &k.quant.gemmQ8_0, int32(128)
+			if q4 {
+				bb, ks, c = q4_0Bytes, &k.quant.gemmQ4_0, 8
+			}
+			for _, nb := range []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 28, 29, 152} {
+				np, tail := nb/2, nb%2
+				as := (np+tail)*q8PairBytes + 64*rng.IntN(2)
+				for nr := 1; nr <= 4; nr++ {
+					for _, groups := range []int{1, 3} {
+						rb := nb * bb
+						for _, ws := range []int{rb, rb + 7, 0} {
+							g := groups
+							if ws == 0 {
+								g = 1
+							}
+							w := randQuantRow(rng, bb, (4*ws*(g-1)+3*ws)/bb+nb+1, 0)[:4*ws*(g-1)+3*ws+rb]
+							for i := 0; i+2 <= len(w); i += bb { // scales stay finite wherever the blocks fall
+								put16(w[i:], f32ToF16(float32(rng.NormFloat64()*0.01)))
+							}
+							for r := range 4 * g { // each row's own block scales
+								row := w[(r/4)*4*ws+(r%4)*ws:]
+								for b := range nb {
+									put16(row[b*bb:], f32ToF16(float32(rng.NormFloat64()*0.01)))
+								}
+							}
+							a := make([]byte, nr*as)
+							for j := range nr {
+								packQ8Act(a[j*as:], randVec(rng, 32*nb, 1+9*rng.Float64()), c)
+							}
+							ldo := 4*g + rng.IntN(3)
+							got := make([]float32, nr*ldo)
+							want := make([]float32, nr*ldo)
+							for i := range got {
+								got[i], want[i] = -7, -7
+							}
+							ks[nr-1](got, ldo, w, ws, g, a, as, np, tail)
+							gemmQGo(q4, nr, want, ldo, w, ws, g, a, as, np, tail)
+							var amax float64
+							for _, v := range want {
+								amax = max(amax, math.Abs(float64(v)))
+							}
+							for i := range got {
+								if math.Abs(float64(got[i])-float64(want[i])) > 1e-6*amax {
+									t.Fatalf("q4=%v nb=%d nr=%d groups=%d ws=%d: out[%d] = %g, want %g", q4, nb, nr, g, ws, i, got[i], want[i])
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+	})
+}
+
+// MatMul with the tiled kernels: row i equals MatVec of input row i bit for
+// bit, for every input-row count and with or without threads, and the result
+// is close to the dequantized float reference.
+func TestGemmQMatMulRows(t *testing.T) {
+	p := NewPool(2)
+	defer p.Close()
+	rng := rand.New(rand.NewPCG(53, 54))
+	ns := []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 17, 64}
+	for _, typ := range []weights.DType{weights.Q8_0, weights.Q4_0} {
+		for _, shape := range [][2]int{{1, 32}, {3, 64}, {5, 96}, {7, 160}, {13, 288}, {37, 224}, {64, 896}, {130, 896}} {
+			rows, cols := shape[0], shape[1]
+			data, err := Quantize(typ, randVec(rng, rows*cols, 1))
+			if err != nil {
+				t.Fatal(err)
+			}
+			w := Mat{Type: typ, Rows: rows, Cols: cols, Data: data}
+			for _, n := range ns {
+				t.Run(fmt.Sprintf("%v/%dx%d/n=%d", typ, rows, cols, n), func(t *testing.T) {
+					x := randVec(rng, n*cols, 1)
+					got := make([]float32, n*rows)
+					MatMul(p, got, w, x, n)
+					single := make([]float32, n*rows)
+					MatMul(nil, single, w, x, n)
+					ref := make([]float32, n*rows)
+					matMulDequant(nil, ref, w, x, n)
+					vec := make([]float32, rows)
+					for i := range n {
+						MatVec(nil, vec, w, x[i*cols:(i+1)*cols])
+						for r := range rows {
+							g := got[i*rows+r]
+							if g != vec[r] || single[i*rows+r] != vec[r] {
+								t.Fatalf("out[%d,%d]: MatMul %g (single-threaded %g), MatVec %g", i, r, g, single[i*rows+r], vec[r])
+							}
+							// 8-bit activations: error ≲ 1% of the row's Σ|w·x| scale.
+							if d := math.Abs(float64(g - ref[i*rows+r])); d > 0.05*math.Sqrt(float64(cols)) {
+								t.Fatalf("out[%d,%d] = %g, float reference %g", i, r, g, ref[i*rows+r])
+							}
+						}
+					}
+				})
+			}
+		}
+	}
+}
