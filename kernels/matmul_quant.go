@@ -249,12 +249,12 @@ func matMulQ8(p *Pool, out []float32, w Mat, x []float32, n int) {
 	cols, rows := w.Cols, w.Rows
 	switch w.Type {
 	case weights.Q8_0, weights.Q4_0:
-		ks := &curQuant.gemmQ8_0
+		ks, gemv := &curQuant.gemmQ8_0, curQuant.gemvQ8_0
 		if w.Type == weights.Q4_0 {
-			ks = &curQuant.gemmQ4_0
+			ks, gemv = &curQuant.gemmQ4_0, curQuant.gemvQ4_0
 		}
 		if ks[0] != nil {
-			matMulQ0(p, out, w, x, n, ks)
+			matMulQ0(p, out, w, x, n, ks, gemv)
 			return
 		}
 		nb := cols / 32

@@ -127,7 +127,7 @@ const gemmPanelBytes = 128 << 10
 // matMulQ0 is matMulQ8 for Q8_0 / Q4_0 weights with tiled kernels ks: the
 // input rows are packed once, then each 4-row weight panel is multiplied
 // with tiles of up to 4 input rows.
-func matMulQ0(p *Pool, out []float32, w Mat, x []float32, n int, ks *[4]gemmQFunc) {
+func matMulQ0(p *Pool, out []float32, w Mat, x []float32, n int, ks *[4]gemmQFunc, gemv gemvQFunc) {
 	cols, rows := w.Cols, w.Rows
 	c := int32(128)
 	if w.Type == weights.Q4_0 {
@@ -142,6 +142,10 @@ func matMulQ0(p *Pool, out []float32, w Mat, x []float32, n int, ks *[4]gemmQFun
 	quantizeRows(p, n, func(i int) { packQ8Act(a[i*as:(i+1)*as], x[i*cols:(i+1)*cols], c) })
 
 	rb := w.rowBytes()
+	if n == 1 && gemv != nil {
+		p.For(rows, func(lo, hi int) { gemv(out[lo:hi], w.Data[lo*rb:], rb, hi-lo, a, np, tail) })
+		return
+	}
 	full := rows / 4 // whole groups of 4 rows
 	units := (rows + 3) / 4
 	panel := units

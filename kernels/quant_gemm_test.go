@@ -58,6 +58,19 @@ func TestGemmQKernels(t *testing.T) {
 							}
 							ks[nr-1](got, ldo, w, ws, g, a, as, np, tail)
 							gemmQGo(q4, nr, want, ldo, w, ws, g, a, as, np, tail)
+							if nr == 1 && ws != 0 { // the decoding kernel: the same per row, bit for bit
+								gemv := k.quant.gemvQ8_0
+								if q4 {
+									gemv = k.quant.gemvQ4_0
+								}
+								vec := make([]float32, 4*g)
+								gemv(vec, w, ws, 4*g, a, np, tail)
+								for i, v := range vec {
+									if v != got[4*(i/4)+i%4] {
+										t.Fatalf("q4=%v nb=%d ws=%d: gemv row %d = %g, gemm %g", q4, nb, ws, i, v, got[i])
+									}
+								}
+							}
 							var amax float64
 							for _, v := range want {
 								amax = max(amax, math.Abs(float64(v)))
@@ -116,6 +129,33 @@ func TestGemmQMatMulRows(t *testing.T) {
 					}
 				})
 			}
+		}
+	}
+}
+
+// BenchmarkMatVecQ0Large: MatVec over matrices larger than the last-level
+// cache (the weights stream from memory as in decoding), tiled kernels vs
+// the per-row dot kernels (legacy) of the same kernel set.
+func BenchmarkMatVecQ0Large(b *testing.B) {
+	p := NewPool(0)
+	defer p.Close()
+	for _, typ := range []weights.DType{weights.Q8_0, weights.Q4_0} {
+		for _, tiled := range []bool{true, false} {
+			name := fmt.Sprintf("%v/32768x2048/tiled=%v", typ, tiled)
+			b.Run(name, func(b *testing.B) {
+				w := benchMat(b, typ, 32768, 2048)
+				x := randVec(rand.New(rand.NewPCG(1, 1)), w.Cols, 1)
+				out := make([]float32, w.Rows)
+				if !tiled {
+					saved := curQuant
+					curQuant = quantKernels{}
+					defer func() { curQuant = saved }()
+				}
+				b.SetBytes(int64(len(w.Data)))
+				for b.Loop() {
+					MatVec(p, out, w, x)
+				}
+			})
 		}
 	}
 }

@@ -7,8 +7,12 @@ package kernels
 // gemmQ8_0[nr-1] and gemmQ4_0[nr-1] multiply groups of 4 weight rows with nr
 // packed activation rows (see gemmQGo for the contract); nil entries leave
 // Q8_0 / Q4_0 weights to the per-row dot kernels of the kernel set.
+//
+// gemvQ8_0 and gemvQ4_0 are the one-activation-row kernels of decoding; per
+// weight row they perform the same operations as gemmQ8_0 / gemmQ4_0.
 type quantKernels struct {
 	gemmQ8_0, gemmQ4_0 [4]gemmQFunc
+	gemvQ8_0, gemvQ4_0 gemvQFunc
 }
 
 // gemmQFunc is one tiled kernel: groups×4 weight rows (row i of a group at
@@ -17,6 +21,11 @@ type quantKernels struct {
 // token j's 4 results of each group stored at out[j·ldo:] (ldo in float32s),
 // the next group's 4 places further.
 type gemmQFunc func(out []float32, ldo int, w []byte, ws, groups int, a []byte, as, np, tail int)
+
+// gemvQFunc is one decoding kernel: out[i] = row i (at w[i·ws:]) times the
+// packed activation row a (np full block pairs, then tail = 0 or 1 half
+// pair), for i < rows.
+type gemvQFunc func(out []float32, w []byte, ws, rows int, a []byte, np, tail int)
 
 // goQuantKernels is the plain-Go reference: it has no tiled kernels, the
 // per-row dots serve (gemmQGo is the reference the tiled kernels are held

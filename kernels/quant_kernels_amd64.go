@@ -31,6 +31,29 @@ func gemmQ4_0x4x3VNNI(out *float32, ldo int, w *byte, ws int, groups int, a *byt
 //go:noescape
 func gemmQ4_0x4x4VNNI(out *float32, ldo int, w *byte, ws int, groups int, a *byte, as int, np int, tail int)
 
+//go:noescape
+func gemvQ8_0VNNI(out *float32, w *byte, ws int, rows int, a *byte, np int, tail int)
+
+//go:noescape
+func gemvQ4_0VNNI(out *float32, w *byte, ws int, rows int, a *byte, np int, tail int)
+
+// gemvQWrap checks the bounds of a gemvQFunc, then calls the assembly.
+func gemvQWrap(f func(out *float32, w *byte, ws int, rows int, a *byte, np int, tail int), blockBytes int) gemvQFunc {
+	return func(out []float32, w []byte, ws, rows int, a []byte, np, tail int) {
+		if rows <= 0 {
+			return
+		}
+		nb := 2*np + tail
+		_ = out[rows-1]
+		_ = w[(rows-1)*ws+nb*blockBytes-1]
+		_ = a[(np+tail)*q8PairBytes-1]
+		if nb == 0 || ws < 0 {
+			panic("kernels: bad gemvQ arguments")
+		}
+		f(&out[0], &w[0], ws, rows, &a[0], np, tail)
+	}
+}
+
 // gemmQWrap checks the bounds gemmQGo documents, then calls the assembly.
 func gemmQWrap(f func(out *float32, ldo int, w *byte, ws int, groups int, a *byte, as int, np int, tail int), nr, blockBytes int) gemmQFunc {
 	return func(out []float32, ldo int, w []byte, ws, groups int, a []byte, as, np, tail int) {
@@ -60,6 +83,8 @@ func archQuant(k *kernelSet) {
 		gemmQWrap(gemmQ8_0x4x3VNNI, 3, q8_0Bytes),
 		gemmQWrap(gemmQ8_0x4x4VNNI, 4, q8_0Bytes),
 	}
+	k.quant.gemvQ8_0 = gemvQWrap(gemvQ8_0VNNI, q8_0Bytes)
+	k.quant.gemvQ4_0 = gemvQWrap(gemvQ4_0VNNI, q4_0Bytes)
 	k.quant.gemmQ4_0 = [4]gemmQFunc{
 		gemmQWrap(gemmQ4_0x4x1VNNI, 1, q4_0Bytes),
 		gemmQWrap(gemmQ4_0x4x2VNNI, 2, q4_0Bytes),

@@ -12,6 +12,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 )
 
@@ -58,6 +59,8 @@ func main() {
 		gemmQ(false, nr)
 		gemmQ(true, nr)
 	}
+	gemvQ(false)
+	gemvQ(true)
 	os.Stdout.WriteString(out.String())
 }
 
@@ -1118,6 +1121,8 @@ func gemv(name, kind string, zmm bool) {
 // F = fma(cvt(I), dw·dx, F) per pair, then h = F.lo + F.hi and
 // ((h0+h1)+(h2+h3)) + ((h4+h5)+(h6+h7)), whatever nr, so that a row of a
 // GEMM equals the GEMV (nr = 1) bit for bit.
+var pfDist = func() int { v, _ := strconv.Atoi(os.Getenv("PF")); return v }()
+
 func gemmQ(q4 bool, nr int) {
 	name := fmt.Sprintf("gemmQ8_0x4x%dVNNI", nr)
 	bsize := 34
@@ -1183,8 +1188,8 @@ func gemmQ(q4 bool, nr int) {
 				p("VINSERTI32X4 $1, X31, Y%d, Y%d", d, d)
 			}
 			p("VCVTPH2PS Y%d, Z%d", d, d)
-			if nr == 1 && !half {
-				p("PREFETCHT0 %d(%s)", 8*bsize, rp)
+			if nr == 1 && !half && pfDist > 0 {
+				p("PREFETCHT0 %d(%s)", pfDist, rp)
 			}
 		}
 	}
@@ -1249,6 +1254,94 @@ func gemmQ(q4 bool, nr int) {
 	p("ADDQ DX, w+16(FP)")
 	p("DECQ groups+32(FP)")
 	p("JNZ %sgroup", l)
+	p("VZEROUPPER")
+	p("RET")
+}
+
+// gemvQ is the one-activation-row kernel for decoding: `rows` weight rows
+// (row i at w + i·ws), each streamed on its own, out[i] = the row's dot with
+// the packed activations, with gemmQ's float operations per row.
+func gemvQ(q4 bool) {
+	name := "gemvQ8_0VNNI"
+	bsize := 34
+	if q4 {
+		name = "gemvQ4_0VNNI"
+		bsize = 18
+	}
+	text(name, "$0-56", "(out *float32, w *byte, ws int, rows int, a *byte, np int, tail int)")
+	l := name + "_"
+	if q4 {
+		p("MOVL $0x0f0f0f0f, AX")
+		p("MOVL $0xff00ff00, DX")
+		p("KMOVD DX, K1")
+	} else {
+		p("MOVL $0x80808080, AX")
+	}
+	p("VPBROADCASTD AX, Z30")
+	p("MOVQ out+0(FP), AX")
+	p("MOVQ w+8(FP), BX")
+	p("MOVQ rows+24(FP), R9")
+	label(l + "row")
+	p("MOVQ BX, SI")
+	p("MOVQ a+32(FP), DI")
+	p("VPXORD Z0, Z0, Z0")
+	p("VPXORD Z1, Z1, Z1")
+	// step multiplies one pair (half: its first block) into accumulator Z<f>.
+	step := func(f int, half bool) {
+		w, d := 16+f, 20+f
+		if q4 {
+			p("VMOVDQU64 2(SI), X%d", w)
+			if !half {
+				p("VINSERTI32X4 $1, %d(SI), Y%d, Y%d", bsize+2, w, w)
+			}
+			p("VSHUFI64X2 $0x50, Z%d, Z%d, Z%d", w, w, w)
+			p("VPSRLW $4, Z%d, K1, Z%d", w, w)
+			p("VPANDD Z30, Z%d, Z%d", w, w)
+		} else {
+			p("VMOVDQU64 2(SI), Y%d", w)
+			if !half {
+				p("VINSERTI64X4 $1, %d(SI), Z%d, Z%d", bsize+2, w, w)
+			}
+			p("VPXORD Z30, Z%d, Z%d", w, w)
+		}
+		p("VPBROADCASTW (SI), X%d", d)
+		if !half {
+			p("VPBROADCASTW %d(SI), X%d", bsize, 24+f)
+			p("VINSERTI32X4 $1, X%d, Y%d, Y%d", 24+f, d, d)
+		}
+		p("VCVTPH2PS Y%d, Z%d", d, d)
+		i := 26 + f
+		p("VMOVDQU32 64(DI), Z%d", i)
+		p("VPDPBUSD (DI), Z%d, Z%d", w, i)
+		p("VCVTDQ2PS Z%d, Z%d", i, i)
+		p("VMULPS 128(DI), Z%d, Z%d", d, d)
+		p("VFMADD231PS Z%d, Z%d, Z0", d, i)
+	}
+	p("MOVQ np+40(FP), CX")
+	p("TESTQ CX, CX")
+	p("JZ %stail", l)
+	label(l + "loop")
+	step(0, false)
+	p("ADDQ $%d, SI", 2*bsize)
+	p("ADDQ $192, DI")
+	p("DECQ CX")
+	p("JNZ %sloop", l)
+	label(l + "tail")
+	p("CMPQ tail+48(FP), $0")
+	p("JEQ %sreduce", l)
+	step(0, true)
+	label(l + "reduce")
+	p("VEXTRACTF64X4 $1, Z0, Y31")
+	p("VADDPS Y31, Y0, Y0")
+	p("VHADDPS Y0, Y0, Y0")
+	p("VHADDPS Y0, Y0, Y0")
+	p("VEXTRACTF128 $1, Y0, X1")
+	p("VADDSS X1, X0, X0")
+	p("MOVSS X0, (AX)")
+	p("ADDQ $4, AX")
+	p("ADDQ ws+16(FP), BX")
+	p("DECQ R9")
+	p("JNZ %srow", l)
 	p("VZEROUPPER")
 	p("RET")
 }
