@@ -12,7 +12,6 @@ package main
 import (
 	"fmt"
 	"os"
-	"strconv"
 	"strings"
 )
 
@@ -1121,8 +1120,6 @@ func gemv(name, kind string, zmm bool) {
 // F = fma(cvt(I), dw·dx, F) per pair, then h = F.lo + F.hi and
 // ((h0+h1)+(h2+h3)) + ((h4+h5)+(h6+h7)), whatever nr, so that a row of a
 // GEMM equals the GEMV (nr = 1) bit for bit.
-var pfDist = func() int { v, _ := strconv.Atoi(os.Getenv("PF")); return v }()
-
 func gemmQ(q4 bool, nr int) {
 	name := fmt.Sprintf("gemmQ8_0x4x%dVNNI", nr)
 	bsize := 34
@@ -1188,9 +1185,6 @@ func gemmQ(q4 bool, nr int) {
 				p("VINSERTI32X4 $1, X31, Y%d, Y%d", d, d)
 			}
 			p("VCVTPH2PS Y%d, Z%d", d, d)
-			if nr == 1 && !half && pfDist > 0 {
-				p("PREFETCHT0 %d(%s)", pfDist, rp)
-			}
 		}
 	}
 	// pair multiplies the loaded weights with every token's pair.
