@@ -124,6 +124,11 @@ func getPacked(n int) *[]byte {
 // the same activation rows stay in cache.
 const gemmPanelBytes = 128 << 10
 
+// gemmPrefetchRows is the most input rows for which the tiled kernels
+// prefetch weight rows: with few rows the weights stream from memory with
+// little work per byte; with many they come from a cache-resident panel.
+const gemmPrefetchRows = 16
+
 // matMulQ0 is matMulQ8 for Q8_0 / Q4_0 weights with tiled kernels ks: the
 // input rows are packed once, then each 4-row weight panel is multiplied
 // with tiles of up to 4 input rows.
@@ -159,7 +164,7 @@ func matMulQ0(p *Pool, out []float32, w Mat, x []float32, n int, ks *[4]gemmQFun
 			ng := min(u1, full, g0+panel) - g0
 			for t := t0; t < t1; t += 4 {
 				nr := min(4, t1-t)
-				ks[nr-1](out[t*rows+4*g0:], rows, w.Data[4*g0*rb:], rb, ng, a[t*as:], as, np, tail)
+				ks[nr-1](out[t*rows+4*g0:], rows, w.Data[4*g0*rb:], rb, ng, a[t*as:], as, np, tail, t == t0 && n <= gemmPrefetchRows)
 			}
 		}
 		if u1 <= full {
@@ -169,7 +174,7 @@ func matMulQ0(p *Pool, out []float32, w Mat, x []float32, n int, ks *[4]gemmQFun
 		for r := 4 * full; r < rows; r++ { // the last rows one at a time, repeated 4 times
 			for t := t0; t < t1; t += 4 {
 				nr := min(4, t1-t)
-				ks[nr-1](tmp[:], 4, w.Data[r*rb:], 0, 1, a[t*as:], as, np, tail)
+				ks[nr-1](tmp[:], 4, w.Data[r*rb:], 0, 1, a[t*as:], as, np, tail, false)
 				for j := range nr {
 					out[(t+j)*rows+r] = tmp[4*j]
 				}

@@ -56,7 +56,7 @@ func TestGemmQKernels(t *testing.T) {
 							for i := range got {
 								got[i], want[i] = -7, -7
 							}
-							ks[nr-1](got, ldo, w, ws, g, a, as, np, tail)
+							ks[nr-1](got, ldo, w, ws, g, a, as, np, tail, rng.IntN(2) == 0)
 							gemmQGo(q4, nr, want, ldo, w, ws, g, a, as, np, tail)
 							if nr == 1 && ws != 0 { // the decoding kernel: the same per row, bit for bit
 								gemv := k.quant.gemvQ8_0

@@ -19,8 +19,9 @@ type quantKernels struct {
 // w[i·ws:], the next group at w[4·ws:]) times nr packed activation rows
 // (row j at a[j·as:], np full block pairs then tail = 0 or 1 half pair),
 // token j's 4 results of each group stored at out[j·ldo:] (ldo in float32s),
-// the next group's 4 places further.
-type gemmQFunc func(out []float32, ldo int, w []byte, ws, groups int, a []byte, as, np, tail int)
+// the next group's 4 places further. prefetch asks the kernel to prefetch
+// each next group's rows (worth it when they come from memory).
+type gemmQFunc func(out []float32, ldo int, w []byte, ws, groups int, a []byte, as, np, tail int, prefetch bool)
 
 // gemvQFunc is one decoding kernel: out[i] = row i (at w[i·ws:]) times the
 // packed activation row a (np full block pairs, then tail = 0 or 1 half

@@ -8,28 +8,28 @@ import "golang.org/x/sys/cpu"
 // 4 weight rows × nr activation rows, AVX-512 VNNI.
 
 //go:noescape
-func gemmQ8_0x4x1VNNI(out *float32, ldo int, w *byte, ws int, groups int, a *byte, as int, np int, tail int)
+func gemmQ8_0x4x1VNNI(out *float32, ldo int, w *byte, ws int, groups int, a *byte, as int, np int, tail int, pf int)
 
 //go:noescape
-func gemmQ8_0x4x2VNNI(out *float32, ldo int, w *byte, ws int, groups int, a *byte, as int, np int, tail int)
+func gemmQ8_0x4x2VNNI(out *float32, ldo int, w *byte, ws int, groups int, a *byte, as int, np int, tail int, pf int)
 
 //go:noescape
-func gemmQ8_0x4x3VNNI(out *float32, ldo int, w *byte, ws int, groups int, a *byte, as int, np int, tail int)
+func gemmQ8_0x4x3VNNI(out *float32, ldo int, w *byte, ws int, groups int, a *byte, as int, np int, tail int, pf int)
 
 //go:noescape
-func gemmQ8_0x4x4VNNI(out *float32, ldo int, w *byte, ws int, groups int, a *byte, as int, np int, tail int)
+func gemmQ8_0x4x4VNNI(out *float32, ldo int, w *byte, ws int, groups int, a *byte, as int, np int, tail int, pf int)
 
 //go:noescape
-func gemmQ4_0x4x1VNNI(out *float32, ldo int, w *byte, ws int, groups int, a *byte, as int, np int, tail int)
+func gemmQ4_0x4x1VNNI(out *float32, ldo int, w *byte, ws int, groups int, a *byte, as int, np int, tail int, pf int)
 
 //go:noescape
-func gemmQ4_0x4x2VNNI(out *float32, ldo int, w *byte, ws int, groups int, a *byte, as int, np int, tail int)
+func gemmQ4_0x4x2VNNI(out *float32, ldo int, w *byte, ws int, groups int, a *byte, as int, np int, tail int, pf int)
 
 //go:noescape
-func gemmQ4_0x4x3VNNI(out *float32, ldo int, w *byte, ws int, groups int, a *byte, as int, np int, tail int)
+func gemmQ4_0x4x3VNNI(out *float32, ldo int, w *byte, ws int, groups int, a *byte, as int, np int, tail int, pf int)
 
 //go:noescape
-func gemmQ4_0x4x4VNNI(out *float32, ldo int, w *byte, ws int, groups int, a *byte, as int, np int, tail int)
+func gemmQ4_0x4x4VNNI(out *float32, ldo int, w *byte, ws int, groups int, a *byte, as int, np int, tail int, pf int)
 
 //go:noescape
 func gemvQ8_0VNNI(out *float32, w *byte, ws int, rows int, a *byte, np int, tail int)
@@ -55,8 +55,8 @@ func gemvQWrap(f func(out *float32, w *byte, ws int, rows int, a *byte, np int, 
 }
 
 // gemmQWrap checks the bounds gemmQGo documents, then calls the assembly.
-func gemmQWrap(f func(out *float32, ldo int, w *byte, ws int, groups int, a *byte, as int, np int, tail int), nr, blockBytes int) gemmQFunc {
-	return func(out []float32, ldo int, w []byte, ws, groups int, a []byte, as, np, tail int) {
+func gemmQWrap(f func(out *float32, ldo int, w *byte, ws int, groups int, a *byte, as int, np int, tail int, pf int), nr, blockBytes int) gemmQFunc {
+	return func(out []float32, ldo int, w []byte, ws, groups int, a []byte, as, np, tail int, prefetch bool) {
 		if groups <= 0 {
 			return
 		}
@@ -67,7 +67,11 @@ func gemmQWrap(f func(out *float32, ldo int, w *byte, ws int, groups int, a *byt
 		if nb == 0 || ws < 0 || as < 0 || ldo < 0 {
 			panic("kernels: bad gemmQ arguments")
 		}
-		f(&out[0], 4*ldo, &w[0], ws, groups, &a[0], as, np, tail)
+		pf := 0
+		if prefetch {
+			pf = 1
+		}
+		f(&out[0], 4*ldo, &w[0], ws, groups, &a[0], as, np, tail, pf)
 	}
 }
 

@@ -1120,6 +1120,9 @@ func gemv(name, kind string, zmm bool) {
 // F = fma(cvt(I), dw·dx, F) per pair, then h = F.lo + F.hi and
 // ((h0+h1)+(h2+h3)) + ((h4+h5)+(h6+h7)), whatever nr, so that a row of a
 // GEMM equals the GEMV (nr = 1) bit for bit.
+// gemmPrefetch: loadW also prefetches the next group's rows.
+var gemmPrefetch bool
+
 func gemmQ(q4 bool, nr int) {
 	name := fmt.Sprintf("gemmQ8_0x4x%dVNNI", nr)
 	bsize := 34
@@ -1127,7 +1130,7 @@ func gemmQ(q4 bool, nr int) {
 		name = fmt.Sprintf("gemmQ4_0x4x%dVNNI", nr)
 		bsize = 18
 	}
-	text(name, "$0-72", "(out *float32, ldo int, w *byte, ws int, groups int, a *byte, as int, np int, tail int)")
+	text(name, "$0-80", "(out *float32, ldo int, w *byte, ws int, groups int, a *byte, as int, np int, tail int, pf int)")
 	l := name + "_"
 	rows := []string{"SI", "DI", "R12", "R13"}
 	toks := []string{"R8", "R9", "R10", "R11"}[:nr]
@@ -1149,9 +1152,9 @@ func gemmQ(q4 bool, nr int) {
 	p("LEAQ (DI)(DX*1), R12")
 	p("LEAQ (R12)(DX*1), R13")
 	p("MOVQ a+40(FP), R8")
-	p("MOVQ as+48(FP), DX")
+	p("MOVQ as+48(FP), CX")
 	for t := 1; t < nr; t++ {
-		p("LEAQ (%s)(DX*1), %s", toks[t-1], toks[t])
+		p("LEAQ (%s)(CX*1), %s", toks[t-1], toks[t])
 	}
 	for r := 0; r < 4; r++ {
 		for t := 0; t < nr; t++ {
@@ -1185,6 +1188,9 @@ func gemmQ(q4 bool, nr int) {
 				p("VINSERTI32X4 $1, X31, Y%d, Y%d", d, d)
 			}
 			p("VCVTPH2PS Y%d, Z%d", d, d)
+			if !half && gemmPrefetch {
+				p("PREFETCHT0 (%s)(DX*4)", rp) // the next group's row
+			}
 		}
 	}
 	// pair multiplies the loaded weights with every token's pair.
@@ -1207,17 +1213,32 @@ func gemmQ(q4 bool, nr int) {
 	p("MOVQ np+56(FP), CX")
 	p("TESTQ CX, CX")
 	p("JZ %stail", l)
-	label(l + "loop")
-	loadW(false)
-	pair()
-	for _, rp := range rows {
-		p("ADDQ $%d, %s", 2*bsize, rp)
+	p("CMPQ pf+72(FP), $0")
+	p("JNE %sploop", l)
+	// Two copies of the loop: without and with prefetching of the next
+	// group's rows (for few tokens, when the weights come from memory).
+	for _, pf := range []bool{false, true} {
+		lp := l + "loop"
+		if pf {
+			lp = l + "ploop"
+		}
+		label(lp)
+		gemmPrefetch = pf
+		loadW(false)
+		pair()
+		for _, rp := range rows {
+			p("ADDQ $%d, %s", 2*bsize, rp)
+		}
+		for _, tp := range toks {
+			p("ADDQ $192, %s", tp)
+		}
+		p("DECQ CX")
+		p("JNZ %s", lp)
+		if !pf {
+			p("JMP %stail", l)
+		}
 	}
-	for _, tp := range toks {
-		p("ADDQ $192, %s", tp)
-	}
-	p("DECQ CX")
-	p("JNZ %sloop", l)
+	gemmPrefetch = false
 	label(l + "tail")
 	p("CMPQ tail+64(FP), $0")
 	p("JEQ %sreduce", l)
