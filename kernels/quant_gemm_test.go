@@ -90,14 +90,17 @@ func TestGemmQKernels(t *testing.T) {
 
 // MatMul with the tiled kernels: row i equals MatVec of input row i bit for
 // bit, for every input-row count and with or without threads, and the result
-// is close to the dequantized float reference.
+// is close to the dequantized float reference. The shapes cover K = 32·(1…9),
+// qwen2.5-0.5b's 896 and 4864, row counts that are not multiples of 4, few
+// rows (the pool splits input-row tiles) and, single-threaded, several
+// weight panels (300 rows of 896).
 func TestGemmQMatMulRows(t *testing.T) {
 	p := NewPool(2)
 	defer p.Close()
 	rng := rand.New(rand.NewPCG(53, 54))
 	ns := []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 17, 64}
 	for _, typ := range []weights.DType{weights.Q8_0, weights.Q4_0} {
-		for _, shape := range [][2]int{{1, 32}, {3, 64}, {5, 96}, {7, 160}, {13, 288}, {37, 224}, {64, 896}, {130, 896}} {
+		for _, shape := range [][2]int{{1, 32}, {3, 64}, {5, 96}, {6, 128}, {7, 160}, {9, 192}, {37, 224}, {11, 256}, {13, 288}, {64, 896}, {300, 896}, {20, 4864}} {
 			rows, cols := shape[0], shape[1]
 			data, err := Quantize(typ, randVec(rng, rows*cols, 1))
 			if err != nil {
