@@ -8,7 +8,7 @@ import (
 )
 
 // Pool is a fixed set of persistent worker goroutines that run the chunks of
-// a parallel loop. For splits [0,n) into contiguous chunks (up to four per
+// a parallel loop. For splits [0,n) into contiguous chunks (up to two per
 // thread) that the workers and the calling goroutine take in turn, so that a
 // thread slowed by other load gets less of the work; no goroutine is started
 // per call.
@@ -180,7 +180,8 @@ func (p *Pool) Threads() int {
 // For calls fn on contiguous chunks [lo,hi) that together cover [0,n) exactly
 // once, in parallel on up to Threads() goroutines, and returns when all have
 // finished. Each chunk holds at least one index; there are at most
-// 4·Threads() chunks; n ≤ 0 calls nothing. A panic in fn is re-raised on the
+// 2·Threads() chunks (more, finer chunks made memory-bound decoding
+// slower: each thread streams fewer, longer runs of weights); n ≤ 0 calls nothing. A panic in fn is re-raised on the
 // calling goroutine once the running chunks are done (chunks not yet started
 // are then skipped).
 func (p *Pool) For(n int, fn func(lo, hi int)) {
@@ -201,7 +202,7 @@ func (p *Pool) For(n int, fn func(lo, hi int)) {
 		fn(0, n)
 		return
 	}
-	chunks := min(n, 4*p.threads)
+	chunks := min(n, 2*p.threads)
 	j := &p.job
 	j.fn, j.chunks, j.base, j.extra = fn, chunks, n/chunks, n%chunks
 	j.next.Store(0)
