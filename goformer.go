@@ -58,6 +58,7 @@ type loadOptions struct {
 	tokenizer    string
 	chatTemplate string
 	backend      model.Backend // nil: native
+	halfGELU     bool
 }
 
 // Option configures Load.
@@ -79,6 +80,12 @@ func WithTokenizer(path string) Option { return func(o *loadOptions) { o.tokeniz
 
 // WithChatTemplate uses this Jinja chat template instead of the model's.
 func WithChatTemplate(source string) Option { return func(o *loadOptions) { o.chatTemplate = source } }
+
+// WithLlamaCppGELU computes GELU (Gemma, GPT-2, BERT) the way llama.cpp's CPU
+// backend does, through a half-precision lookup table, instead of exactly:
+// log-probabilities then match llama.cpp's on the same file within 1e-3
+// rather than 2-3e-3. Only the native CPU backend has it.
+func WithLlamaCppGELU() Option { return func(o *loadOptions) { o.halfGELU = true } }
 
 // Load opens a model: a .gguf file, a Hugging Face model directory, or ""
 // for the embedded default model.
@@ -136,6 +143,14 @@ func load(f *weights.File, path string, o *loadOptions) (*Model, error) {
 	be := o.backend
 	if be == nil {
 		be = model.NewNative(o.threads)
+	}
+	if o.halfGELU {
+		n, ok := be.(*model.Native)
+		if !ok {
+			be.Close()
+			return nil, fmt.Errorf("WithLlamaCppGELU: the %s backend has no half-precision GELU table (native only)", be.Name())
+		}
+		n.HalfGELU = true
 	}
 	net, err := model.Load(f, be)
 	if err != nil {

@@ -2,6 +2,7 @@ package kernels
 
 import (
 	"math"
+	"sync"
 )
 
 // This file holds the element-wise and row-wise ops of a transformer layer:
@@ -107,6 +108,54 @@ func GELU(x []float32) {
 	for i, v := range x {
 		x[i] = 0.5 * v * (1 + float32(math.Erf(float64(v)/math.Sqrt2)))
 	}
+}
+
+// GELUHalf applies GELU in place the way llama.cpp's CPU backend does: the
+// input is rounded to half precision and looked up in a table of
+// half-precision GELU values; inputs ≤ -10 give 0 and inputs ≥ 10 pass
+// through. tanhApprox selects the tanh approximation (GPT-2, Gemma) or the
+// exact erf GELU. Its results differ from GELUTanh/GELU by up to about 1e-3
+// relative; it exists to reproduce llama.cpp's numbers.
+func GELUHalf(x []float32, tanhApprox bool) {
+	t := geluHalfTable(tanhApprox)
+	for i, v := range x {
+		switch {
+		case v <= -10:
+			x[i] = 0
+		case v >= 10:
+		default:
+			x[i] = t[f32ToF16(v)]
+		}
+	}
+}
+
+// geluHalfTables are GELUHalf's tables, built on first use: entry h is GELU
+// of the half-precision number h, rounded to half precision.
+var geluHalfTables = [2]func() *[1 << 16]float32{
+	sync.OnceValue(func() *[1 << 16]float32 { return buildGELUHalf(false) }),
+	sync.OnceValue(func() *[1 << 16]float32 { return buildGELUHalf(true) }),
+}
+
+func geluHalfTable(tanhApprox bool) *[1 << 16]float32 {
+	if tanhApprox {
+		return geluHalfTables[1]()
+	}
+	return geluHalfTables[0]()
+}
+
+func buildGELUHalf(tanhApprox bool) *[1 << 16]float32 {
+	t := new([1 << 16]float32)
+	v := make([]float32, 1)
+	for h := range t {
+		v[0] = f16ToF32(uint16(h))
+		if tanhApprox {
+			GELUTanh(v)
+		} else {
+			GELU(v)
+		}
+		t[h] = f16ToF32(f32ToF16(v[0]))
+	}
+	return t
 }
 
 // Add writes a + b into out element-wise. out may alias a or b.

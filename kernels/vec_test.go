@@ -4,6 +4,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/goformer/goformer/weights"
 )
 
 func TestExpAccuracy(t *testing.T) {
@@ -165,6 +167,48 @@ func TestSiLUSIMD(t *testing.T) {
 				if d := math.Abs(float64(c.y) - exact); d > 4e-7*math.Abs(exact)+1e-30 {
 					t.Fatalf("n=%d: %s(%v) = %v, want %v (|Δ| %.3g)", n, c.name, v, c.y, exact, d)
 				}
+			}
+		}
+	}
+}
+
+// TestGELUHalf holds the table GELU to its definition: GELU of the input
+// rounded to half precision, rounded to half precision (through Quantize),
+// 0 at or below -10 and the input itself at or above 10.
+func TestGELUHalf(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	half := func(v float32) float32 {
+		h, err := Quantize(weights.F16, []float32{v})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return Dequantize(weights.F16, h, 1)[0]
+	}
+	for _, tanhApprox := range []bool{false, true} {
+		x := []float32{-10, -9.999, 10, 12.5, -30, 0, 1e-6}
+		for range 2000 {
+			x = append(x, float32(rng.NormFloat64()*4))
+		}
+		got := append([]float32(nil), x...)
+		GELUHalf(got, tanhApprox)
+		for i, v := range x {
+			var want float32
+			switch {
+			case v <= -10:
+				want = 0
+			case v >= 10:
+				want = v
+			default:
+				g := []float32{half(v)}
+				if tanhApprox {
+					GELUTanh(g)
+				} else {
+					GELU(g)
+				}
+				want = half(g[0])
+			}
+			if got[i] != want {
+				t.Fatalf("tanh=%v: GELUHalf(%v) = %v, want %v", tanhApprox, v, got[i], want)
 			}
 		}
 	}

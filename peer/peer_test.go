@@ -148,7 +148,8 @@ type peerCase struct {
 // evaluates GELU through a table indexed by the half-precision input,
 // holding half-precision outputs; that rounding alone moves these models'
 // log-probabilities by up to about 3e-3. Their subtests therefore also run
-// goformer with the same rounding (Native.HalfGELU) and require 1e-3.
+// goformer with the same rounding (Native.HalfGELU, the option
+// goformer.WithLlamaCppGELU / generate --llamacpp-gelu) and require 1e-3.
 const geluTol = 5e-3
 
 // TestMatchesLlamaCpp compares goformer with llama.cpp on tiny random-weight

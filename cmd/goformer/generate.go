@@ -36,6 +36,7 @@ func cmdGenerate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	backendName := fs.String("backend", "native", backendUsage)
 	ctxLen := fs.Int("c", 0, "context length (0: the model's, at most 4096)")
 	noMmap := fs.Bool("no-mmap", false, "read the weights into memory instead of memory-mapping them")
+	llamaGELU := fs.Bool("llamacpp-gelu", false, "compute GELU through llama.cpp's half-precision table (to reproduce its numbers on Gemma, GPT-2, BERT)")
 	tokPath := fs.String("tokenizer", "", "tokenizer.json to use instead of the model's")
 	minP := fs.Float64("min-p", 0, "drop tokens less likely than this fraction of the most likely (0: off)")
 	repeatPenalty := fs.Float64("repeat-penalty", 1, "penalize tokens of the last --repeat-last-n tokens (1: off)")
@@ -102,6 +103,9 @@ func cmdGenerate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	opts := []goformer.Option{goformer.WithThreads(*threads), goformer.WithContext(*ctxLen)}
 	if *noMmap {
 		opts = append(opts, goformer.WithoutMmap())
+	}
+	if *llamaGELU {
+		opts = append(opts, goformer.WithLlamaCppGELU())
 	}
 	if *tokPath != "" {
 		opts = append(opts, goformer.WithTokenizer(*tokPath))
