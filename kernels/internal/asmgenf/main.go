@@ -63,7 +63,7 @@ func gemvRows(kind string) {
 	p("TESTQ BX, BX")
 	p("JZ " + l + "done")
 	p("PREFETCHT0 (SI)(R8*%d)", elem) // the next row's start
-	p("VXORPS X5, X5, X5")           // the row's sum over chunks
+	p("VXORPS X5, X5, X5")            // the row's sum over chunks
 	p("XORQ R9, R9")                  // k0
 	label(l + "chunk")
 	// R10 = kn = min(1024, cols-k0), R11 = end = k0+kn
