@@ -158,6 +158,7 @@ func (n *Native) Forward(cache Cache, batch *Batch, build func(Ops) Tensor) (out
 	// passes: a fresh slice of logits per token (600 KB for a 150K
 	// vocabulary) costs page faults on every decoding step.
 	n.out = append(n.out[:0], t.d...)
+	n.ar.settle()
 	return n.out, nil
 }
 
@@ -468,14 +469,27 @@ type arena struct {
 const arenaHeaders = 256
 
 func (a *arena) reset() {
-	if len(a.chunks) > 1 {
-		// One chunk of what the pass needed at most (the chunks grew by doubling).
-		a.chunks = nil
-		a.chunks = [][]float32{make([]float32, a.peak)}
-		a.total = a.peak
-	}
+	a.settle()
 	a.off, a.used, a.peak, a.nh = 0, 0, 0, 0
 	a.mark, a.markChunk = 0, -1
+}
+
+// settle ends a pass that needed more than one chunk: the chunks (grown by
+// doubling) are replaced by one of what the pass needed at most, its pages
+// touched now so that the next pass does not fault them in (Forward calls
+// it once the result is out, so the pass that grew the arena pays).
+func (a *arena) settle() {
+	if len(a.chunks) <= 1 {
+		return
+	}
+	a.chunks = nil
+	c := make([]float32, a.peak)
+	for i := 0; i < len(c); i += 1024 {
+		c[i] = 0
+	}
+	a.chunks = [][]float32{c}
+	a.total = a.peak
+	a.off = 0
 }
 
 // tensor returns a header for d from the arena.
