@@ -73,6 +73,7 @@ func realTemplates(t *testing.T) []realTemplate {
 		{"Qwen-Qwen2.5-Instruct.jinja", "", "<|im_end|>"},
 		{"microsoft-Phi-3.5-mini-instruct.jinja", "<s>", "<|endoftext|>"},
 		{"mistralai-Mistral-Nemo-Instruct-2407.jinja", "<s>", "</s>"},
+		{"mistralai-Mistral-7B-Instruct-v0.1.jinja", "<s>", "</s>"},
 	} {
 		b, err := os.ReadFile(filepath.Join("testdata", "templates", c.file))
 		if err != nil {

@@ -29,6 +29,7 @@ func TestCommittedTemplatesFromLoaders(t *testing.T) {
 		{"Qwen-Qwen2.5-Instruct.jinja", "", "<|im_end|>"},
 		{"microsoft-Phi-3.5-mini-instruct.jinja", "<s>", "<|endoftext|>"},
 		{"mistralai-Mistral-Nemo-Instruct-2407.jinja", "<s>", "</s>"},
+		{"mistralai-Mistral-7B-Instruct-v0.1.jinja", "<s>", "</s>"},
 	} {
 		t.Run(c.file, func(t *testing.T) {
 			srcb, err := os.ReadFile(filepath.Join("testdata", "templates", c.file))

@@ -12,7 +12,7 @@ const convs = {
  "multi-turn-no-generation-prompt": [[{role:"user",content:"Hello"},{role:"assistant",content:"Hi there, how can I help?"},{role:"user",content:"Nothing, thanks."},{role:"assistant",content:"  Bye  "}], false],
  "user-user": [[{role:"user",content:"First question."},{role:"user",content:"Second question."}], true],
 };
-const files = {"Qwen-Qwen2.5-Instruct.jinja":["","<|im_end|>"],"microsoft-Phi-3.5-mini-instruct.jinja":["<s>","<|endoftext|>"],"mistralai-Mistral-Nemo-Instruct-2407.jinja":["<s>","</s>"]};
+const files = {"Qwen-Qwen2.5-Instruct.jinja":["","<|im_end|>"],"microsoft-Phi-3.5-mini-instruct.jinja":["<s>","<|endoftext|>"],"mistralai-Mistral-Nemo-Instruct-2407.jinja":["<s>","</s>"],"mistralai-Mistral-7B-Instruct-v0.1.jinja":["<s>","</s>"]};
 let bad=0, n=0;
 for (const [f,[bos,eos]] of Object.entries(files)) {
   const src = fs.readFileSync("testdata/templates/"+f, "utf8");
