@@ -2,10 +2,7 @@ package kernels
 
 import (
 	"math"
-	"sync"
 	"unsafe"
-
-	"github.com/goformer/goformer/weights"
 )
 
 // Packed activations for the tiled Q8_0 / Q4_0 kernels (quantKernels).
@@ -106,20 +103,6 @@ func gemmQGo(q4 bool, nr int, out []float32, ldo int, w []byte, ws, groups int, 
 	}
 }
 
-// Scratch buffers for packed activations, 64-byte aligned.
-var packPool sync.Pool
-
-func getPacked(n int) *[]byte {
-	if v, ok := packPool.Get().(*[]byte); ok && cap(*v) >= n {
-		*v = (*v)[:n]
-		return v
-	}
-	s := make([]byte, n+64)
-	off := int(-uintptr(unsafe.Pointer(&s[0])) & 63)
-	s = s[off : off+n : off+n]
-	return &s
-}
-
 // gemmPanelBytes is the weight bytes one tiled-kernel call streams while
 // the same activation rows stay in cache.
 const gemmPanelBytes = 128 << 10
@@ -128,62 +111,3 @@ const gemmPanelBytes = 128 << 10
 // prefetch weight rows: with few rows the weights stream from memory with
 // little work per byte; with many they come from a cache-resident panel.
 const gemmPrefetchRows = 16
-
-// matMulQ0 is matMulQ8 for Q8_0 / Q4_0 weights with tiled kernels ks: the
-// input rows are packed once, then each 4-row weight panel is multiplied
-// with tiles of up to 4 input rows.
-func matMulQ0(p *Pool, out []float32, w Mat, x []float32, n int, ks *[4]gemmQFunc, gemv gemvQFunc) {
-	cols, rows := w.Cols, w.Rows
-	c := int32(128)
-	if w.Type == weights.Q4_0 {
-		c = 8
-	}
-	nb := cols / 32
-	np, tail := nb/2, nb%2
-	as := (np + tail) * q8PairBytes
-	buf := getPacked(n * as)
-	defer packPool.Put(buf)
-	a := *buf
-	quantizeRows(p, n, func(i int) { packQ8Act(a[i*as:(i+1)*as], x[i*cols:(i+1)*cols], c) })
-
-	rb := w.rowBytes()
-	if n == 1 && gemv != nil {
-		p.For(rows, func(lo, hi int) { gemv(out[lo:hi], w.Data[lo*rb:], rb, hi-lo, a, np, tail) })
-		return
-	}
-	full := rows / 4 // whole groups of 4 rows
-	units := (rows + 3) / 4
-	panel := units
-	if n > 4 {
-		panel = max(1, gemmPanelBytes/(4*rb))
-	}
-	// run computes the rows of groups [u0, u1) (the last possibly partial)
-	// for input rows [t0, t1).
-	run := func(u0, u1, t0, t1 int) {
-		for g0 := u0; g0 < min(u1, full); g0 += panel {
-			ng := min(u1, full, g0+panel) - g0
-			for t := t0; t < t1; t += 4 {
-				nr := min(4, t1-t)
-				ks[nr-1](out[t*rows+4*g0:], rows, w.Data[4*g0*rb:], rb, ng, a[t*as:], as, np, tail, t == t0 && n <= gemmPrefetchRows)
-			}
-		}
-		if u1 <= full {
-			return
-		}
-		var tmp [16]float32
-		for r := 4 * full; r < rows; r++ { // the last rows one at a time, repeated 4 times
-			for t := t0; t < t1; t += 4 {
-				nr := min(4, t1-t)
-				ks[nr-1](tmp[:], 4, w.Data[r*rb:], 0, 1, a[t*as:], as, np, tail, false)
-				for j := range nr {
-					out[(t+j)*rows+r] = tmp[4*j]
-				}
-			}
-		}
-	}
-	if units >= 8 || n <= 4 {
-		p.For(units, func(lo, hi int) { run(lo, hi, 0, n) })
-		return
-	}
-	p.For((n+3)/4, func(lo, hi int) { run(0, units, 4*lo, min(n, 4*hi)) })
-}

@@ -1,0 +1,326 @@
+package kernels
+
+import (
+	"sync"
+	"unsafe"
+
+	"github.com/goformer/goformer/weights"
+)
+
+// quantJob is the state of one matMulQ8 call, read by its pool chunks. Jobs
+// are pooled with their scratch buffers, and their loop bodies are bound
+// once when a job is made (method values), so that a warm call allocates
+// nothing: decoding calls MatVec hundreds of times per token.
+type quantJob struct {
+	out []float32
+	w   Mat
+	x   []float32
+	n   int
+
+	// Tiled kernels (Q8_0 / Q4_0): packed activations a, as bytes per row.
+	a            []byte
+	as, np, tail int
+	c            int32
+	ks           *[4]gemmQFunc
+	gemv         gemvQFunc
+	full, units  int // whole groups of 4 weight rows; groups including a partial one
+	panel        int // groups per kernel call
+
+	// Per-row dot kernels: activation blocks and the dots of the weight type.
+	nb, tile int
+	a8       []blockQ8
+	a8K      []blockQ8K
+	dot8     func(w []byte, a []blockQ8) float32
+	dot8x4   func(res *[4]float32, w []byte, a []blockQ8, nb int)
+	dotK     func(w []byte, a []blockQ8K) float32
+	dotKx4   func(res *[4]float32, w []byte, a []blockQ8K, nb int)
+
+	// Scratch, kept between calls.
+	packBuf []byte // 64-byte aligned backing of a
+	q8Buf   []blockQ8
+	q8KBuf  []blockQ8K
+	// resBuf holds each chunk's small result array, at 16·lo (chunks are
+	// disjoint, so by their first index): one on the stack would escape
+	// through the kernel's function value and allocate per call.
+	resBuf []float32
+
+	// Loop bodies bound once.
+	packFn, gemvFn, unitsFn, tokensFn func(lo, hi int)
+	quant8Fn, quantKFn                func(lo, hi int)
+	gemv8Fn, gemvKFn                  func(lo, hi int)
+	rows8Fn, rowsKFn                  func(lo, hi int)
+}
+
+var quantJobs = sync.Pool{New: func() any { return newQuantJob() }}
+
+func newQuantJob() *quantJob {
+	j := new(quantJob)
+	j.packFn = j.pack
+	j.gemvFn = j.gemvRows
+	j.unitsFn = j.tiledUnits
+	j.tokensFn = j.tiledTokens
+	j.quant8Fn = j.quant8
+	j.quantKFn = j.quantK
+	j.gemv8Fn = j.gemv8
+	j.gemvKFn = j.gemvK
+	j.rows8Fn = j.rows8
+	j.rowsKFn = j.rowsK
+	return j
+}
+
+// release drops the call's references and returns j to the pool.
+func (j *quantJob) release() {
+	j.out, j.x, j.w, j.a, j.a8, j.a8K = nil, nil, Mat{}, nil, nil, nil
+	j.ks, j.gemv, j.dot8, j.dot8x4, j.dotK, j.dotKx4 = nil, nil, nil, nil, nil, nil
+	quantJobs.Put(j)
+}
+
+// packed returns j's packed-activation buffer of n bytes, 64-byte aligned.
+func (j *quantJob) packed(n int) []byte {
+	if cap(j.packBuf) < n {
+		s := make([]byte, n+64)
+		off := int(-uintptr(unsafe.Pointer(&s[0])) & 63)
+		j.packBuf = s[off : off+n : off+n]
+	}
+	return j.packBuf[:n]
+}
+
+// results returns the result scratch of the chunk starting at index lo.
+func (j *quantJob) results(lo int) *[16]float32 {
+	return (*[16]float32)(j.resBuf[16*lo : 16*lo+16])
+}
+
+// growResults makes room for chunks starting at indices below n.
+func (j *quantJob) growResults(n int) {
+	if len(j.resBuf) < 16*n {
+		j.resBuf = make([]float32, 16*n)
+	}
+}
+
+// forRows runs fn over the n input rows, in parallel when n > 1.
+func forRows(p *Pool, n int, fn func(lo, hi int)) {
+	if n == 1 {
+		fn(0, 1)
+		return
+	}
+	p.For(n, fn)
+}
+
+// matMulQ8 multiplies quantized weights with the input rows quantized to
+// 8-bit activation blocks, using integer dot products.
+func matMulQ8(p *Pool, out []float32, w Mat, x []float32, n int) {
+	j := quantJobs.Get().(*quantJob)
+	defer j.release()
+	j.out, j.w, j.x, j.n = out, w, x, n
+	switch w.Type {
+	case weights.Q8_0, weights.Q4_0:
+		ks, gemv := &curQuant.gemmQ8_0, curQuant.gemvQ8_0
+		if w.Type == weights.Q4_0 {
+			ks, gemv = &curQuant.gemmQ4_0, curQuant.gemvQ4_0
+		}
+		if ks[0] != nil {
+			j.matMulQ0(p, ks, gemv)
+			return
+		}
+		j.nb = w.Cols / 32
+		if cap(j.q8Buf) < n*j.nb {
+			j.q8Buf = make([]blockQ8, n*j.nb)
+		}
+		j.a8 = j.q8Buf[:n*j.nb]
+		forRows(p, n, j.quant8Fn)
+		j.dot8, j.dot8x4 = dotQ8_0, dotQ8_0x4
+		if w.Type == weights.Q4_0 {
+			j.dot8, j.dot8x4 = dotQ4_0, dotQ4_0x4
+		}
+		if n == 1 {
+			p.For(w.Rows, j.gemv8Fn)
+			return
+		}
+		j.tile = batchTile(j.nb*int(unsafe.Sizeof(blockQ8{})), n)
+		j.growResults(w.Rows)
+		p.For(w.Rows, j.rows8Fn)
+	case weights.Q4_K, weights.Q6_K:
+		j.nb = w.Cols / 256
+		if cap(j.q8KBuf) < n*j.nb {
+			j.q8KBuf = make([]blockQ8K, n*j.nb)
+		}
+		j.a8K = j.q8KBuf[:n*j.nb]
+		forRows(p, n, j.quantKFn)
+		j.dotK, j.dotKx4 = dotQ4K, dotQ4Kx4
+		if w.Type == weights.Q6_K {
+			j.dotK, j.dotKx4 = dotQ6K, dotQ6Kx4
+		}
+		if n == 1 {
+			p.For(w.Rows, j.gemvKFn)
+			return
+		}
+		j.tile = batchTile(j.nb*int(unsafe.Sizeof(blockQ8K{})), n)
+		j.growResults(w.Rows)
+		p.For(w.Rows, j.rowsKFn)
+	default:
+		panic("kernels: no 8-bit path for " + w.Type.String())
+	}
+}
+
+func (j *quantJob) quant8(lo, hi int) {
+	nb, cols := j.nb, j.w.Cols
+	for i := lo; i < hi; i++ {
+		quantizeQ8Act(j.a8[i*nb:(i+1)*nb], j.x[i*cols:(i+1)*cols])
+	}
+}
+
+func (j *quantJob) quantK(lo, hi int) {
+	nb, cols := j.nb, j.w.Cols
+	for i := lo; i < hi; i++ {
+		quantizeQ8KAct(j.a8K[i*nb:(i+1)*nb], j.x[i*cols:(i+1)*cols])
+	}
+}
+
+// gemv8 sets out[r] = dot(row r, a) for weight rows [lo, hi): the
+// matrix-vector product of decoding, with no per-row work beyond the dot.
+func (j *quantJob) gemv8(lo, hi int) {
+	rb := j.w.rowBytes()
+	o := j.out[lo:hi]
+	rows := j.w.Data[lo*rb : hi*rb]
+	for r := range o {
+		o[r] = j.dot8(rows[r*rb:(r+1)*rb:(r+1)*rb], j.a8)
+	}
+}
+
+// gemvK is gemv8 for K-quants.
+func (j *quantJob) gemvK(lo, hi int) {
+	rb := j.w.rowBytes()
+	o := j.out[lo:hi]
+	rows := j.w.Data[lo*rb : hi*rb]
+	for r := range o {
+		o[r] = j.dotK(rows[r*rb:(r+1)*rb:(r+1)*rb], j.a8K)
+	}
+}
+
+// rows8 computes weight rows [lo, hi) for all input rows, tile input rows
+// at a time, 4 input rows per dot call.
+func (j *quantJob) rows8(lo, hi int) {
+	n, nb, rows, out, a := j.n, j.nb, j.w.Rows, j.out, j.a8
+	res := (*[4]float32)(j.results(lo)[:4])
+	for i0 := 0; i0 < n; i0 += j.tile {
+		i1 := min(n, i0+j.tile)
+		for r := lo; r < hi; r++ {
+			row := j.w.row(r)
+			i := i0
+			for ; i+4 <= i1; i += 4 {
+				j.dot8x4(res, row, a[i*nb:(i+4)*nb], nb)
+				out[i*rows+r] = res[0]
+				out[(i+1)*rows+r] = res[1]
+				out[(i+2)*rows+r] = res[2]
+				out[(i+3)*rows+r] = res[3]
+			}
+			for ; i < i1; i++ {
+				out[i*rows+r] = j.dot8(row, a[i*nb:(i+1)*nb])
+			}
+		}
+	}
+}
+
+// rowsK is rows8 for K-quants.
+func (j *quantJob) rowsK(lo, hi int) {
+	n, nb, rows, out, a := j.n, j.nb, j.w.Rows, j.out, j.a8K
+	res := (*[4]float32)(j.results(lo)[:4])
+	for i0 := 0; i0 < n; i0 += j.tile {
+		i1 := min(n, i0+j.tile)
+		for r := lo; r < hi; r++ {
+			row := j.w.row(r)
+			i := i0
+			for ; i+4 <= i1; i += 4 {
+				j.dotKx4(res, row, a[i*nb:(i+4)*nb], nb)
+				out[i*rows+r] = res[0]
+				out[(i+1)*rows+r] = res[1]
+				out[(i+2)*rows+r] = res[2]
+				out[(i+3)*rows+r] = res[3]
+			}
+			for ; i < i1; i++ {
+				out[i*rows+r] = j.dotK(row, a[i*nb:(i+1)*nb])
+			}
+		}
+	}
+}
+
+// matMulQ0 is matMulQ8 for Q8_0 / Q4_0 weights with tiled kernels ks: the
+// input rows are packed once, then each 4-row weight panel is multiplied
+// with tiles of up to 4 input rows.
+func (j *quantJob) matMulQ0(p *Pool, ks *[4]gemmQFunc, gemv gemvQFunc) {
+	w, n := j.w, j.n
+	j.ks, j.gemv = ks, gemv
+	j.c = 128
+	if w.Type == weights.Q4_0 {
+		j.c = 8
+	}
+	nb := w.Cols / 32
+	j.np, j.tail = nb/2, nb%2
+	j.as = (j.np + j.tail) * q8PairBytes
+	j.a = j.packed(n * j.as)
+	forRows(p, n, j.packFn)
+
+	if n == 1 && gemv != nil {
+		p.For(w.Rows, j.gemvFn)
+		return
+	}
+	rb := w.rowBytes()
+	j.full = w.Rows / 4
+	j.units = (w.Rows + 3) / 4
+	j.panel = j.units
+	if n > 4 {
+		j.panel = max(1, gemmPanelBytes/(4*rb))
+	}
+	j.growResults(max(j.units, (n+3)/4))
+	if j.units >= 8 || n <= 4 {
+		p.For(j.units, j.unitsFn)
+		return
+	}
+	p.For((n+3)/4, j.tokensFn)
+}
+
+func (j *quantJob) pack(lo, hi int) {
+	as, cols := j.as, j.w.Cols
+	for i := lo; i < hi; i++ {
+		packQ8Act(j.a[i*as:(i+1)*as], j.x[i*cols:(i+1)*cols], j.c)
+	}
+}
+
+func (j *quantJob) gemvRows(lo, hi int) {
+	rb := j.w.rowBytes()
+	j.gemv(j.out[lo:hi], j.w.Data[lo*rb:], rb, hi-lo, j.a, j.np, j.tail)
+}
+
+// tiledUnits computes groups [lo, hi) of 4 weight rows for all input rows.
+func (j *quantJob) tiledUnits(lo, hi int) { j.tiled(lo, hi, 0, j.n, j.results(lo)) }
+
+// tiledTokens computes all weight rows for input-row tiles [lo, hi).
+func (j *quantJob) tiledTokens(lo, hi int) {
+	j.tiled(0, j.units, 4*lo, min(j.n, 4*hi), j.results(lo))
+}
+
+// tiled computes the rows of groups [u0, u1) (the last possibly partial)
+// for input rows [t0, t1), with tmp the chunk's result scratch.
+func (j *quantJob) tiled(u0, u1, t0, t1 int, tmp *[16]float32) {
+	w, rows, as, n := j.w, j.w.Rows, j.as, j.n
+	rb := w.rowBytes()
+	for g0 := u0; g0 < min(u1, j.full); g0 += j.panel {
+		ng := min(u1, j.full, g0+j.panel) - g0
+		for t := t0; t < t1; t += 4 {
+			nr := min(4, t1-t)
+			j.ks[nr-1](j.out[t*rows+4*g0:], rows, w.Data[4*g0*rb:], rb, ng, j.a[t*as:], as, j.np, j.tail, t == t0 && n <= gemmPrefetchRows)
+		}
+	}
+	if u1 <= j.full {
+		return
+	}
+	for r := 4 * j.full; r < rows; r++ { // the last rows one at a time, repeated 4 times
+		for t := t0; t < t1; t += 4 {
+			nr := min(4, t1-t)
+			j.ks[nr-1](tmp[:], 4, w.Data[r*rb:], 0, 1, j.a[t*as:], as, j.np, j.tail, false)
+			for i := range nr {
+				j.out[(t+i)*rows+r] = tmp[4*i]
+			}
+		}
+	}
+}
