@@ -1,5 +1,11 @@
 package kernels
 
+import (
+	"sync"
+
+	"github.com/goformer/goformer/weights"
+)
+
 // floatKernels are the tiled matrix kernels for F32, F16 and BF16 weights of
 // one kernel set (kernelSet.float). They live apart from kernelSet's other
 // fields so that quantized and float kernels can evolve independently.
@@ -17,3 +23,46 @@ var goFloatKernels = floatKernels{}
 
 // curFloat are the float kernels in use (see useKernels).
 var curFloat floatKernels
+
+// floatRowsJob is one MatVec of float weights on the row-streaming kernels,
+// with its loop body bound once, so that decoding hands the pool no new
+// closure per call (jobs are recycled through floatRowsJobs).
+type floatRowsJob struct {
+	out, x []float32
+	w      Mat
+	run    func(lo, hi int)
+}
+
+var floatRowsJobs = sync.Pool{New: func() any {
+	j := new(floatRowsJob)
+	j.run = j.rows
+	return j
+}}
+
+// rows computes out[lo:hi] with the row kernel of w's type.
+func (j *floatRowsJob) rows(lo, hi int) {
+	cols := j.w.Cols
+	o := j.out[lo:hi]
+	switch j.w.Type {
+	case weights.F32:
+		curFloat.gemvRowsF32(o, asF32(j.w.Data)[lo*cols:], cols, j.x)
+	case weights.F16:
+		curFloat.gemvRowsHalf[0](o, asU16(j.w.Data)[lo*cols:], cols, j.x)
+	default:
+		curFloat.gemvRowsHalf[1](o, asU16(j.w.Data)[lo*cols:], cols, j.x)
+	}
+}
+
+// matVecFloatRows is MatVec of F32/F16/BF16 weights on the row-streaming
+// kernels; it reports false when the kernel set has none.
+func matVecFloatRows(p *Pool, out []float32, w Mat, x []float32) bool {
+	if curFloat.gemvRowsF32 == nil {
+		return false
+	}
+	j := floatRowsJobs.Get().(*floatRowsJob)
+	j.out, j.w, j.x = out, w, x
+	p.For(w.Rows, j.run)
+	j.out, j.w, j.x = nil, Mat{}, nil
+	floatRowsJobs.Put(j)
+	return true
+}

@@ -147,6 +147,9 @@ const (
 
 // matMulFloat handles F32, F16 and BF16 weights.
 func matMulFloat(p *Pool, out []float32, w Mat, x []float32, n int) {
+	if n == 1 && matVecFloatRows(p, out, w, x) {
+		return
+	}
 	cols, rows := w.Cols, w.Rows
 	// gemvAt computes res[j] = Σ_{c<kn} W[r+j·step, k0+c]·xs[c], j < 4
 	// (step 0 repeats row r).

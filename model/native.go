@@ -235,11 +235,11 @@ func (o *nativeOps) Linear(x Tensor, w, bias Weight) Tensor {
 		if len(b) != out.cols {
 			fail("bias %s has %d elements, want %d", nw(bias).name, len(b), out.cols)
 		}
-		o.par(out.rows, len(out.d), func(lo, hi int) {
-			for i := lo; i < hi; i++ {
-				kernels.Add(out.row(i), out.row(i), b)
-			}
-		})
+		if o.serial(len(out.d)) {
+			addRows(out, b, 0, out.rows)
+		} else {
+			o.n.pool.For(out.rows, func(lo, hi int) { addRows(out, b, lo, hi) })
+		}
 	}
 	return out
 }
@@ -256,11 +256,11 @@ func (o *nativeOps) RMSNorm(x Tensor, w Weight, eps float32, addOne bool) Tensor
 			fail("rmsnorm %s: %d weights for rows of %d", nw(w).name, g, a.cols)
 		}
 	}
-	o.par(len(a.d)/g, len(a.d), func(lo, hi int) {
-		for i := lo * g; i < hi*g; i += g {
-			kernels.RMSNorm(out.d[i:i+g], a.d[i:i+g], wv, eps, addOne)
-		}
-	})
+	if n := len(a.d) / g; o.serial(len(a.d)) {
+		rmsRows(out.d, a.d, wv, g, eps, addOne, 0, n)
+	} else {
+		o.n.pool.For(n, func(lo, hi int) { rmsRows(out.d, a.d, wv, g, eps, addOne, lo, hi) })
+	}
 	return out
 }
 
@@ -277,11 +277,11 @@ func (o *nativeOps) LayerNorm(x Tensor, w, b Weight, eps float32) Tensor {
 	if (wv != nil && len(wv) != a.cols) || (bv != nil && len(bv) != a.cols) {
 		fail("layernorm: weight/bias sizes %d/%d for rows of %d", len(wv), len(bv), a.cols)
 	}
-	o.par(a.rows, len(a.d), func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			kernels.LayerNorm(out.row(i), a.row(i), wv, bv, eps)
-		}
-	})
+	if o.serial(len(a.d)) {
+		layerNormRows(out, a, wv, bv, eps, 0, a.rows)
+	} else {
+		o.n.pool.For(a.rows, func(lo, hi int) { layerNormRows(out, a, wv, bv, eps, lo, hi) })
+	}
 	return out
 }
 
@@ -291,7 +291,11 @@ func (o *nativeOps) binary(x, y Tensor, f func(out, a, b []float32)) Tensor {
 		fail("element-wise op on [%d,%d] and [%d,%d]", a.rows, a.cols, b.rows, b.cols)
 	}
 	out := o.allocRaw(a.rows, a.cols)
-	o.par(len(out.d), len(out.d), func(lo, hi int) { f(out.d[lo:hi], a.d[lo:hi], b.d[lo:hi]) })
+	if o.serial(len(out.d)) {
+		f(out.d, a.d, b.d)
+	} else {
+		o.n.pool.For(len(out.d), func(lo, hi int) { f(out.d[lo:hi], a.d[lo:hi], b.d[lo:hi]) })
+	}
 	return out
 }
 
@@ -304,13 +308,11 @@ func (o *nativeOps) unary(x Tensor, f func([]float32)) Tensor {
 	// Copy and transform a row at a time, while the row is in cache. (Row
 	// by row, an element's treatment depends on its column only, so a token
 	// gets the same values in a batch as alone.)
-	o.par(a.rows, len(a.d), func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			d := out.row(i)
-			copy(d, a.row(i))
-			f(d)
-		}
-	})
+	if o.serial(len(a.d)) {
+		unaryRows(out, a, f, 0, a.rows)
+	} else {
+		o.n.pool.For(a.rows, func(lo, hi int) { unaryRows(out, a, f, lo, hi) })
+	}
 	return out
 }
 
@@ -347,25 +349,12 @@ func (o *nativeOps) RoPE(x Tensor, r RoPE) Tensor {
 	out := o.allocRaw(a.rows, a.cols)
 	freqs := o.n.ar.alloc(r.Dims / 2)
 	kernels.RoPEFreqs(freqs, r.Dims, r.Base, r.Factors)
-	o.par(a.rows, len(a.d), func(lo, hi int) {
-		var buf [256]float32
-		tmp := buf[:]
-		if r.Dims > len(buf) {
-			tmp = make([]float32, r.Dims)
-		}
-		for i := lo; i < hi; i++ {
-			pos := o.batch.Positions[i]
-			row := out.row(i)
-			copy(row, a.row(i))
-			for h := 0; h < a.cols; h += r.HeadDim {
-				if r.AttnFactor != 0 && r.AttnFactor != 1 {
-					// (x·cos − y·sin)·m = (m·x)·cos − (m·y)·sin
-					kernels.Scale(row[h:h+r.Dims], r.AttnFactor)
-				}
-				kernels.RoPE(row[h:h+r.HeadDim], pos, freqs, r.NeoX, true, tmp[:r.Dims])
-			}
-		}
-	})
+	if o.serial(len(a.d)) {
+		ropeRows(out, a, r, freqs, o.batch.Positions, 0, a.rows)
+	} else {
+		pos := o.batch.Positions
+		o.n.pool.For(a.rows, func(lo, hi int) { ropeRows(out, a, r, freqs, pos, lo, hi) })
+	}
 	return out
 }
 
@@ -373,15 +362,12 @@ func (o *nativeOps) RoPE(x Tensor, r RoPE) Tensor {
 // split across the pool.
 const parallelElems = 1 << 15
 
-// par runs f over [0, n), split across the pool when the op touches at least
-// parallelElems elements (work).
-func (o *nativeOps) par(n, work int, f func(lo, hi int)) {
-	if work < parallelElems || n < 2 {
-		f(0, n)
-		return
-	}
-	o.n.pool.For(n, f)
-}
+// serial reports whether an op touching work elements runs on the calling
+// goroutine (small ops, as in decoding: handing them to the pool costs more
+// than it saves). The ops call their row functions directly then, and build
+// the closure for the pool only on the parallel path, so that decoding does
+// not allocate one per op.
+func (o *nativeOps) serial(work int) bool { return work < parallelElems }
 
 // EndLayer implements Ops: the layer's other activations go back to the
 // arena.
@@ -554,4 +540,53 @@ func within(s, r []float32) bool {
 	p, lo := uintptr(unsafe.Pointer(&s[0])), uintptr(unsafe.Pointer(&r[0]))
 	hi := lo + uintptr(len(r))*4
 	return p >= lo && p+uintptr(len(s))*4 <= hi
+}
+
+// The row functions of the element-wise ops: rows [lo, hi) of out from a.
+
+func addRows(out *nativeTensor, b []float32, lo, hi int) {
+	for i := lo; i < hi; i++ {
+		kernels.Add(out.row(i), out.row(i), b)
+	}
+}
+
+// rmsRows normalizes groups [lo, hi) of g elements.
+func rmsRows(out, a, w []float32, g int, eps float32, addOne bool, lo, hi int) {
+	for i := lo * g; i < hi*g; i += g {
+		kernels.RMSNorm(out[i:i+g], a[i:i+g], w, eps, addOne)
+	}
+}
+
+func layerNormRows(out, a *nativeTensor, w, b []float32, eps float32, lo, hi int) {
+	for i := lo; i < hi; i++ {
+		kernels.LayerNorm(out.row(i), a.row(i), w, b, eps)
+	}
+}
+
+func unaryRows(out, a *nativeTensor, f func([]float32), lo, hi int) {
+	for i := lo; i < hi; i++ {
+		d := out.row(i)
+		copy(d, a.row(i))
+		f(d)
+	}
+}
+
+func ropeRows(out, a *nativeTensor, r RoPE, freqs []float32, positions []int, lo, hi int) {
+	var buf [256]float32
+	tmp := buf[:]
+	if r.Dims > len(buf) {
+		tmp = make([]float32, r.Dims)
+	}
+	for i := lo; i < hi; i++ {
+		pos := positions[i]
+		row := out.row(i)
+		copy(row, a.row(i))
+		for h := 0; h < a.cols; h += r.HeadDim {
+			if r.AttnFactor != 0 && r.AttnFactor != 1 {
+				// (x·cos − y·sin)·m = (m·x)·cos − (m·y)·sin
+				kernels.Scale(row[h:h+r.Dims], r.AttnFactor)
+			}
+			kernels.RoPE(row[h:h+r.HeadDim], pos, freqs, r.NeoX, true, tmp[:r.Dims])
+		}
+	}
 }

@@ -61,3 +61,39 @@ func TestArenaKeepReusesLayerMemory(t *testing.T) {
 		}
 	}
 }
+
+// TestNativeDecodeNoAlloc checks that a decoding step of the native backend
+// (embedding, norms, RoPE, attention, matrix products, element-wise ops,
+// logits) allocates nothing once warmed up.
+func TestNativeDecodeNoAlloc(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts are meaningless under the race detector")
+	}
+	f, err := weights.ReadGGUF(defaultmodel.Name, defaultmodel.GGUF)
+	if err != nil {
+		t.Fatal(err)
+	}
+	be := NewNative(2)
+	defer be.Close()
+	m, err := Load(f, be)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cache, err := be.NewCache(m.Config().CacheSpec(256, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &Batch{Tokens: []int{5}, Positions: []int{0}, Outputs: []int{0}}
+	p := 0
+	step := func() {
+		b.Positions[0] = p % 200
+		if _, err := be.Forward(cache, b, m.Forward); err != nil {
+			t.Fatal(err)
+		}
+		p++
+	}
+	step()
+	if a := testing.AllocsPerRun(50, step); a != 0 {
+		t.Fatalf("a decoding step allocates %v times", a)
+	}
+}
