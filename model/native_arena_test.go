@@ -12,16 +12,7 @@ import (
 // layers or the same 5 layers run 4 times over, and its results do not
 // change.
 func TestArenaKeepReusesLayerMemory(t *testing.T) {
-	f, err := weights.ReadGGUF(defaultmodel.Name, defaultmodel.GGUF)
-	if err != nil {
-		t.Fatal(err)
-	}
-	be := NewNative(2)
-	defer be.Close()
-	m, err := Load(f, be)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m, be := nativeDefault(t)
 	l := m.(*Llama)
 	tokens := make([]int, 200)
 	pos := make([]int, len(tokens))
@@ -69,16 +60,7 @@ func TestNativeDecodeNoAlloc(t *testing.T) {
 	if raceEnabled {
 		t.Skip("allocation counts are meaningless under the race detector")
 	}
-	f, err := weights.ReadGGUF(defaultmodel.Name, defaultmodel.GGUF)
-	if err != nil {
-		t.Fatal(err)
-	}
-	be := NewNative(2)
-	defer be.Close()
-	m, err := Load(f, be)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m, be := nativeDefault(t)
 	cache, err := be.NewCache(m.Config().CacheSpec(256, 1))
 	if err != nil {
 		t.Fatal(err)
@@ -96,4 +78,20 @@ func TestNativeDecodeNoAlloc(t *testing.T) {
 	if a := testing.AllocsPerRun(50, step); a != 0 {
 		t.Fatalf("a decoding step allocates %v times", a)
 	}
+}
+
+// nativeDefault loads the embedded model on a 2-thread native backend.
+func nativeDefault(t *testing.T) (Model, *Native) {
+	t.Helper()
+	f, err := weights.ReadGGUF(defaultmodel.Name, defaultmodel.GGUF)
+	if err != nil {
+		t.Fatal(err)
+	}
+	be := NewNative(2)
+	t.Cleanup(func() { be.Close() })
+	m, err := Load(f, be)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m, be
 }
