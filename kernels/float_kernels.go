@@ -13,7 +13,7 @@ type floatKernels struct {
 	// gemvRows sets out[r] = Σ_c W[r,c]·x[c] for len(out) rows starting at
 	// w (row stride ws elements), each row computed exactly as the gemm and
 	// gemv kernels compute it (see matMulFloat); nil where the set has
-	// none. Indexed by floatKind.
+	// none (then gemvRowsHalf is nil too).
 	gemvRowsF32  func(out []float32, w []float32, ws int, x []float32)
 	gemvRowsHalf [2]func(out []float32, w []uint16, ws int, x []float32) // [0] F16, [1] BF16
 }
@@ -39,17 +39,21 @@ var floatRowsJobs = sync.Pool{New: func() any {
 	return j
 }}
 
-// rows computes out[lo:hi] with the row kernel of w's type.
-func (j *floatRowsJob) rows(lo, hi int) {
-	cols := j.w.Cols
-	o := j.out[lo:hi]
-	switch j.w.Type {
+// rows computes out[lo:hi].
+func (j *floatRowsJob) rows(lo, hi int) { floatRows(j.out[lo:hi], j.w, lo, j.x) }
+
+// floatRows sets out[i] = row r0+i of w (F32, F16 or BF16) · x for
+// i < len(out) with the row-streaming kernel of w's type, which must exist
+// (curFloat.gemvRowsF32 != nil).
+func floatRows(out []float32, w Mat, r0 int, x []float32) {
+	cols := w.Cols
+	switch w.Type {
 	case weights.F32:
-		curFloat.gemvRowsF32(o, asF32(j.w.Data)[lo*cols:], cols, j.x)
+		curFloat.gemvRowsF32(out, asF32(w.Data)[r0*cols:], cols, x)
 	case weights.F16:
-		curFloat.gemvRowsHalf[0](o, asU16(j.w.Data)[lo*cols:], cols, j.x)
+		curFloat.gemvRowsHalf[0](out, asU16(w.Data)[r0*cols:], cols, x)
 	default:
-		curFloat.gemvRowsHalf[1](o, asU16(j.w.Data)[lo*cols:], cols, j.x)
+		curFloat.gemvRowsHalf[1](out, asU16(w.Data)[r0*cols:], cols, x)
 	}
 }
 

@@ -189,20 +189,9 @@ func matMulFloat(p *Pool, out []float32, w Mat, x []float32, n int) {
 	// With a row-streaming kernel (same per-row arithmetic), the rows are
 	// read one after the other: a single stream, faster from memory than
 	// four interleaved rows.
-	if k := curFloat; k.gemvRowsF32 != nil {
-		plain := gemvRows
+	if curFloat.gemvRowsF32 != nil {
 		gemvRows = func(i, r0, r1 int) {
-			o, xi := out[i*rows+r0:i*rows+r1], x[i*cols:(i+1)*cols]
-			switch w.Type {
-			case weights.F32:
-				k.gemvRowsF32(o, asF32(w.Data)[r0*cols:], cols, xi)
-			case weights.F16:
-				k.gemvRowsHalf[0](o, asU16(w.Data)[r0*cols:], cols, xi)
-			case weights.BF16:
-				k.gemvRowsHalf[1](o, asU16(w.Data)[r0*cols:], cols, xi)
-			default:
-				plain(i, r0, r1)
-			}
+			floatRows(out[i*rows+r0:i*rows+r1], w, r0, x[i*cols:(i+1)*cols])
 		}
 	}
 	groups := n &^ 3 // input rows handled four at a time by gemm
