@@ -192,12 +192,19 @@ func loadFile(path string, opts Options) ([]byte, func() error, error) {
 	}
 	var data []byte
 	release := func() error { return nil }
+	if size == 0 {
+		return nil, release, nil
+	}
 	if opts.NoMmap || !canMmap {
-		data = make([]byte, size)
+		data, release, err = readAlloc(int(size))
+		if err != nil {
+			return nil, nil, fmt.Errorf("weights: allocating %d bytes for %s: %w", size, path, err)
+		}
 		if _, err := io.ReadFull(fh, data); err != nil {
+			release()
 			return nil, nil, fmt.Errorf("weights: reading %s: %w", path, err)
 		}
-	} else if size > 0 {
+	} else {
 		data, release, err = mmapFile(fh, int(size))
 		if err != nil {
 			return nil, nil, fmt.Errorf("weights: mapping %s: %w", path, err)
