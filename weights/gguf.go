@@ -216,15 +216,37 @@ func (r *ggufReader) array(depth int) any {
 	le := binary.LittleEndian
 	switch {
 	case typ == ggufString:
+		// Two passes: the first checks the lengths and sums them, so that
+		// the bytes are copied once into one string.
 		n := r.count("string array length", 8)
-		out := make([]string, n)
-		for i := range out {
-			out[i] = r.str("array string")
+		if r.err != nil {
+			return nil
+		}
+		start, total := r.off, uint64(0)
+		ends := make([]uint32, n)
+		for i := range ends {
+			k := r.u64("array string length")
+			if r.err == nil && k > uint64(r.left()) {
+				r.fail(r.off-8, ErrTruncated, "array string %d of %d: length %d exceeds the %d bytes left in the file", i, n, k, r.left())
+			}
 			if r.err != nil {
 				return nil
 			}
+			r.off += int(k)
+			total += k
+			if total > math.MaxUint32 {
+				r.fail(start, ErrUnsupported, "string array of %d strings holds more than 4 GiB", n)
+				return nil
+			}
+			ends[i] = uint32(total)
 		}
-		return out
+		buf := make([]byte, 0, total)
+		for off, i := start, 0; i < n; i++ {
+			k := int(le.Uint64(r.data[off:]))
+			buf = append(buf, r.data[off+8:off+8+k]...)
+			off += 8 + k
+		}
+		return StringList{data: string(buf), ends: ends}
 	case typ == ggufArray:
 		n := r.count("nested array length", 12)
 		out := make([]any, n)

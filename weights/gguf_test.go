@@ -89,9 +89,12 @@ func TestStories260K(t *testing.T) {
 	if eps, ok := f.Meta.Float("llama.attention.layer_norm_rms_epsilon"); !ok || eps < 0.99e-5 || eps > 1.01e-5 {
 		t.Errorf("rms eps = %v", eps)
 	}
-	toks, ok := f.Meta["tokenizer.ggml.tokens"].([]string)
+	if _, ok := f.Meta["tokenizer.ggml.tokens"].(StringList); !ok {
+		t.Errorf("tokenizer.ggml.tokens is a %T, want a StringList", f.Meta["tokenizer.ggml.tokens"])
+	}
+	toks, ok := f.Meta.Strings("tokenizer.ggml.tokens")
 	if !ok || len(toks) != 512 {
-		t.Fatalf("tokenizer.ggml.tokens: %T of %d entries, want []string of 512", f.Meta["tokenizer.ggml.tokens"], len(toks))
+		t.Fatalf("tokenizer.ggml.tokens: %T of %d entries, want 512 strings", f.Meta["tokenizer.ggml.tokens"], len(toks))
 	}
 	if toks[0] != "<unk>" || toks[1] != "<s>" || toks[2] != "</s>" || toks[3] != "<0x00>" || toks[258] != "<0xFF>" {
 		t.Errorf("tokens start %q, byte tokens %q..%q", toks[:3], toks[3], toks[258])

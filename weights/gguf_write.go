@@ -214,7 +214,7 @@ func ggufTypeOf(v any) (uint32, bool) {
 	case float64:
 		return ggufFloat64, true
 	case []uint8, []int8, []uint16, []int16, []uint32, []int32, []float32, []bool,
-		[]string, []uint64, []int64, []float64, []any:
+		[]string, StringList, []uint64, []int64, []float64, []any:
 		return ggufArray, true
 	}
 	return 0, false
@@ -285,6 +285,12 @@ func (e *ggufEncoder) payload(v any, depth int) error {
 		writeArray(e, ggufBool, x, func(v bool) { e.u8(b2u(v)) })
 	case []string:
 		writeArray(e, ggufString, x, e.str)
+	case StringList:
+		e.u32(ggufString)
+		e.u64(uint64(x.Len()))
+		for i := range x.Len() {
+			e.str(x.At(i))
+		}
 	case []uint64:
 		writeArray(e, ggufUint64, x, e.u64)
 	case []int64:

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -65,10 +66,10 @@ func testMeta() []KV {
 		{"a.u8", []uint8{1, 2, 255}}, {"a.i8", []int8{-1, 2}}, {"a.u16", []uint16{65535}},
 		{"a.i16", []int16{-2, 3}}, {"a.u32", []uint32{1, 4294967295}}, {"a.i32", []int32{-7, 0, 7}},
 		{"a.f32", []float32{0.5, -2}}, {"a.bool", []bool{true, false, true}},
-		{"a.str", []string{"<unk>", "", "▁the"}}, {"a.u64", []uint64{1 << 63}},
+		{"a.str", NewStringList([]string{"<unk>", "", "▁the"})}, {"a.u64", []uint64{1 << 63}},
 		{"a.i64", []int64{-1 << 40}}, {"a.f64", []float64{1e300, -0.25}},
-		{"a.empty", []string{}},
-		{"nested", []any{[]int32{1, 2}, []string{"x", "y"}, []any{[]float32{3}, []any{}}}},
+		{"a.empty", NewStringList(nil)},
+		{"nested", []any{[]int32{1, 2}, NewStringList([]string{"x", "y"}), []any{[]float32{3}, []any{}}}},
 		{"nested.empty", []any{}},
 	}
 }
@@ -380,5 +381,30 @@ func TestOpenErrors(t *testing.T) {
 	writeFile(t, emptyST, nil)
 	if _, err := Open(emptyST, Options{}); !errors.Is(err, ErrTruncated) || !strings.Contains(err.Error(), emptyST) {
 		t.Errorf("empty safetensors: %v", err)
+	}
+}
+
+// A []string written to GGUF reads back as the equal StringList.
+func TestGGUFStringSliceReadsAsStringList(t *testing.T) {
+	want := []string{"", "a", "", "héllo", "▁the", ""}
+	data := writeGGUF(t, []KV{{"general.architecture", "test"}, {"s", want}, {"n", []any{want, []string{}}}}, nil)
+	f, err := ReadGGUF("s.gguf", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, ok := f.Meta["s"].(StringList)
+	if !ok || l.Len() != len(want) {
+		t.Fatalf("s = %#v, want a StringList of %d", f.Meta["s"], len(want))
+	}
+	for i, w := range want {
+		if l.At(i) != w {
+			t.Errorf("At(%d) = %q, want %q", i, l.At(i), w)
+		}
+	}
+	if got, _ := f.Meta.Strings("s"); !slices.Equal(got, want) {
+		t.Errorf("Strings = %q, want %q", got, want)
+	}
+	if !reflect.DeepEqual(f.Meta["n"], []any{NewStringList(want), NewStringList(nil)}) {
+		t.Errorf("nested = %#v", f.Meta["n"])
 	}
 }

@@ -74,8 +74,9 @@ type Options struct {
 // Metadata is a set of key/value pairs: GGUF metadata, or a decoded JSON
 // object (config.json). Values are Go natives: integer and float types of
 // their stored width (JSON numbers are float64), bool, string, typed slices
-// for arrays ([]string, []float32, []int32, []uint32, ...; nested arrays as
-// []any).
+// for arrays ([]float32, []int32, []uint32, ...; nested arrays as []any).
+// GGUF string arrays are StringList values (compact; Strings converts);
+// []string is accepted too (written as a string array).
 type Metadata map[string]any
 
 // String returns a string value.
@@ -110,9 +111,12 @@ func (m Metadata) Bool(key string) (bool, bool) {
 	return v, ok
 }
 
-// Strings returns a string array ([]string, or []any of strings).
+// Strings returns a string array (StringList, []string, or []any of
+// strings) as a []string.
 func (m Metadata) Strings(key string) ([]string, bool) {
 	switch v := m[key].(type) {
+	case StringList:
+		return v.Strings(), true
 	case []string:
 		return v, true
 	case []any:
