@@ -352,11 +352,19 @@ func runJSON(ctx context.Context, limit time.Duration, dir, who, model, name str
 // goroutines scan disjoint parts of a buffer far larger than the caches with
 // the standard library's vectorized byte search and count (assembly), as one
 // stream or eight interleaved ones, and the best pass of any wins (best of many, so that a pass undisturbed by
-// other processes is likely among them).
+// other processes is likely among them). The buffer is Go memory on even
+// passes and, where the platform has it, memory advised for transparent
+// huge pages (as goformer reads weights into) on odd ones: the machine's
+// bandwidth is the best either gives.
 func readBandwidth(threads, size int) float64 {
-	buf := make([]byte, size)
-	for i := range buf {
-		buf[i] = byte(i%251) | 1 // no zero byte: both scans read it all
+	bufs := [][]byte{make([]byte, size)}
+	if h := hugeBuffer(size); h != nil {
+		bufs = append(bufs, h)
+	}
+	for _, buf := range bufs {
+		for i := range buf {
+			buf[i] = byte(i%251) | 1 // no zero byte: both scans read it all
+		}
 	}
 	scans := []func([]byte) int{
 		func(b []byte) int { return bytes.IndexByte(b, 0) + 1 }, // 0: none
@@ -376,8 +384,9 @@ func readBandwidth(threads, size int) float64 {
 		},
 	}
 	best := 0.0
-	for i := range 30 {
-		scan := scans[i%len(scans)]
+	for i := range 30 * len(bufs) {
+		scan := scans[i/len(bufs)%len(scans)]
+		buf := bufs[i%len(bufs)]
 		var wg sync.WaitGroup
 		part := size / threads
 		found := make([]int, threads)
@@ -397,7 +406,7 @@ func readBandwidth(threads, size int) float64 {
 			}
 		}
 	}
-	runtime.KeepAlive(buf)
+	runtime.KeepAlive(bufs)
 	return best
 }
 
