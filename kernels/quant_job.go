@@ -22,6 +22,7 @@ type quantJob struct {
 	as, np, tail int
 	c            int32
 	ks           *[4]gemmQFunc
+	kks          *[4]gemmKFunc // tiled K-quant kernels
 	gemv         gemvQFunc
 	full, units  int // whole groups of 4 weight rows; groups including a partial one
 	panel        int // groups per kernel call
@@ -49,6 +50,7 @@ type quantJob struct {
 	quant8Fn, quantKFn                func(lo, hi int)
 	gemv8Fn, gemvKFn                  func(lo, hi int)
 	rows8Fn, rowsKFn                  func(lo, hi int)
+	kRowsFn, kTokensFn                func(lo, hi int)
 }
 
 var quantJobs = sync.Pool{New: func() any { return newQuantJob() }}
@@ -65,13 +67,15 @@ func newQuantJob() *quantJob {
 	j.gemvKFn = j.gemvK
 	j.rows8Fn = j.rows8
 	j.rowsKFn = j.rowsK
+	j.kRowsFn = j.tiledKRows
+	j.kTokensFn = j.tiledKTokens
 	return j
 }
 
 // release drops the call's references and returns j to the pool.
 func (j *quantJob) release() {
 	j.out, j.x, j.w, j.a, j.a8, j.a8K = nil, nil, Mat{}, nil, nil, nil
-	j.ks, j.gemv, j.dot8, j.dot8x4, j.dotK, j.dotKx4 = nil, nil, nil, nil, nil, nil
+	j.ks, j.kks, j.gemv, j.dot8, j.dot8x4, j.dotK, j.dotKx4 = nil, nil, nil, nil, nil, nil, nil
 	quantJobs.Put(j)
 }
 
@@ -152,6 +156,10 @@ func matMulQ8(p *Pool, out []float32, w Mat, x []float32, n int) {
 		}
 		if n == 1 {
 			p.For(w.Rows, j.gemvKFn)
+			return
+		}
+		if w.Type == weights.Q4_K && curQuant.gemmQ4K[0] != nil {
+			j.matMulK(p, &curQuant.gemmQ4K)
 			return
 		}
 		j.tile = batchTile(j.nb*int(unsafe.Sizeof(blockQ8K{})), n)
@@ -321,6 +329,42 @@ func (j *quantJob) tiled(u0, u1, t0, t1 int, tmp *[16]float32) {
 			for i := range nr {
 				j.out[(t+i)*rows+r] = tmp[4*i]
 			}
+		}
+	}
+}
+
+// matMulK is matMulQ8 for K-quant weights with tiled kernels ks and n > 1
+// quantized input rows: panels of weight rows, each multiplied with tiles
+// of up to 4 input rows while it stays in cache.
+func (j *quantJob) matMulK(p *Pool, ks *[4]gemmKFunc) {
+	w, n := j.w, j.n
+	j.kks = ks
+	j.panel = w.Rows
+	if n > 4 {
+		j.panel = max(1, gemmPanelBytes/w.rowBytes())
+	}
+	if w.Rows >= 32 || n <= 4 {
+		p.For(w.Rows, j.kRowsFn)
+		return
+	}
+	p.For((n+3)/4, j.kTokensFn)
+}
+
+// tiledKRows computes weight rows [lo, hi) for all input rows.
+func (j *quantJob) tiledKRows(lo, hi int) { j.tiledK(lo, hi, 0, j.n) }
+
+// tiledKTokens computes all weight rows for input-row tiles [lo, hi).
+func (j *quantJob) tiledKTokens(lo, hi int) { j.tiledK(0, j.w.Rows, 4*lo, min(j.n, 4*hi)) }
+
+// tiledK computes weight rows [r0, r1) for input rows [t0, t1).
+func (j *quantJob) tiledK(r0, r1, t0, t1 int) {
+	rows, nb := j.w.Rows, j.nb
+	rb := j.w.rowBytes()
+	for p0 := r0; p0 < r1; p0 += j.panel {
+		nr := min(r1, p0+j.panel) - p0
+		for t := t0; t < t1; t += 4 {
+			k := min(4, t1-t)
+			j.kks[k-1](j.out[t*rows+p0:], rows, j.w.Data[p0*rb:], rb, nr, j.a8K[t*nb:], nb, nb)
 		}
 	}
 }

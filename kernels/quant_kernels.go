@@ -10,10 +10,22 @@ package kernels
 //
 // gemvQ8_0 and gemvQ4_0 are the one-activation-row kernels of decoding; per
 // weight row they perform the same operations as gemmQ8_0 / gemmQ4_0.
+//
+// gemmQ4K[nr-1] multiplies Q4_K weight rows with nr activation rows (see
+// gemmQ4KGo); per weight row it performs the float operations of the
+// kernel set's dotQ4K, so decoding keeps that per-row kernel. nil entries
+// leave Q4_K to the per-row dots.
 type quantKernels struct {
 	gemmQ8_0, gemmQ4_0 [4]gemmQFunc
 	gemvQ8_0, gemvQ4_0 gemvQFunc
+	gemmQ4K            [4]gemmKFunc
 }
+
+// gemmKFunc is one tiled K-quant kernel: rows weight rows (row i at
+// w[i·ws:]) times nr activation rows of nb blocks each (row t at a[t·as:],
+// as counted in blocks), the result of weight row i and activation row t
+// stored at out[t·ldo+i].
+type gemmKFunc func(out []float32, ldo int, w []byte, ws, rows int, a []blockQ8K, as, nb int)
 
 // gemmQFunc is one tiled kernel: groups×4 weight rows (row i of a group at
 // w[i·ws:], the next group at w[4·ws:]) times nr packed activation rows

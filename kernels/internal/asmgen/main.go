@@ -60,6 +60,9 @@ func main() {
 	}
 	gemvQ(false)
 	gemvQ(true)
+	for nr := 1; nr <= 4; nr++ {
+		gemmQ4K(nr)
+	}
 	os.Stdout.WriteString(out.String())
 }
 
@@ -94,6 +97,17 @@ func constants() {
 		fmt.Fprintf(&out, "DATA bcastw<>+%d(SB)/8, $0x%016x\n", 8*q, v)
 	}
 	fmt.Fprintf(&out, "GLOBL bcastw<>(SB), RODATA|NOPTR, $256\n")
+	// bcastq4: 4 masks of 64 bytes for gemmQ4K; mask c repeats word 2c of
+	// each 128-bit lane in the lower 256 bits and word 2c+1 in the upper.
+	for q := 0; q < 4*8; q++ {
+		j := 2*(q/8) + q%8/4
+		var v uint64
+		for k := 0; k < 4; k++ {
+			v |= uint64(2*j)<<(16*k) | uint64(2*j+1)<<(16*k+8)
+		}
+		fmt.Fprintf(&out, "DATA bcastq4<>+%d(SB)/8, $0x%016x\n", 8*q, v)
+	}
+	fmt.Fprintf(&out, "GLOBL bcastq4<>(SB), RODATA|NOPTR, $256\n")
 }
 
 // hsumY reduces the 8 floats of Y<r> into the low lane of X<r> (clobbers X<t>).
@@ -1356,6 +1370,124 @@ func gemvQ(q4 bool) {
 	p("ADDQ $4, AX")
 	p("ADDQ ws+16(FP), BX")
 	p("DECQ R9")
+	p("JNZ %srow", l)
+	p("VZEROUPPER")
+	p("RET")
+}
+
+// gemmQ4K is the tiled Q4_K kernel: `rows` weight rows (row i at w + i·ws)
+// times nr activation rows (blockQ8K, row t at a + t·as), out[t·ldo + i]
+// (ldo in float32s). It keeps the float operations of dotQ4K / dotQ4Kx4 per
+// (weight row, activation row), so that its rows equal the decoding kernel
+// bit for bit, but works on 64 elements per instruction: one zmm holds a
+// 32-byte chunk of nibbles twice, the low nibbles (sub-block 2c) in its
+// lower half and the high ones (sub-block 2c+1) in its upper half; the int32
+// lanes of the two halves are added (exactly) at the end of the super-block,
+// which gives dotQ4Kx4's 8 lanes. Registers: Y0-Y3 float accumulators, Z4-Z7
+// int32 accumulators, Z8 the scales as int16 in each 128-bit lane, X9 the
+// mins, Y11 d, Y12 dmin, Z13 the nibble mask, K1 the upper 16 words.
+func gemmQ4K(nr int) {
+	name := fmt.Sprintf("gemmQ4Kx%dVNNI", nr)
+	text(name, "$0-64", "(out *float32, ldo int, w *byte, ws int, rows int, a *blockQ8K, as int, nb int)")
+	l := name + "_"
+	toks := x4rows[:nr]
+	p("MOVL $0x0f0f0f0f, AX")
+	p("VPBROADCASTD AX, Z13")
+	p("MOVL $0xffff0000, AX")
+	p("KMOVD AX, K1")
+	p("MOVQ a+40(FP), R8")
+	p("MOVQ as+48(FP), AX")
+	for t := 1; t < nr; t++ {
+		p("LEAQ (%s)(AX*1), %s", toks[t-1], toks[t])
+	}
+	label(l + "row")
+	p("MOVQ w+16(FP), SI")
+	p("MOVQ nb+56(FP), CX")
+	p("XORQ DI, DI")
+	for t := range toks {
+		p("VXORPS Y%d, Y%d, Y%d", t, t, t)
+	}
+	label(l + "block")
+	// Scales → X8 (int16, then in every lane of Z8), mins → X9 (int16).
+	p("MOVL 4(SI), AX")
+	p("MOVL 8(SI), BX")
+	p("MOVL 12(SI), DX")
+	p("MOVL AX, R13")
+	p("ANDL $0x3f3f3f3f, R13")
+	p("MOVL BX, R14")
+	p("ANDL $0x3f3f3f3f, R14")
+	p("MOVL DX, R12")
+	p("ANDL $0x0f0f0f0f, R12")
+	p("SHRL $6, AX")
+	p("ANDL $0x03030303, AX")
+	p("SHLL $4, AX")
+	p("ORL AX, R12")
+	p("SHRL $4, DX")
+	p("ANDL $0x0f0f0f0f, DX")
+	p("SHRL $6, BX")
+	p("ANDL $0x03030303, BX")
+	p("SHLL $4, BX")
+	p("ORL BX, DX")
+	p("SHLQ $32, R12")
+	p("ORQ R12, R13")
+	p("SHLQ $32, DX")
+	p("ORQ DX, R14")
+	p("VMOVQ R13, X8")
+	p("VPMOVZXBW X8, X8")
+	p("VSHUFI32X4 $0, Z8, Z8, Z8")
+	p("VMOVQ R14, X9")
+	p("VPMOVZXBW X9, X9")
+	// Y11 = d, Y12 = dmin in every lane.
+	p("VMOVD (SI), X10")
+	p("VCVTPH2PS X10, X10")
+	p("VBROADCASTSS X10, Y11")
+	p("VMOVSHDUP X10, X10")
+	p("VBROADCASTSS X10, Y12")
+	// Mins: Y<t> -= cvt(m·bsum32)·(dmin·d_x[t]).
+	for t, x := range toks {
+		p("VPMADDWD 288(%s)(DI*1), X9, X14", x)
+		p("VCVTDQ2PS Y14, Y14")
+		p("VMULPS.BCST 304(%s)(DI*1), Y12, Y15", x)
+		p("VFNMADD231PS Y15, Y14, Y%d", t)
+		p("VPXORD Z%d, Z%d, Z%d", 4+t, 4+t, 4+t)
+	}
+	for c := 0; c < 4; c++ {
+		p("VBROADCASTI64X4 %d(SI), Z16", 16+32*c)
+		p("VPSRLW $4, Z16, K1, Z16")
+		p("VPANDD Z13, Z16, Z16")
+		p("VPSHUFB bcastq4<>+%d(SB), Z8, Z17", 64*c)
+		for t, x := range toks {
+			p("VPMADDUBSW %d(%s)(DI*1), Z16, Z%d", 64*c, x, 18+t)
+			p("VPDPWSSD Z%d, Z17, Z%d", 18+t, 4+t)
+		}
+	}
+	// Scales: Y<t> += cvt(lo+hi)·(d·d_x[t]).
+	for t, x := range toks {
+		p("VEXTRACTI64X4 $1, Z%d, Y%d", 4+t, 22+t)
+		p("VPADDD Y%d, Y%d, Y%d", 22+t, 4+t, 4+t)
+		p("VCVTDQ2PS Y%d, Y%d", 4+t, 4+t)
+		p("VMULPS.BCST 304(%s)(DI*1), Y11, Y%d", x, 26+t)
+		p("VFMADD231PS Y%d, Y%d, Y%d", 26+t, 4+t, t)
+	}
+	p("ADDQ $144, SI")
+	p("ADDQ $320, DI")
+	p("DECQ CX")
+	p("JNZ " + l + "block")
+	// out[t·ldo] = hsumTree(Y<t>).
+	p("MOVQ out+0(FP), AX")
+	p("MOVQ ldo+8(FP), BX")
+	p("SHLQ $2, BX")
+	for t := range toks {
+		hsumTree(t, 14)
+		p("VMOVSS X%d, (AX)", t)
+		if t+1 < nr {
+			p("ADDQ BX, AX")
+		}
+	}
+	p("ADDQ $4, out+0(FP)")
+	p("MOVQ ws+24(FP), DX")
+	p("ADDQ DX, w+16(FP)")
+	p("DECQ rows+32(FP)")
 	p("JNZ %srow", l)
 	p("VZEROUPPER")
 	p("RET")

@@ -1,0 +1,55 @@
+package kernels
+
+// gemmQ4KGo is the plain-Go reference of a gemmKFunc for Q4_K weights and
+// nr activation rows. Per (weight row, activation row) it performs the
+// float operations of the SIMD dotQ4K / dotQ4Kx4 and of the tiled kernels,
+// in their order: an 8-lane accumulator F; per super-block, with I[l] the
+// exact integer lane sums Σ_j sc[j]·Σ_{k<4} q·x over elements 32j+4l+k and
+// M[l] = m[2l]·bsum32[2l] + m[2l+1]·bsum32[2l+1] for l < 4 (0 above),
+// F[l] = fma(−float(M[l]), dmin·d_x, F[l]), then
+// F[l] = fma(float(I[l]), d·d_x, F[l]); finally
+// ((F0+F1)+(F2+F3)) + ((F4+F5)+(F6+F7)).
+func gemmQ4KGo(nr int, out []float32, ldo int, w []byte, ws, rows int, a []blockQ8K, as, nb int) {
+	for i := range rows {
+		row := w[i*ws : i*ws+nb*q4KBytes]
+		for t := range nr {
+			act := a[t*as : t*as+nb]
+			var f [8]float32
+			for b := range nb {
+				blk := row[b*q4KBytes : (b+1)*q4KBytes]
+				x := &act[b]
+				d, dmin := f16ToF32(le16(blk)), f16ToF32(le16(blk[2:]))
+				sc, m := q4KScales(blk[4:16])
+				dm := dmin * x.d
+				for l := range 8 {
+					var s int32
+					if l < 4 {
+						s = int32(m[2*l])*int32(x.bsum32[2*l]) + int32(m[2*l+1])*int32(x.bsum32[2*l+1])
+					}
+					f[l] = fma32(-float32(s), dm, f[l])
+				}
+				var lanes [8]int32
+				for j := range 8 {
+					chunk := blk[16+32*(j/2) : 16+32*(j/2)+32]
+					for l := range 8 {
+						var s int32
+						for k := range 4 {
+							e := 4*l + k
+							q := chunk[e] & 15
+							if j%2 == 1 {
+								q = chunk[e] >> 4
+							}
+							s += int32(q) * int32(x.qs[32*j+e])
+						}
+						lanes[l] += int32(sc[j]) * s
+					}
+				}
+				dd := d * x.d
+				for l := range 8 {
+					f[l] = fma32(float32(lanes[l]), dd, f[l])
+				}
+			}
+			out[t*ldo+i] = ((f[0] + f[1]) + (f[2] + f[3])) + ((f[4] + f[5]) + (f[6] + f[7]))
+		}
+	}
+}
