@@ -22,7 +22,8 @@ type quantJob struct {
 	as, np, tail int
 	c            int32
 	ks           *[4]gemmQFunc
-	kks          *[4]gemmKFunc // tiled K-quant kernels
+	kks          *[8]gemmKFunc // tiled K-quant kernels
+	ktile        int           // input rows per tiled K-quant kernel call
 	gemv         gemvQFunc
 	full, units  int // whole groups of 4 weight rows; groups including a partial one
 	panel        int // groups per kernel call
@@ -158,8 +159,12 @@ func matMulQ8(p *Pool, out []float32, w Mat, x []float32, n int) {
 			p.For(w.Rows, j.gemvKFn)
 			return
 		}
-		if w.Type == weights.Q4_K && curQuant.gemmQ4K[0] != nil {
-			j.matMulK(p, &curQuant.gemmQ4K)
+		ks := &curQuant.gemmQ4K
+		if w.Type == weights.Q6_K {
+			ks = &curQuant.gemmQ6K
+		}
+		if ks[0] != nil {
+			j.matMulK(p, ks)
 			return
 		}
 		j.tile = batchTile(j.nb*int(unsafe.Sizeof(blockQ8K{})), n)
@@ -336,25 +341,33 @@ func (j *quantJob) tiled(u0, u1, t0, t1 int, tmp *[16]float32) {
 // matMulK is matMulQ8 for K-quant weights with tiled kernels ks and n > 1
 // quantized input rows: panels of weight rows, each multiplied with tiles
 // of up to 4 input rows while it stays in cache.
-func (j *quantJob) matMulK(p *Pool, ks *[4]gemmKFunc) {
+func (j *quantJob) matMulK(p *Pool, ks *[8]gemmKFunc) {
 	w, n := j.w, j.n
 	j.kks = ks
+	// 8 input rows share each weight row's unpacking while their
+	// activations stay in L1 (16 blocks, 40 KiB); longer rows go by 4.
+	j.ktile = 4
+	if j.nb <= 16 && ks[7] != nil {
+		j.ktile = 8
+	}
 	j.panel = w.Rows
-	if n > 4 {
+	if n > j.ktile {
 		j.panel = max(1, gemmPanelBytes/w.rowBytes())
 	}
-	if w.Rows >= 32 || n <= 4 {
+	if w.Rows >= 32 || n <= j.ktile {
 		p.For(w.Rows, j.kRowsFn)
 		return
 	}
-	p.For((n+3)/4, j.kTokensFn)
+	p.For((n+j.ktile-1)/j.ktile, j.kTokensFn)
 }
 
 // tiledKRows computes weight rows [lo, hi) for all input rows.
 func (j *quantJob) tiledKRows(lo, hi int) { j.tiledK(lo, hi, 0, j.n) }
 
 // tiledKTokens computes all weight rows for input-row tiles [lo, hi).
-func (j *quantJob) tiledKTokens(lo, hi int) { j.tiledK(0, j.w.Rows, 4*lo, min(j.n, 4*hi)) }
+func (j *quantJob) tiledKTokens(lo, hi int) {
+	j.tiledK(0, j.w.Rows, j.ktile*lo, min(j.n, j.ktile*hi))
+}
 
 // tiledK computes weight rows [r0, r1) for input rows [t0, t1).
 func (j *quantJob) tiledK(r0, r1, t0, t1 int) {
@@ -362,8 +375,8 @@ func (j *quantJob) tiledK(r0, r1, t0, t1 int) {
 	rb := j.w.rowBytes()
 	for p0 := r0; p0 < r1; p0 += j.panel {
 		nr := min(r1, p0+j.panel) - p0
-		for t := t0; t < t1; t += 4 {
-			k := min(4, t1-t)
+		for t := t0; t < t1; t += j.ktile {
+			k := min(j.ktile, t1-t)
 			j.kks[k-1](j.out[t*rows+p0:], rows, j.w.Data[p0*rb:], rb, nr, j.a8K[t*nb:], nb, nb)
 		}
 	}

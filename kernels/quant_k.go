@@ -53,3 +53,42 @@ func gemmQ4KGo(nr int, out []float32, ldo int, w []byte, ws, rows int, a []block
 		}
 	}
 }
+
+// gemmQ6KGo is gemmQ4KGo for Q6_K weights: per (weight row, activation
+// row), an 8-lane accumulator F; per super-block the exact integer lanes
+// I[l] = −32·(sc[2l]·bsum16[2l] + sc[2l+1]·bsum16[2l+1]) +
+// Σ sc[e/16]·q[e]·x[e] over the elements e with e%32/4 = l (q unsigned,
+// 0…63), then F[l] = fma(float(I[l]), d·d_x, F[l]); finally
+// ((F0+F1)+(F2+F3)) + ((F4+F5)+(F6+F7)), as dotQ6K / dotQ6Kx4 compute.
+func gemmQ6KGo(nr int, out []float32, ldo int, w []byte, ws, rows int, a []blockQ8K, as, nb int) {
+	for i := range rows {
+		row := w[i*ws : i*ws+nb*q6KBytes]
+		for t := range nr {
+			act := a[t*as : t*as+nb]
+			var f [8]float32
+			for b := range nb {
+				blk := row[b*q6KBytes : (b+1)*q6KBytes]
+				x := &act[b]
+				ql, qh, sc := blk[:128], blk[128:192], blk[192:208]
+				var lanes [8]int32
+				for l := range 8 {
+					lanes[l] = -32 * (int32(int8(sc[2*l]))*int32(x.bsum16[2*l]) + int32(int8(sc[2*l+1]))*int32(x.bsum16[2*l+1]))
+				}
+				for e := range 256 {
+					h, g, l := e/128, e%128/32, e%32
+					lo := ql[64*h+32*(g&1)+l]
+					if g >= 2 {
+						lo >>= 4
+					}
+					q := int32(lo&15) | int32(qh[32*h+l]>>(2*g)&3)<<4
+					lanes[e%32/4] += int32(int8(sc[e/16])) * q * int32(x.qs[e])
+				}
+				dd := f16ToF32(le16(blk[208:])) * x.d
+				for l := range 8 {
+					f[l] = fma32(float32(lanes[l]), dd, f[l])
+				}
+			}
+			out[t*ldo+i] = ((f[0] + f[1]) + (f[2] + f[3])) + ((f[4] + f[5]) + (f[6] + f[7]))
+		}
+	}
+}

@@ -9,15 +9,34 @@ import (
 	"github.com/goformer/goformer/weights"
 )
 
-// randQ4KRows returns rows Q4_K rows of nb blocks, ws bytes apart (ws ≥
-// nb·144), with random nibbles and scales and finite d, dmin.
-func randQ4KRows(rng *rand.Rand, rows, nb, ws int) []byte {
-	w := randQuantRow(rng, 1, (rows-1)*ws+nb*q4KBytes)
+// kQuant describes a K-quant type for the tiled-kernel tests.
+type kQuant struct {
+	typ        weights.DType
+	blockBytes int
+	halves     []int // offsets of the f16 scales in a block
+	kernels    func(k *kernelSet) *[8]gemmKFunc
+	ref        func(nr int, out []float32, ldo int, w []byte, ws, rows int, a []blockQ8K, as, nb int)
+	dot        func(k *kernelSet) func(w []byte, a []blockQ8K) float32
+	dequant    func(dst []float32, src []byte)
+}
+
+var kQuants = []kQuant{
+	{weights.Q4_K, q4KBytes, []int{0, 2}, func(k *kernelSet) *[8]gemmKFunc { return &k.quant.gemmQ4K }, gemmQ4KGo,
+		func(k *kernelSet) func(w []byte, a []blockQ8K) float32 { return k.dotQ4K }, dequantQ4K},
+	{weights.Q6_K, q6KBytes, []int{208}, func(k *kernelSet) *[8]gemmKFunc { return &k.quant.gemmQ6K }, gemmQ6KGo,
+		func(k *kernelSet) func(w []byte, a []blockQ8K) float32 { return k.dotQ6K }, dequantQ6K},
+}
+
+// randKRows returns rows rows of nb blocks of kq's type, ws bytes apart
+// (ws ≥ nb·blockBytes), with random quants and sub-block scales and finite
+// f16 scales.
+func randKRows(rng *rand.Rand, kq kQuant, rows, nb, ws int) []byte {
+	w := randQuantRow(rng, 1, (rows-1)*ws+nb*kq.blockBytes)
 	for r := range rows {
 		for b := range nb {
-			blk := w[r*ws+b*q4KBytes:]
-			put16(blk, f32ToF16(float32(rng.NormFloat64()*0.01)))
-			put16(blk[2:], f32ToF16(float32(rng.NormFloat64()*0.01)))
+			for _, off := range kq.halves {
+				put16(w[r*ws+b*kq.blockBytes+off:], f32ToF16(float32(rng.NormFloat64()*0.01)))
+			}
 		}
 	}
 	return w
@@ -33,62 +52,77 @@ func randQ8KRows(rng *rand.Rand, nr, nb, as int) []blockQ8K {
 	return a
 }
 
-// The tiled Q4_K kernels: every result equals the kernel set's per-row
-// dotQ4K (the decoding kernel) bit for bit, and gemmQ4KGo, their plain-Go
-// reference, within its fma's double rounding (1e-6 of the largest output).
-func TestGemmQ4KKernels(t *testing.T) {
+// The tiled K-quant kernels: every result equals the kernel set's per-row
+// dot (dotQ4K / dotQ6K, the decoding kernel) bit for bit, and gemmQ4KGo /
+// gemmQ6KGo, their plain-Go references, within their fma's double rounding
+// (1e-6 of the largest output).
+func TestGemmKKernels(t *testing.T) {
 	forEachSIMD(t, func(t *testing.T, k *kernelSet) {
-		if k.quant.gemmQ4K[0] == nil {
-			t.Skip("no tiled Q4_K kernels in this set")
+		for _, kq := range kQuants {
+			t.Run(kq.typ.String(), func(t *testing.T) { testGemmK(t, k, kq) })
 		}
-		rng := rand.New(rand.NewPCG(61, 62))
-		for _, nb := range []int{1, 2, 3, 5, 8, 19} {
-			for nr := 1; nr <= 4; nr++ {
-				for _, rows := range []int{1, 3, 4, 7} {
-					ws := nb*q4KBytes + 16*rng.IntN(2)
-					as := nb + rng.IntN(2)
-					w := randQ4KRows(rng, rows, nb, ws)
-					a := randQ8KRows(rng, nr, nb, as)
-					ldo := rows + rng.IntN(3)
-					got := make([]float32, (nr-1)*ldo+rows)
-					want := make([]float32, len(got))
-					k.quant.gemmQ4K[nr-1](got, ldo, w, ws, rows, a, as, nb)
-					gemmQ4KGo(nr, want, ldo, w, ws, rows, a, as, nb)
-					var amax float64
-					for _, v := range want {
-						amax = max(amax, math.Abs(float64(v)))
-					}
-					for tk := range nr {
-						for i := range rows {
-							g := got[tk*ldo+i]
-							if d := k.dotQ4K(w[i*ws:i*ws+nb*q4KBytes], a[tk*as:tk*as+nb]); g != d {
-								t.Fatalf("nb=%d nr=%d rows=%d: out[%d,%d] = %g, dotQ4K %g", nb, nr, rows, tk, i, g, d)
-							}
-							if math.Abs(float64(g)-float64(want[tk*ldo+i])) > 1e-6*amax {
-								t.Fatalf("nb=%d nr=%d rows=%d: out[%d,%d] = %g, gemmQ4KGo %g", nb, nr, rows, tk, i, g, want[tk*ldo+i])
-							}
+	})
+}
+
+func testGemmK(t *testing.T, k *kernelSet, kq kQuant) {
+	ks, dot := kq.kernels(k), kq.dot(k)
+	if ks[0] == nil {
+		t.Skip("no tiled kernels in this set")
+	}
+	rng := rand.New(rand.NewPCG(61, 62))
+	for _, nb := range []int{1, 2, 3, 5, 8, 19} {
+		for nr := 1; nr <= 8 && ks[nr-1] != nil; nr++ {
+			for _, rows := range []int{1, 3, 4, 7} {
+				ws := nb*kq.blockBytes + 16*rng.IntN(2)
+				as := nb + rng.IntN(2)
+				w := randKRows(rng, kq, rows, nb, ws)
+				a := randQ8KRows(rng, nr, nb, as)
+				ldo := rows + rng.IntN(3)
+				got := make([]float32, (nr-1)*ldo+rows)
+				want := make([]float32, len(got))
+				ks[nr-1](got, ldo, w, ws, rows, a, as, nb)
+				kq.ref(nr, want, ldo, w, ws, rows, a, as, nb)
+				var amax float64
+				for _, v := range want {
+					amax = max(amax, math.Abs(float64(v)))
+				}
+				for tk := range nr {
+					for i := range rows {
+						g := got[tk*ldo+i]
+						if d := dot(w[i*ws:i*ws+nb*kq.blockBytes], a[tk*as:tk*as+nb]); g != d {
+							t.Fatalf("nb=%d nr=%d rows=%d: out[%d,%d] = %g, per-row dot %g", nb, nr, rows, tk, i, g, d)
+						}
+						if math.Abs(float64(g)-float64(want[tk*ldo+i])) > 1e-6*amax {
+							t.Fatalf("nb=%d nr=%d rows=%d: out[%d,%d] = %g, Go reference %g", nb, nr, rows, tk, i, g, want[tk*ldo+i])
 						}
 					}
 				}
 			}
 		}
-	})
+	}
 }
 
-// gemmQ4KGo against the product of the dequantized weights with the
-// dequantized (int8) activations, computed in float64: they differ only by
-// float32 rounding.
-func TestGemmQ4KGoDequant(t *testing.T) {
+// gemmQ4KGo and gemmQ6KGo against the product of the dequantized weights
+// with the dequantized (int8) activations, computed in float64: they differ
+// only by float32 rounding.
+func TestGemmKGoDequant(t *testing.T) {
+	for _, kq := range kQuants {
+		t.Run(kq.typ.String(), func(t *testing.T) { testGemmKGoDequant(t, kq) })
+	}
+}
+
+func testGemmKGoDequant(t *testing.T, kq kQuant) {
 	rng := rand.New(rand.NewPCG(63, 64))
 	for _, nb := range []int{1, 4, 19} {
 		const rows, nr = 5, 3
-		w := randQ4KRows(rng, rows, nb, nb*q4KBytes)
+		bb := kq.blockBytes
+		w := randKRows(rng, kq, rows, nb, nb*bb)
 		a := randQ8KRows(rng, nr, nb, nb)
 		got := make([]float32, nr*rows)
-		gemmQ4KGo(nr, got, rows, w, nb*q4KBytes, rows, a, nb, nb)
+		kq.ref(nr, got, rows, w, nb*bb, rows, a, nb, nb)
 		deq := make([]float32, 256*nb)
 		for i := range rows {
-			dequantQ4K(deq, w[i*nb*q4KBytes:])
+			kq.dequant(deq, w[i*nb*bb:])
 			for tk := range nr {
 				var want, scale float64
 				for e, v := range deq {
@@ -105,21 +139,28 @@ func TestGemmQ4KGoDequant(t *testing.T) {
 	}
 }
 
-// MatMul of Q4_K with the tiled kernels: row i equals MatVec of input row i
-// bit for bit, for n = 1…9 and more, odd row counts, K = 256·k, with and
-// without threads, and stays close to the dequantized float product.
-func TestGemmQ4KMatMulRows(t *testing.T) {
+// MatMul of Q4_K and Q6_K with the tiled kernels: row i equals MatVec of
+// input row i bit for bit, for n = 1…9 and more, odd row counts, K = 256·k,
+// with and without threads, and stays close to the dequantized float
+// product.
+func TestGemmKMatMulRows(t *testing.T) {
+	for _, kq := range kQuants {
+		t.Run(kq.typ.String(), func(t *testing.T) { testGemmKMatMulRows(t, kq.typ) })
+	}
+}
+
+func testGemmKMatMulRows(t *testing.T, typ weights.DType) {
 	p := NewPool(2)
 	defer p.Close()
 	rng := rand.New(rand.NewPCG(65, 66))
 	ns := []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 13, 17, 40}
 	for _, shape := range [][2]int{{1, 256}, {3, 512}, {7, 768}, {13, 1280}, {37, 256}, {64, 2048}, {41, 4864}, {300, 1024}} {
 		rows, cols := shape[0], shape[1]
-		data, err := Quantize(weights.Q4_K, randVec(rng, rows*cols, 1))
+		data, err := Quantize(typ, randVec(rng, rows*cols, 1))
 		if err != nil {
 			t.Fatal(err)
 		}
-		w := Mat{Type: weights.Q4_K, Rows: rows, Cols: cols, Data: data}
+		w := Mat{Type: typ, Rows: rows, Cols: cols, Data: data}
 		for _, n := range ns {
 			t.Run(fmt.Sprintf("%dx%d/n=%d", rows, cols, n), func(t *testing.T) {
 				x := randVec(rng, n*cols, 1)

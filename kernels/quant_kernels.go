@@ -11,14 +11,14 @@ package kernels
 // gemvQ8_0 and gemvQ4_0 are the one-activation-row kernels of decoding; per
 // weight row they perform the same operations as gemmQ8_0 / gemmQ4_0.
 //
-// gemmQ4K[nr-1] multiplies Q4_K weight rows with nr activation rows (see
+// gemmQ4K[nr-1] multiplies Q4_K weight rows with nr ≤ 8 activation rows (see
 // gemmQ4KGo); per weight row it performs the float operations of the
 // kernel set's dotQ4K, so decoding keeps that per-row kernel. nil entries
-// leave Q4_K to the per-row dots.
+// leave Q4_K to the per-row dots. gemmQ6K is the same for Q6_K (and dotQ6K).
 type quantKernels struct {
 	gemmQ8_0, gemmQ4_0 [4]gemmQFunc
 	gemvQ8_0, gemvQ4_0 gemvQFunc
-	gemmQ4K            [4]gemmKFunc
+	gemmQ4K, gemmQ6K   [8]gemmKFunc
 }
 
 // gemmKFunc is one tiled K-quant kernel: rows weight rows (row i at

@@ -53,6 +53,30 @@ func gemmQ4Kx3VNNI(out *float32, ldo int, w *byte, ws int, rows int, a *blockQ8K
 //go:noescape
 func gemmQ4Kx4VNNI(out *float32, ldo int, w *byte, ws int, rows int, a *blockQ8K, as int, nb int)
 
+//go:noescape
+func gemmQ4Kx5VNNI(out *float32, ldo int, w *byte, ws int, rows int, a *blockQ8K, as int, nb int)
+
+//go:noescape
+func gemmQ4Kx6VNNI(out *float32, ldo int, w *byte, ws int, rows int, a *blockQ8K, as int, nb int)
+
+//go:noescape
+func gemmQ4Kx7VNNI(out *float32, ldo int, w *byte, ws int, rows int, a *blockQ8K, as int, nb int)
+
+//go:noescape
+func gemmQ4Kx8VNNI(out *float32, ldo int, w *byte, ws int, rows int, a *blockQ8K, as int, nb int)
+
+//go:noescape
+func gemmQ6Kx1VNNI(out *float32, ldo int, w *byte, ws int, rows int, a *blockQ8K, as int, nb int)
+
+//go:noescape
+func gemmQ6Kx2VNNI(out *float32, ldo int, w *byte, ws int, rows int, a *blockQ8K, as int, nb int)
+
+//go:noescape
+func gemmQ6Kx3VNNI(out *float32, ldo int, w *byte, ws int, rows int, a *blockQ8K, as int, nb int)
+
+//go:noescape
+func gemmQ6Kx4VNNI(out *float32, ldo int, w *byte, ws int, rows int, a *blockQ8K, as int, nb int)
+
 // gemmKWrap checks the bounds of a gemmKFunc for nr activation rows, then
 // calls the assembly.
 func gemmKWrap(f func(out *float32, ldo int, w *byte, ws int, rows int, a *blockQ8K, as int, nb int), nr, blockBytes int) gemmKFunc {
@@ -128,10 +152,20 @@ func archQuant(k *kernelSet) {
 		gemmQWrap(gemmQ4_0x4x3VNNI, 3, q4_0Bytes),
 		gemmQWrap(gemmQ4_0x4x4VNNI, 4, q4_0Bytes),
 	}
-	k.quant.gemmQ4K = [4]gemmKFunc{
+	k.quant.gemmQ4K = [8]gemmKFunc{
 		gemmKWrap(gemmQ4Kx1VNNI, 1, q4KBytes),
 		gemmKWrap(gemmQ4Kx2VNNI, 2, q4KBytes),
 		gemmKWrap(gemmQ4Kx3VNNI, 3, q4KBytes),
 		gemmKWrap(gemmQ4Kx4VNNI, 4, q4KBytes),
+		gemmKWrap(gemmQ4Kx5VNNI, 5, q4KBytes),
+		gemmKWrap(gemmQ4Kx6VNNI, 6, q4KBytes),
+		gemmKWrap(gemmQ4Kx7VNNI, 7, q4KBytes),
+		gemmKWrap(gemmQ4Kx8VNNI, 8, q4KBytes),
+	}
+	k.quant.gemmQ6K = [8]gemmKFunc{
+		gemmKWrap(gemmQ6Kx1VNNI, 1, q6KBytes),
+		gemmKWrap(gemmQ6Kx2VNNI, 2, q6KBytes),
+		gemmKWrap(gemmQ6Kx3VNNI, 3, q6KBytes),
+		gemmKWrap(gemmQ6Kx4VNNI, 4, q6KBytes),
 	}
 }
