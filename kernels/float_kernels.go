@@ -16,6 +16,9 @@ type floatKernels struct {
 	// none (then gemvRowsHalf is nil too).
 	gemvRowsF32  func(out []float32, w []float32, ws int, x []float32)
 	gemvRowsHalf [2]func(out []float32, w []uint16, ws int, x []float32) // [0] F16, [1] BF16
+	// bf16Dot, where non-nil, multiplies BF16 weights against activations
+	// rounded to bfloat16 (float_gemm.go) for MatMul and MatVec alike.
+	bf16Dot *bf16DotKernels
 }
 
 // goFloatKernels is the plain-Go reference.

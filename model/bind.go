@@ -119,8 +119,9 @@ func (b *binder) rows(t *weights.Tensor, from, to int) *weights.Tensor {
 	return &c
 }
 
-// transposed returns an F32 copy of the matrix t with its two dimensions
-// swapped (Hugging Face Conv1D weights are stored [in, out]).
+// transposed returns a copy of the matrix t with its two dimensions swapped
+// (Hugging Face Conv1D weights are stored [in, out]): F16 and BF16 keep
+// their type, other types become F32.
 func (b *binder) transposed(t *weights.Tensor) *weights.Tensor {
 	if b.err != nil || t == nil {
 		return nil
@@ -134,6 +135,18 @@ func (b *binder) transposed(t *weights.Tensor) *weights.Tensor {
 	if err != nil || int64(len(t.Data)) != want {
 		b.err = fmt.Errorf("%s: tensor %q: %d bytes for %s %v", b.s.File.Path, t.Name, len(t.Data), t.DType, t.Shape)
 		return nil
+	}
+	if t.DType == weights.BF16 || t.DType == weights.F16 {
+		// 16-bit values move as they are: the copy multiplies exactly as
+		// the stored tensor would (BF16 MatMul may round activations to
+		// BF16, which an F32 copy would not).
+		dst := make([]byte, 2*r*c)
+		for i := range r {
+			for j := range c {
+				copy(dst[2*(j*r+i):2*(j*r+i)+2], t.Data[2*(i*c+j):])
+			}
+		}
+		return &weights.Tensor{Name: t.Name + "ᵀ", DType: t.DType, Shape: []int{c, r}, Data: dst, File: t.File, Offset: t.Offset}
 	}
 	src := kernels.Dequantize(t.DType, t.Data, r*c)
 	dst := make([]byte, 4*r*c)

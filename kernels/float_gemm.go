@@ -1,0 +1,206 @@
+package kernels
+
+import (
+	"math"
+	"sync"
+
+	"github.com/goformer/goformer/weights"
+)
+
+// BF16 weights on CPUs with AVX512_BF16 are multiplied, as llama.cpp does,
+// against the activations rounded to bfloat16 (nearest even), with
+// VDPBF16PS: two bfloat16 products per fp32 lane and instruction, no weight
+// conversion. The numerics are those of bf16DotChunkGo: each chunk of
+// kChunk columns sums in 16 fp32 lanes, lane j taking the column pairs
+// (2j, 2j+1) mod 32, odd column first, then reduces as reduce16; the chunks
+// are summed in order. The gemm and the row-streaming gemv kernels both
+// compute exactly that, so MatMul row i is still MatVec of input row i bit
+// for bit. Rounding x to bfloat16 changes each product by at most 2⁻⁸ of
+// its magnitude.
+
+// bf16DotKernels are the kernels of the BF16-activation path
+// (floatKernels.bf16Dot).
+type bf16DotKernels struct {
+	// toBF16 sets dst[i] = x[i] rounded to bfloat16 (toBF16Go).
+	toBF16 func(dst []uint16, x []float32)
+	// gemvRows sets out[r] = Σ_c w[r·ws+c]·x[c] for r < len(out), c <
+	// len(x) (bf16DotRowGo).
+	gemvRows func(out []float32, w []uint16, ws int, x []uint16)
+	// gemm[nr] computes, for weight rows i < 4 and input rows j < nr, one
+	// chunk v = Σ_{c<kn} w[i·ws+c]·x[j·xs+c] (kn ≤ kChunk) and sets
+	// out[j·os+i] = v, or adds v to it (add).
+	gemm [bf16DotNR + 1]func(out []float32, os int, w []uint16, ws int, x []uint16, xs, kn int, add bool)
+}
+
+// bf16DotNR is the most input rows of one gemm kernel call.
+const bf16DotNR = 6
+
+// bf16DotBlock is how many input rows (a multiple of bf16DotNR) one pass
+// over a chunk of weight rows covers: 96 rows × kChunk bfloat16 = 192 KB,
+// kept in L2 while groups of 4 weight rows (8 KB) sit in L1.
+const bf16DotBlock = 96
+
+// toBF16Go rounds x to bfloat16 as VCVTNEPS2BF16 does: nearest even,
+// zero and denormal inputs to a zero of the same sign, NaN quieted.
+func toBF16Go(dst []uint16, x []float32) {
+	x = x[:len(dst)]
+	for i, v := range x {
+		b := math.Float32bits(v)
+		if b&0x7f800000 == 0 {
+			dst[i] = uint16(b>>16) & 0x8000
+			continue
+		}
+		dst[i] = f32ToBF16(v)
+	}
+}
+
+// dazBF16 is bfloat16 h as float32, denormals read as zero.
+func dazBF16(h uint16) float32 {
+	if h&0x7f80 == 0 {
+		h &= 0x8000
+	}
+	return bf16ToF32(h)
+}
+
+// ftz flushes a denormal result to zero of the same sign.
+func ftz(v float32) float32 {
+	if b := math.Float32bits(v); b&0x7f800000 == 0 {
+		return math.Float32frombits(b & 0x80000000)
+	}
+	return v
+}
+
+// reduce16 sums 16 lanes as the kernels do:
+// ((e0+e1)+(e2+e3))+((e4+e5)+(e6+e7)) with e_i = a_i+a_{i+8}.
+func reduce16(a *[16]float32) float32 {
+	var e [8]float32
+	for i := range e {
+		e[i] = a[i] + a[i+8]
+	}
+	return ((e[0] + e[1]) + (e[2] + e[3])) + ((e[4] + e[5]) + (e[6] + e[7]))
+}
+
+// bf16DotChunkGo is Σ w[c]·x[c] over one chunk (len(w) ≤ kChunk) with
+// VDPBF16PS arithmetic: lane (c/2) mod 16 adds the product of column c+1,
+// then of column c, each sum rounded to float32 (products of two bfloat16
+// are exact), denormals flushed.
+func bf16DotChunkGo(w, x []uint16) float32 {
+	x = x[:len(w)]
+	var acc [16]float32
+	for c := 0; c < len(w); c += 2 {
+		l := c / 2 % 16
+		var odd float32
+		if c+1 < len(w) {
+			odd = dazBF16(w[c+1]) * dazBF16(x[c+1])
+		}
+		a := ftz(acc[l] + odd)
+		acc[l] = ftz(a + dazBF16(w[c])*dazBF16(x[c]))
+	}
+	return reduce16(&acc)
+}
+
+// bf16DotRowGo is Σ w[c]·x[c] over all columns: the chunks of kChunk
+// summed in order.
+func bf16DotRowGo(w, x []uint16) float32 {
+	var s float32
+	for k0 := 0; k0 < len(x); k0 += kChunk {
+		k1 := min(len(x), k0+kChunk)
+		v := bf16DotChunkGo(w[k0:k1], x[k0:k1])
+		if k0 == 0 {
+			s = v
+		} else {
+			s += v
+		}
+	}
+	return s
+}
+
+// gemvRowsBF16DotGo is the plain-Go bf16DotKernels.gemvRows.
+func gemvRowsBF16DotGo(out []float32, w []uint16, ws int, x []uint16) {
+	for r := range out {
+		out[r] = bf16DotRowGo(w[r*ws:r*ws+len(x)], x)
+	}
+}
+
+// gemmBF16DotGo is the plain-Go bf16DotKernels.gemm[nr].
+func gemmBF16DotGo(nr int, out []float32, os int, w []uint16, ws int, x []uint16, xs, kn int, add bool) {
+	for j := range nr {
+		for i := range 4 {
+			v := bf16DotChunkGo(w[i*ws:i*ws+kn], x[j*xs:j*xs+kn])
+			if add {
+				out[j*os+i] += v
+			} else {
+				out[j*os+i] = v
+			}
+		}
+	}
+}
+
+// bf16DotJob is one MatMul of BF16 weights on the bf16Dot kernels, its loop
+// body bound once and its buffer kept (jobs are recycled through
+// bf16DotJobs), so that steady-state calls allocate nothing.
+type bf16DotJob struct {
+	k   *bf16DotKernels
+	out []float32
+	w   []uint16
+	xb  []uint16 // the input rows rounded to bfloat16
+	n   int
+	run func(lo, hi int)
+
+	rows, cols int
+}
+
+var bf16DotJobs = sync.Pool{New: func() any {
+	j := new(bf16DotJob)
+	j.run = j.rowsRange
+	return j
+}}
+
+// matMulBF16Dot is MatMul of BF16 weights on the bf16Dot kernels; it
+// reports false when the kernel set has none.
+func matMulBF16Dot(p *Pool, out []float32, w Mat, x []float32, n int) bool {
+	k := curFloat.bf16Dot
+	if k == nil || w.Type != weights.BF16 {
+		return false
+	}
+	j := bf16DotJobs.Get().(*bf16DotJob)
+	if cap(j.xb) < len(x) {
+		j.xb = make([]uint16, len(x))
+	}
+	j.xb = j.xb[:len(x)]
+	k.toBF16(j.xb, x)
+	j.k, j.out, j.w, j.n, j.rows, j.cols = k, out, asU16(w.Data), n, w.Rows, w.Cols
+	p.For(w.Rows, j.run)
+	j.k, j.out, j.w = nil, nil, nil
+	bf16DotJobs.Put(j)
+	return true
+}
+
+// rowsRange computes the outputs of weight rows [lo, hi) for every input
+// row: per chunk of kChunk columns, per block of input rows, 4 weight rows
+// at a time against up to bf16DotNR input rows; the last hi-lo mod 4
+// weight rows (and all rows of a single input) on the row-streaming kernel.
+func (j *bf16DotJob) rowsRange(lo, hi int) {
+	k, rows, cols, n := j.k, j.rows, j.cols, j.n
+	r4 := lo
+	if n > 1 {
+		r4 = lo + (hi-lo)&^3
+	}
+	for k0 := 0; k0 < cols && r4 > lo; k0 += kChunk {
+		kn := min(kChunk, cols-k0)
+		for i0 := 0; i0 < n; i0 += bf16DotBlock {
+			i1 := min(n, i0+bf16DotBlock)
+			for r := lo; r < r4; r += 4 {
+				for i := i0; i < i1; i += bf16DotNR {
+					m := min(bf16DotNR, i1-i)
+					k.gemm[m](j.out[i*rows+r:], rows, j.w[r*cols+k0:], cols, j.xb[i*cols+k0:], cols, kn, k0 > 0)
+				}
+			}
+		}
+	}
+	if r4 < hi {
+		for i := range n {
+			k.gemvRows(j.out[i*rows+r4:i*rows+hi], j.w[r4*cols:], cols, j.xb[i*cols:(i+1)*cols])
+		}
+	}
+}
