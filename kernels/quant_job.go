@@ -22,8 +22,10 @@ type quantJob struct {
 	as, np, tail int
 	c            int32
 	ks           *[4]gemmQFunc
-	kks          *[8]gemmKFunc // tiled K-quant kernels
-	ktile        int           // input rows per tiled K-quant kernel call
+	kks          *[4]gemmKFunc  // tiled K-quant kernels (Q6_K)
+	kps          *[2]gemmKPFunc // tiled kernels on pairs of input rows (Q4_K)
+	side         []byte         // their side records (packQ4KSide)
+	ss           int            // bytes per pair of input rows in side
 	gemv         gemvQFunc
 	full, units  int // whole groups of 4 weight rows; groups including a partial one
 	panel        int // groups per kernel call
@@ -39,6 +41,7 @@ type quantJob struct {
 
 	// Scratch, kept between calls.
 	packBuf []byte // 64-byte aligned backing of a
+	sideBuf []byte // 64-byte aligned backing of side
 	q8Buf   []blockQ8
 	q8KBuf  []blockQ8K
 	// resBuf holds each chunk's small result array, at 16·lo (chunks are
@@ -48,7 +51,7 @@ type quantJob struct {
 
 	// Loop bodies bound once.
 	packFn, gemvFn, unitsFn, tokensFn func(lo, hi int)
-	quant8Fn, quantKFn                func(lo, hi int)
+	quant8Fn, quantKFn, quantKPFn     func(lo, hi int)
 	gemv8Fn, gemvKFn                  func(lo, hi int)
 	rows8Fn, rowsKFn                  func(lo, hi int)
 	kRowsFn, kTokensFn                func(lo, hi int)
@@ -64,6 +67,7 @@ func newQuantJob() *quantJob {
 	j.tokensFn = j.tiledTokens
 	j.quant8Fn = j.quant8
 	j.quantKFn = j.quantK
+	j.quantKPFn = j.quantKP
 	j.gemv8Fn = j.gemv8
 	j.gemvKFn = j.gemvK
 	j.rows8Fn = j.rows8
@@ -76,18 +80,22 @@ func newQuantJob() *quantJob {
 // release drops the call's references and returns j to the pool.
 func (j *quantJob) release() {
 	j.out, j.x, j.w, j.a, j.a8, j.a8K = nil, nil, Mat{}, nil, nil, nil
-	j.ks, j.kks, j.gemv, j.dot8, j.dot8x4, j.dotK, j.dotKx4 = nil, nil, nil, nil, nil, nil, nil
+	j.ks, j.kks, j.kps, j.side, j.gemv, j.dot8, j.dot8x4, j.dotK, j.dotKx4 = nil, nil, nil, nil, nil, nil, nil, nil, nil
 	quantJobs.Put(j)
 }
 
 // packed returns j's packed-activation buffer of n bytes, 64-byte aligned.
-func (j *quantJob) packed(n int) []byte {
-	if cap(j.packBuf) < n {
+func (j *quantJob) packed(n int) []byte { return aligned(&j.packBuf, n) }
+
+// aligned returns (*buf)[:n], first replacing *buf with a 64-byte aligned
+// buffer if it is too small.
+func aligned(buf *[]byte, n int) []byte {
+	if cap(*buf) < n {
 		s := make([]byte, n+64)
 		off := int(-uintptr(unsafe.Pointer(&s[0])) & 63)
-		j.packBuf = s[off : off+n : off+n]
+		*buf = s[off : off+n : off+n]
 	}
-	return j.packBuf[:n]
+	return (*buf)[:n]
 }
 
 // results returns the result scratch of the chunk starting at index lo.
@@ -146,6 +154,10 @@ func matMulQ8(p *Pool, out []float32, w Mat, x []float32, n int) {
 		p.For(w.Rows, j.rows8Fn)
 	case weights.Q4_K, weights.Q6_K:
 		j.nb = w.Cols / 256
+		if n > 1 && w.Type == weights.Q4_K && curQuant.gemmQ4K[0] != nil {
+			j.matMulKP(p, &curQuant.gemmQ4K)
+			return
+		}
 		if cap(j.q8KBuf) < n*j.nb {
 			j.q8KBuf = make([]blockQ8K, n*j.nb)
 		}
@@ -159,12 +171,8 @@ func matMulQ8(p *Pool, out []float32, w Mat, x []float32, n int) {
 			p.For(w.Rows, j.gemvKFn)
 			return
 		}
-		ks := &curQuant.gemmQ4K
-		if w.Type == weights.Q6_K {
-			ks = &curQuant.gemmQ6K
-		}
-		if ks[0] != nil {
-			j.matMulK(p, ks)
+		if w.Type == weights.Q6_K && curQuant.gemmQ6K[0] != nil {
+			j.matMulK(p, &curQuant.gemmQ6K)
 			return
 		}
 		j.tile = batchTile(j.nb*int(unsafe.Sizeof(blockQ8K{})), n)
@@ -341,43 +349,75 @@ func (j *quantJob) tiled(u0, u1, t0, t1 int, tmp *[16]float32) {
 // matMulK is matMulQ8 for K-quant weights with tiled kernels ks and n > 1
 // quantized input rows: panels of weight rows, each multiplied with tiles
 // of up to 4 input rows while it stays in cache.
-func (j *quantJob) matMulK(p *Pool, ks *[8]gemmKFunc) {
-	w, n := j.w, j.n
+func (j *quantJob) matMulK(p *Pool, ks *[4]gemmKFunc) {
 	j.kks = ks
-	// 8 input rows share each weight row's unpacking while their
-	// activations stay in L1 (16 blocks, 40 KiB); longer rows go by 4.
-	j.ktile = 4
-	if j.nb <= 16 && ks[7] != nil {
-		j.ktile = 8
+	j.kSchedule(p)
+}
+
+// matMulKP is matMulK for kernels on pairs of input rows: an odd count is
+// padded with an all-zero row, and each pair gets its side records.
+func (j *quantJob) matMulKP(p *Pool, ks *[2]gemmKPFunc) {
+	n, nb := j.n, j.nb
+	j.kps = ks
+	pad := n + n%2
+	if cap(j.q8KBuf) < pad*nb {
+		j.q8KBuf = make([]blockQ8K, pad*nb)
 	}
+	j.a8K = j.q8KBuf[:pad*nb]
+	j.ss = nb * q4KSideBytes
+	j.side = aligned(&j.sideBuf, pad/2*j.ss)
+	forRows(p, n, j.quantKPFn)
+	if n%2 == 1 {
+		clear(j.a8K[n*nb:])
+		packQ4KSide(j.side[n/2*j.ss:], nil, nb, 1)
+	}
+	j.kSchedule(p)
+}
+
+func (j *quantJob) quantKP(lo, hi int) {
+	j.quantK(lo, hi)
+	nb := j.nb
+	for i := lo; i < hi; i++ {
+		packQ4KSide(j.side[i/2*j.ss:], j.a8K[i*nb:(i+1)*nb], nb, i%2)
+	}
+}
+
+// kSchedule runs the tiled K-quant kernels over the pool: by weight rows
+// when there are enough, else by tiles of input rows.
+func (j *quantJob) kSchedule(p *Pool) {
+	w, n := j.w, j.n
 	j.panel = w.Rows
-	if n > j.ktile {
+	if n > 4 {
 		j.panel = max(1, gemmPanelBytes/w.rowBytes())
 	}
-	if w.Rows >= 32 || n <= j.ktile {
+	if w.Rows >= 32 || n <= 4 {
 		p.For(w.Rows, j.kRowsFn)
 		return
 	}
-	p.For((n+j.ktile-1)/j.ktile, j.kTokensFn)
+	p.For((n+3)/4, j.kTokensFn)
 }
 
 // tiledKRows computes weight rows [lo, hi) for all input rows.
 func (j *quantJob) tiledKRows(lo, hi int) { j.tiledK(lo, hi, 0, j.n) }
 
 // tiledKTokens computes all weight rows for input-row tiles [lo, hi).
-func (j *quantJob) tiledKTokens(lo, hi int) {
-	j.tiledK(0, j.w.Rows, j.ktile*lo, min(j.n, j.ktile*hi))
-}
+func (j *quantJob) tiledKTokens(lo, hi int) { j.tiledK(0, j.w.Rows, 4*lo, min(j.n, 4*hi)) }
 
-// tiledK computes weight rows [r0, r1) for input rows [t0, t1).
+// tiledK computes weight rows [r0, r1) for input rows [t0, t1) (t0 a
+// multiple of 4).
 func (j *quantJob) tiledK(r0, r1, t0, t1 int) {
 	rows, nb := j.w.Rows, j.nb
 	rb := j.w.rowBytes()
 	for p0 := r0; p0 < r1; p0 += j.panel {
 		nr := min(r1, p0+j.panel) - p0
-		for t := t0; t < t1; t += j.ktile {
-			k := min(j.ktile, t1-t)
-			j.kks[k-1](j.out[t*rows+p0:], rows, j.w.Data[p0*rb:], rb, nr, j.a8K[t*nb:], nb, nb)
+		for t := t0; t < t1; t += 4 {
+			k := min(4, t1-t)
+			out, w, a := j.out[t*rows+p0:], j.w.Data[p0*rb:], j.a8K[t*nb:]
+			if j.kps != nil {
+				j.kps[(k+1)/2-1](out, rows, w, rb, nr, a, nb, nb, j.side[t/2*j.ss:], j.ss, k)
+			} else {
+				j.kks[k-1](out, rows, w, rb, nr, a, nb, nb)
+			}
 		}
 	}
 }

@@ -1,5 +1,35 @@
 package kernels
 
+import "unsafe"
+
+// q4KSideBytes is the size of one block's side record of a pair of
+// activation rows for the tiled Q4_K kernels (gemmKPFunc):
+//
+//	[0, 64)    the two rows' bsum32 as int16: the first row's 8 at bytes
+//	           0–15, the second's at 32–47, zeros between and after
+//	[64, 128)  float32 d_x: the first row's 8 times, then the second's
+const q4KSideBytes = 128
+
+// packQ4KSide writes the side records of activation row a (nb blocks) into
+// side (nb·q4KSideBytes bytes, one pair's), as the pair's first (half 0) or
+// second (half 1) row; a nil a writes those of an all-zero row.
+func packQ4KSide(side []byte, a []blockQ8K, nb, half int) {
+	for b := range nb {
+		rec := side[b*q4KSideBytes : (b+1)*q4KSideBytes]
+		bs := unsafe.Slice((*int16)(unsafe.Pointer(&rec[32*half])), 16)
+		dx := unsafe.Slice((*float32)(unsafe.Pointer(&rec[64+32*half])), 8)
+		clear(bs)
+		clear(dx)
+		if a == nil {
+			continue
+		}
+		copy(bs, a[b].bsum32[:])
+		for l := range dx {
+			dx[l] = a[b].d
+		}
+	}
+}
+
 // gemmQ4KGo is the plain-Go reference of a gemmKFunc for Q4_K weights and
 // nr activation rows. Per (weight row, activation row) it performs the
 // float operations of the SIMD dotQ4K / dotQ4Kx4 and of the tiled kernels,

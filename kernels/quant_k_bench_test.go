@@ -29,7 +29,7 @@ func BenchmarkMatMulK(b *testing.B) {
 						out := make([]float32, n*w.Rows)
 						if !tiled {
 							saved := curQuant
-							curQuant.gemmQ4K, curQuant.gemmQ6K = [8]gemmKFunc{}, [8]gemmKFunc{}
+							curQuant.gemmQ4K, curQuant.gemmQ6K = [2]gemmKPFunc{}, [4]gemmKFunc{}
 							defer func() { curQuant = saved }()
 						}
 						b.SetBytes(int64(len(w.Data)))

@@ -13,18 +13,41 @@ import (
 type kQuant struct {
 	typ        weights.DType
 	blockBytes int
-	halves     []int // offsets of the f16 scales in a block
-	kernels    func(k *kernelSet) *[8]gemmKFunc
+	halves     []int                                // offsets of the f16 scales in a block
+	kernel     func(k *kernelSet, nr int) gemmKFunc // nil where k has none
 	ref        func(nr int, out []float32, ldo int, w []byte, ws, rows int, a []blockQ8K, as, nb int)
 	dot        func(k *kernelSet) func(w []byte, a []blockQ8K) float32
 	dequant    func(dst []float32, src []byte)
 }
 
 var kQuants = []kQuant{
-	{weights.Q4_K, q4KBytes, []int{0, 2}, func(k *kernelSet) *[8]gemmKFunc { return &k.quant.gemmQ4K }, gemmQ4KGo,
+	{weights.Q4_K, q4KBytes, []int{0, 2}, q4KPairs, gemmQ4KGo,
 		func(k *kernelSet) func(w []byte, a []blockQ8K) float32 { return k.dotQ4K }, dequantQ4K},
-	{weights.Q6_K, q6KBytes, []int{208}, func(k *kernelSet) *[8]gemmKFunc { return &k.quant.gemmQ6K }, gemmQ6KGo,
+	{weights.Q6_K, q6KBytes, []int{208}, func(k *kernelSet, nr int) gemmKFunc { return k.quant.gemmQ6K[nr-1] }, gemmQ6KGo,
 		func(k *kernelSet) func(w []byte, a []blockQ8K) float32 { return k.dotQ6K }, dequantQ6K},
+}
+
+// q4KPairs returns k's tiled Q4_K kernel for nr ≤ 4 activation rows as a
+// gemmKFunc: it copies the rows (with an all-zero one after an odd count)
+// and packs their side records, as MatMul does, with a pair stride of more
+// than the records' size. Results go to out only for the nr rows.
+func q4KPairs(k *kernelSet, nr int) gemmKFunc {
+	np := (nr + 1) / 2
+	if k.quant.gemmQ4K[np-1] == nil {
+		return nil
+	}
+	return func(out []float32, ldo int, w []byte, ws, rows int, a []blockQ8K, as, nb int) {
+		pa := make([]blockQ8K, 2*np*as)
+		for t := range nr {
+			copy(pa[t*as:t*as+nb], a[t*as:t*as+nb])
+		}
+		ss := nb*q4KSideBytes + 64
+		side := make([]byte, np*ss)
+		for t := range 2 * np {
+			packQ4KSide(side[t/2*ss:], pa[t*as:t*as+nb], nb, t%2)
+		}
+		k.quant.gemmQ4K[np-1](out, ldo, w, ws, rows, pa, as, nb, side, ss, nr)
+	}
 }
 
 // randKRows returns rows rows of nb blocks of kq's type, ws bytes apart
@@ -65,22 +88,31 @@ func TestGemmKKernels(t *testing.T) {
 }
 
 func testGemmK(t *testing.T, k *kernelSet, kq kQuant) {
-	ks, dot := kq.kernels(k), kq.dot(k)
-	if ks[0] == nil {
+	dot := kq.dot(k)
+	if kq.kernel(k, 1) == nil {
 		t.Skip("no tiled kernels in this set")
 	}
 	rng := rand.New(rand.NewPCG(61, 62))
 	for _, nb := range []int{1, 2, 3, 5, 8, 19} {
-		for nr := 1; nr <= 8 && ks[nr-1] != nil; nr++ {
+		for nr := 1; nr <= 4; nr++ {
 			for _, rows := range []int{1, 3, 4, 7} {
 				ws := nb*kq.blockBytes + 16*rng.IntN(2)
 				as := nb + rng.IntN(2)
 				w := randKRows(rng, kq, rows, nb, ws)
 				a := randQ8KRows(rng, nr, nb, as)
 				ldo := rows + rng.IntN(3)
-				got := make([]float32, (nr-1)*ldo+rows)
+				got := make([]float32, (nr-1)*ldo+rows, nr*ldo+rows)
 				want := make([]float32, len(got))
-				ks[nr-1](got, ldo, w, ws, rows, a, as, nb)
+				past := got[len(got):cap(got)] // must stay untouched
+				for i := range past {
+					past[i] = -7
+				}
+				kq.kernel(k, nr)(got, ldo, w, ws, rows, a, as, nb)
+				for i, v := range past {
+					if v != -7 {
+						t.Fatalf("nb=%d nr=%d rows=%d: wrote %g past the results at %d", nb, nr, rows, v, i)
+					}
+				}
 				kq.ref(nr, want, ldo, w, ws, rows, a, as, nb)
 				var amax float64
 				for _, v := range want {

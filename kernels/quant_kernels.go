@@ -11,14 +11,16 @@ package kernels
 // gemvQ8_0 and gemvQ4_0 are the one-activation-row kernels of decoding; per
 // weight row they perform the same operations as gemmQ8_0 / gemmQ4_0.
 //
-// gemmQ4K[nr-1] multiplies Q4_K weight rows with nr ≤ 8 activation rows (see
-// gemmQ4KGo); per weight row it performs the float operations of the
-// kernel set's dotQ4K, so decoding keeps that per-row kernel. nil entries
-// leave Q4_K to the per-row dots. gemmQ6K is the same for Q6_K (and dotQ6K).
+// gemmQ4K[np-1] multiplies Q4_K weight rows with np pairs of activation
+// rows (see gemmQ4KGo); per weight row it performs the float operations of
+// the kernel set's dotQ4K, so decoding keeps that per-row kernel. gemmQ6K
+// [nr-1] does the same for Q6_K (and dotQ6K) with nr activation rows. nil
+// entries leave the type to the per-row dots.
 type quantKernels struct {
 	gemmQ8_0, gemmQ4_0 [4]gemmQFunc
 	gemvQ8_0, gemvQ4_0 gemvQFunc
-	gemmQ4K, gemmQ6K   [8]gemmKFunc
+	gemmQ4K            [2]gemmKPFunc
+	gemmQ6K            [4]gemmKFunc
 }
 
 // gemmKFunc is one tiled K-quant kernel: rows weight rows (row i at
@@ -26,6 +28,11 @@ type quantKernels struct {
 // as counted in blocks), the result of weight row i and activation row t
 // stored at out[t·ldo+i].
 type gemmKFunc func(out []float32, ldo int, w []byte, ws, rows int, a []blockQ8K, as, nb int)
+
+// gemmKPFunc is a gemmKFunc for np pairs of activation rows that also reads
+// each pair's side records (pair q at side[q·ss:], see packQ4KSide) and
+// stores the results of the first ns ≤ 2·np rows only.
+type gemmKPFunc func(out []float32, ldo int, w []byte, ws, rows int, a []blockQ8K, as, nb int, side []byte, ss, ns int)
 
 // gemmQFunc is one tiled kernel: groups×4 weight rows (row i of a group at
 // w[i·ws:], the next group at w[4·ws:]) times nr packed activation rows

@@ -42,28 +42,10 @@ func gemvQ8_0VNNI(out *float32, w *byte, ws int, rows int, a *byte, np int, tail
 func gemvQ4_0VNNI(out *float32, w *byte, ws int, rows int, a *byte, np int, tail int)
 
 //go:noescape
-func gemmQ4Kx1VNNI(out *float32, ldo int, w *byte, ws int, rows int, a *blockQ8K, as int, nb int)
+func gemmQ4Kx2VNNI(out *float32, ldo int, w *byte, ws int, rows int, a *blockQ8K, as int, nb int, side *byte, ss int, ns int)
 
 //go:noescape
-func gemmQ4Kx2VNNI(out *float32, ldo int, w *byte, ws int, rows int, a *blockQ8K, as int, nb int)
-
-//go:noescape
-func gemmQ4Kx3VNNI(out *float32, ldo int, w *byte, ws int, rows int, a *blockQ8K, as int, nb int)
-
-//go:noescape
-func gemmQ4Kx4VNNI(out *float32, ldo int, w *byte, ws int, rows int, a *blockQ8K, as int, nb int)
-
-//go:noescape
-func gemmQ4Kx5VNNI(out *float32, ldo int, w *byte, ws int, rows int, a *blockQ8K, as int, nb int)
-
-//go:noescape
-func gemmQ4Kx6VNNI(out *float32, ldo int, w *byte, ws int, rows int, a *blockQ8K, as int, nb int)
-
-//go:noescape
-func gemmQ4Kx7VNNI(out *float32, ldo int, w *byte, ws int, rows int, a *blockQ8K, as int, nb int)
-
-//go:noescape
-func gemmQ4Kx8VNNI(out *float32, ldo int, w *byte, ws int, rows int, a *blockQ8K, as int, nb int)
+func gemmQ4Kx4VNNI(out *float32, ldo int, w *byte, ws int, rows int, a *blockQ8K, as int, nb int, side *byte, ss int, ns int)
 
 //go:noescape
 func gemmQ6Kx1VNNI(out *float32, ldo int, w *byte, ws int, rows int, a *blockQ8K, as int, nb int)
@@ -91,6 +73,24 @@ func gemmKWrap(f func(out *float32, ldo int, w *byte, ws int, rows int, a *block
 			panic("kernels: bad gemmK arguments")
 		}
 		f(&out[0], ldo, &w[0], ws, rows, &a[0], as*int(unsafe.Sizeof(blockQ8K{})), nb)
+	}
+}
+
+// gemmKPWrap checks the bounds of a gemmKPFunc for np pairs of activation
+// rows, then calls the assembly.
+func gemmKPWrap(f func(out *float32, ldo int, w *byte, ws int, rows int, a *blockQ8K, as int, nb int, side *byte, ss int, ns int), np, blockBytes int) gemmKPFunc {
+	return func(out []float32, ldo int, w []byte, ws, rows int, a []blockQ8K, as, nb int, side []byte, ss, ns int) {
+		if rows <= 0 {
+			return
+		}
+		_ = out[(ns-1)*ldo+rows-1]
+		_ = w[(rows-1)*ws+nb*blockBytes-1]
+		_ = a[(2*np-1)*as+nb-1]
+		_ = side[(np-1)*ss+nb*q4KSideBytes-1]
+		if nb <= 0 || ws < 0 || as < 0 || ldo < 0 || ss < 0 || ns <= 0 || ns > 2*np {
+			panic("kernels: bad gemmKP arguments")
+		}
+		f(&out[0], ldo, &w[0], ws, rows, &a[0], as*int(unsafe.Sizeof(blockQ8K{})), nb, &side[0], ss, ns)
 	}
 }
 
@@ -152,17 +152,11 @@ func archQuant(k *kernelSet) {
 		gemmQWrap(gemmQ4_0x4x3VNNI, 3, q4_0Bytes),
 		gemmQWrap(gemmQ4_0x4x4VNNI, 4, q4_0Bytes),
 	}
-	k.quant.gemmQ4K = [8]gemmKFunc{
-		gemmKWrap(gemmQ4Kx1VNNI, 1, q4KBytes),
-		gemmKWrap(gemmQ4Kx2VNNI, 2, q4KBytes),
-		gemmKWrap(gemmQ4Kx3VNNI, 3, q4KBytes),
-		gemmKWrap(gemmQ4Kx4VNNI, 4, q4KBytes),
-		gemmKWrap(gemmQ4Kx5VNNI, 5, q4KBytes),
-		gemmKWrap(gemmQ4Kx6VNNI, 6, q4KBytes),
-		gemmKWrap(gemmQ4Kx7VNNI, 7, q4KBytes),
-		gemmKWrap(gemmQ4Kx8VNNI, 8, q4KBytes),
+	k.quant.gemmQ4K = [2]gemmKPFunc{
+		gemmKPWrap(gemmQ4Kx2VNNI, 1, q4KBytes),
+		gemmKPWrap(gemmQ4Kx4VNNI, 2, q4KBytes),
 	}
-	k.quant.gemmQ6K = [8]gemmKFunc{
+	k.quant.gemmQ6K = [4]gemmKFunc{
 		gemmKWrap(gemmQ6Kx1VNNI, 1, q6KBytes),
 		gemmKWrap(gemmQ6Kx2VNNI, 2, q6KBytes),
 		gemmKWrap(gemmQ6Kx3VNNI, 3, q6KBytes),

@@ -61,9 +61,8 @@ func main() {
 	}
 	gemvQ(false)
 	gemvQ(true)
-	for nr := 1; nr <= 8; nr++ {
-		gemmQ4K(nr)
-	}
+	gemmQ4K(1)
+	gemmQ4K(2)
 	for nr := 1; nr <= 4; nr++ {
 		gemmQ6K(nr)
 	}
@@ -1380,48 +1379,56 @@ func gemvQ(q4 bool) {
 }
 
 // gemmQ4K is the tiled Q4_K kernel: `rows` weight rows (row i at w + i·ws)
-// times nr ≤ 8 activation rows (blockQ8K, row t at a + t·as), out[t·ldo + i]
-// (ldo in float32s). It keeps the float operations of dotQ4K / dotQ4Kx4 per
-// (weight row, activation row), so that its rows equal the decoding kernel
-// bit for bit, but works on 64 elements per instruction: one zmm holds a
-// 32-byte chunk of nibbles twice, the low nibbles (sub-block 2c) in its
-// lower half and the high ones (sub-block 2c+1) in its upper half; the int32
-// lanes of the two halves are added (exactly) at the end of the super-block,
-// which gives dotQ4Kx4's 8 lanes. Each weight row's nibbles and scales are
-// unpacked once for all nr activation rows.
+// times np pairs of activation rows (blockQ8K, row t at a + t·as; pair q's
+// side record of each block at side + q·ss + 128·b: the two rows' bsum32 as
+// int16 in 128-bit lanes 0 and 2 (lanes 1 and 3 zero), then d_x of the
+// first row 8 times and of the second 8 times), out[t·ldo + i] (ldo in
+// float32s) for the first ns ≤ 2·np rows. It keeps the float operations of
+// dotQ4K / dotQ4Kx4 per (weight row, activation row), so that its rows
+// equal the decoding kernel bit for bit, but works on 64 elements per
+// instruction: one zmm holds a 32-byte chunk of nibbles twice, the low
+// nibbles (sub-block 2c) in its lower half and the high ones (sub-block
+// 2c+1) in its upper half; the int32 lanes of the two halves are added
+// (exactly) at the end of the super-block, which gives dotQ4Kx4's 8 lanes.
+// Each weight row's nibbles and scales are unpacked once for all rows, and
+// the per-block float work of a pair of rows is done in one zmm (the first
+// row in the lower 8 lanes, the second in the upper 8).
 //
-// Registers: Y0-Y7 float accumulators, Z8-Z15 int32 accumulators, Z16 the
-// scales as int16 in each 128-bit lane, X17 the mins, Y18 d, Y19 dmin, Z20
-// the nibble mask, K1 the upper 16 words; activation rows at R8-R11 and,
-// for t ≥ 4, at R<t-4> + BX (BX = 4·as), advanced by a block per block.
-func gemmQ4K(nr int) {
+// Registers: Z0-Z1 float accumulators (one per pair), Z8-Z11 int32
+// accumulators, Z16 the scales as int16 in each 128-bit lane, Z17 the mins
+// likewise, Z18 d, Z19 dmin, Z20 the nibble mask, K1 the upper 16 words;
+// activation rows at R8-R11, side records at R14 and R14+BX (BX = ss), all
+// advanced by a block per block.
+func gemmQ4K(np int) {
+	nr := 2 * np
 	name := fmt.Sprintf("gemmQ4Kx%dVNNI", nr)
-	text(name, "$0-64", "(out *float32, ldo int, w *byte, ws int, rows int, a *blockQ8K, as int, nb int)")
+	text(name, "$0-88", "(out *float32, ldo int, w *byte, ws int, rows int, a *blockQ8K, as int, nb int, side *byte, ss int, ns int)")
 	l := name + "_"
-	act := func(t, off int) string {
-		if t < 4 {
-			return fmt.Sprintf("%d(%s)", off, x4rows[t])
+	sideAt := func(q, off int) string {
+		if q == 0 {
+			return fmt.Sprintf("%d(R14)", off)
 		}
-		return fmt.Sprintf("%d(%s)(BX*1)", off, x4rows[t-4])
+		return fmt.Sprintf("%d(R14)(BX*1)", off)
 	}
 	p("MOVL $0x0f0f0f0f, AX")
 	p("VPBROADCASTD AX, Z20")
 	p("MOVL $0xffff0000, AX")
 	p("KMOVD AX, K1")
-	p("MOVQ as+48(FP), AX")
-	p("LEAQ (AX*4), BX")
+	p("MOVQ ss+72(FP), BX")
 	label(l + "row")
+	p("MOVQ as+48(FP), AX")
 	p("MOVQ a+40(FP), R8")
-	for t := 1; t < min(nr, 4); t++ {
+	for t := 1; t < nr; t++ {
 		p("LEAQ (%s)(AX*1), %s", x4rows[t-1], x4rows[t])
 	}
+	p("MOVQ side+64(FP), R14")
 	p("MOVQ w+16(FP), SI")
 	p("MOVQ nb+56(FP), CX")
-	for t := range nr {
-		p("VXORPS Y%d, Y%d, Y%d", t, t, t)
+	for q := range np {
+		p("VXORPS Z%d, Z%d, Z%d", q, q, q)
 	}
 	label(l + "block")
-	// Scales → X16 (int16, then in every lane of Z16), mins → X17 (int16).
+	// Scales → Z16, mins → Z17 (int16, the same 8 in every 128-bit lane).
 	p("MOVL 4(SI), AX")
 	p("MOVL 12(SI), DX")
 	p("MOVL AX, R13")
@@ -1450,18 +1457,19 @@ func gemmQ4K(nr int) {
 	p("VPMOVZXBW X16, X16")
 	p("VSHUFI32X4 $0, Z16, Z16, Z16")
 	p("VPMOVZXBW X17, X17")
-	// Y18 = d, Y19 = dmin in every lane.
+	p("VSHUFI32X4 $0, Z17, Z17, Z17")
+	// Z18 = d, Z19 = dmin in every lane.
 	p("VMOVD (SI), X18")
 	p("VCVTPH2PS X18, X18")
 	p("VMOVSHDUP X18, X19")
-	p("VBROADCASTSS X18, Y18")
-	p("VBROADCASTSS X19, Y19")
-	// Mins: Y<t> -= cvt(m·bsum32)·(dmin·d_x[t]).
-	for t := range nr {
-		p("VPMADDWD %s, X17, X21", act(t, 288))
-		p("VCVTDQ2PS Y21, Y21")
-		p("VMULPS.BCST %s, Y19, Y22", act(t, 304))
-		p("VFNMADD231PS Y22, Y21, Y%d", t)
+	p("VBROADCASTSS X18, Z18")
+	p("VBROADCASTSS X19, Z19")
+	// Mins: Z<q> -= cvt(m·bsum32)·(dmin·d_x), both rows of the pair at once.
+	for q := range np {
+		p("VPMADDWD %s, Z17, Z21", sideAt(q, 0))
+		p("VCVTDQ2PS Z21, Z21")
+		p("VMULPS %s, Z19, Z22", sideAt(q, 64))
+		p("VFNMADD231PS Z22, Z21, Z%d", q)
 	}
 	for c := 0; c < 4; c++ {
 		p("VBROADCASTI64X4 %d(SI), Z23", 16+32*c)
@@ -1470,7 +1478,7 @@ func gemmQ4K(nr int) {
 		p("VPSHUFB bcastq4<>+%d(SB), Z16, Z24", 64*c)
 		for t := range nr {
 			tmp := 25 + t%4
-			p("VPMADDUBSW %s, Z23, Z%d", act(t, 64*c), tmp)
+			p("VPMADDUBSW %d(%s), Z23, Z%d", 64*c, x4rows[t], tmp)
 			if c == 0 {
 				p("VPMADDWD Z%d, Z24, Z%d", tmp, 8+t)
 			} else {
@@ -1478,35 +1486,46 @@ func gemmQ4K(nr int) {
 			}
 		}
 	}
-	// Scales: Y<t> += cvt(lo+hi)·(d·d_x[t]).
-	for t := range nr {
-		p("VEXTRACTI64X4 $1, Z%d, Y29", 8+t)
-		p("VPADDD Y29, Y%d, Y%d", 8+t, 8+t)
-		p("VCVTDQ2PS Y%d, Y%d", 8+t, 8+t)
-		p("VMULPS.BCST %s, Y18, Y30", act(t, 304))
-		p("VFMADD231PS Y30, Y%d, Y%d", 8+t, t)
+	// Scales: Z<q> += cvt(lo+hi)·(d·d_x): the halves of both rows' int32
+	// lanes are added in one zmm (first row's sums in the lower half).
+	for q := range np {
+		a, b := 8+2*q, 9+2*q
+		p("VSHUFI64X2 $0x44, Z%d, Z%d, Z29", b, a)
+		p("VSHUFI64X2 $0xee, Z%d, Z%d, Z30", b, a)
+		p("VPADDD Z30, Z29, Z29")
+		p("VCVTDQ2PS Z29, Z29")
+		p("VMULPS %s, Z18, Z30", sideAt(q, 64))
+		p("VFMADD231PS Z30, Z29, Z%d", q)
 	}
 	p("ADDQ $144, SI")
-	for t := range min(nr, 4) {
+	for t := range nr {
 		p("ADDQ $320, %s", x4rows[t])
 	}
+	p("ADDQ $128, R14")
 	p("DECQ CX")
 	p("JNZ " + l + "block")
-	// out[t·ldo] = hsumTree(Y<t>).
+	// out[t·ldo] = hsumTree of row t's 8 lanes, for t < ns.
 	p("MOVQ out+0(FP), AX")
 	p("MOVQ ldo+8(FP), DX")
 	p("SHLQ $2, DX")
+	p("MOVQ ns+80(FP), R12")
+	for q := range np {
+		p("VEXTRACTF64X4 $1, Z%d, Y%d", q, 2+q)
+	}
 	for t := range nr {
-		hsumTree(t, 8)
-		p("VMOVSS X%d, (AX)", t)
+		r := t/2 + 2*(t%2)
+		hsumTree(r, 8)
+		p("VMOVSS X%d, (AX)", r)
 		if t+1 < nr {
+			p("DECQ R12")
+			p("JZ %sstored", l)
 			p("ADDQ DX, AX")
 		}
 	}
+	label(l + "stored")
 	p("ADDQ $4, out+0(FP)")
 	p("MOVQ ws+24(FP), DX")
 	p("ADDQ DX, w+16(FP)")
-	p("MOVQ as+48(FP), AX")
 	p("DECQ rows+32(FP)")
 	p("JNZ %srow", l)
 	p("VZEROUPPER")
