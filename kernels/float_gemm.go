@@ -29,16 +29,17 @@ type bf16DotKernels struct {
 	// gemm[nr] computes, for weight rows i < 4 and input rows j < nr, one
 	// chunk v = Σ_{c<kn} w[i·ws+c]·x[j·xs+c] (kn ≤ kChunk) and sets
 	// out[j·os+i] = v, or adds v to it (add).
-	gemm [bf16DotNR + 1]func(out []float32, os int, w []uint16, ws int, x []uint16, xs, kn int, add bool)
+	gemm [tileNR + 1]func(out []float32, os int, w []uint16, ws int, x []uint16, xs, kn int, add bool)
 }
 
-// bf16DotNR is the most input rows of one gemm kernel call.
-const bf16DotNR = 6
+// tileNR is the most input rows of one tile kernel call.
+const tileNR = 6
 
-// bf16DotBlock is how many input rows (a multiple of bf16DotNR) one pass
-// over a chunk of weight rows covers: 96 rows × kChunk bfloat16 = 192 KB,
-// kept in L2 while groups of 4 weight rows (8 KB) sit in L1.
-const bf16DotBlock = 96
+// tileBlock is how many input rows (a multiple of tileNR) one pass over a
+// chunk of weight rows covers: 96 rows × kChunk bfloat16 = 192 KB (384 KB
+// as float32), kept in L2 while groups of 4 weight rows (8 or 16 KB) sit in
+// L1.
+const tileBlock = 96
 
 // toBF16Go rounds x to bfloat16 as VCVTNEPS2BF16 does: nearest even,
 // zero and denormal inputs to a zero of the same sign, NaN quieted.
@@ -136,71 +137,109 @@ func gemmBF16DotGo(nr int, out []float32, os int, w []uint16, ws int, x []uint16
 	}
 }
 
-// bf16DotJob is one MatMul of BF16 weights on the bf16Dot kernels, its loop
-// body bound once and its buffer kept (jobs are recycled through
-// bf16DotJobs), so that steady-state calls allocate nothing.
-type bf16DotJob struct {
-	k   *bf16DotKernels
-	out []float32
-	w   []uint16
-	xb  []uint16 // the input rows rounded to bfloat16
-	n   int
-	run func(lo, hi int)
-
-	rows, cols int
+// tileJob is one MatMul of F32/F16/BF16 weights on the tile kernels
+// (floatKernels.tile*, or bf16Dot's gemm), its loop body bound once and its
+// buffer kept (jobs are recycled through tileJobs), so that steady-state
+// calls allocate nothing.
+type tileJob struct {
+	dot  *bf16DotKernels // non-nil: BF16 weights against xb
+	out  []float32
+	x    []float32
+	xb   []uint16 // x rounded to bfloat16 (dot)
+	w    Mat
+	n    int
+	run  func(lo, hi int)
+	conv func(lo, hi int)
 }
 
-var bf16DotJobs = sync.Pool{New: func() any {
-	j := new(bf16DotJob)
+var tileJobs = sync.Pool{New: func() any {
+	j := new(tileJob)
 	j.run = j.rowsRange
+	j.conv = j.convert
 	return j
 }}
 
-// matMulBF16Dot is MatMul of BF16 weights on the bf16Dot kernels; it
-// reports false when the kernel set has none.
-func matMulBF16Dot(p *Pool, out []float32, w Mat, x []float32, n int) bool {
-	k := curFloat.bf16Dot
-	if k == nil || w.Type != weights.BF16 {
+// matMulTiled is MatMul of F32/F16/BF16 weights on the tile kernels: BF16
+// weights on the bf16Dot kernels for any n, other float weights for n > 1
+// where the kernel set has tile kernels. It reports false, computing
+// nothing, where it does not apply.
+func matMulTiled(p *Pool, out []float32, w Mat, x []float32, n int) bool {
+	j := (*tileJob)(nil)
+	switch {
+	case w.Type == weights.BF16 && curFloat.bf16Dot != nil:
+		j = tileJobs.Get().(*tileJob)
+		j.dot = curFloat.bf16Dot
+		if cap(j.xb) < len(x) {
+			j.xb = make([]uint16, len(x))
+		}
+		j.xb = j.xb[:len(x)]
+	case n > 1 && curFloat.tileF32[1] != nil:
+		j = tileJobs.Get().(*tileJob)
+	default:
 		return false
 	}
-	j := bf16DotJobs.Get().(*bf16DotJob)
-	if cap(j.xb) < len(x) {
-		j.xb = make([]uint16, len(x))
+	j.out, j.x, j.w, j.n = out, x, w, n
+	if j.dot != nil {
+		if n > 1 {
+			p.For(n, j.conv)
+		} else {
+			j.convert(0, 1)
+		}
 	}
-	j.xb = j.xb[:len(x)]
-	k.toBF16(j.xb, x)
-	j.k, j.out, j.w, j.n, j.rows, j.cols = k, out, asU16(w.Data), n, w.Rows, w.Cols
 	p.For(w.Rows, j.run)
-	j.k, j.out, j.w = nil, nil, nil
-	bf16DotJobs.Put(j)
+	j.dot, j.out, j.x, j.w = nil, nil, nil, Mat{}
+	tileJobs.Put(j)
 	return true
 }
 
+// convert rounds input rows [lo, hi) to bfloat16.
+func (j *tileJob) convert(lo, hi int) {
+	c := j.w.Cols
+	j.dot.toBF16(j.xb[lo*c:hi*c], j.x[lo*c:hi*c])
+}
+
 // rowsRange computes the outputs of weight rows [lo, hi) for every input
-// row: per chunk of kChunk columns, per block of input rows, 4 weight rows
-// at a time against up to bf16DotNR input rows; the last hi-lo mod 4
-// weight rows (and all rows of a single input) on the row-streaming kernel.
-func (j *bf16DotJob) rowsRange(lo, hi int) {
-	k, rows, cols, n := j.k, j.rows, j.cols, j.n
+// row: per chunk of kChunk columns, per block of tileBlock input rows, 4
+// weight rows at a time against up to tileNR input rows; the last hi-lo
+// mod 4 weight rows (and every row of a single input) on the row-streaming
+// kernel, whose per-output arithmetic is the same.
+func (j *tileJob) rowsRange(lo, hi int) {
+	rows, cols, n := j.w.Rows, j.w.Cols, j.n
 	r4 := lo
 	if n > 1 {
 		r4 = lo + (hi-lo)&^3
 	}
 	for k0 := 0; k0 < cols && r4 > lo; k0 += kChunk {
 		kn := min(kChunk, cols-k0)
-		for i0 := 0; i0 < n; i0 += bf16DotBlock {
-			i1 := min(n, i0+bf16DotBlock)
+		for i0 := 0; i0 < n; i0 += tileBlock {
+			i1 := min(n, i0+tileBlock)
 			for r := lo; r < r4; r += 4 {
-				for i := i0; i < i1; i += bf16DotNR {
-					m := min(bf16DotNR, i1-i)
-					k.gemm[m](j.out[i*rows+r:], rows, j.w[r*cols+k0:], cols, j.xb[i*cols+k0:], cols, kn, k0 > 0)
+				for i := i0; i < i1; i += tileNR {
+					m := min(tileNR, i1-i)
+					o, wo, xo := j.out[i*rows+r:], r*cols+k0, i*cols+k0
+					switch {
+					case j.dot != nil:
+						j.dot.gemm[m](o, rows, asU16(j.w.Data)[wo:], cols, j.xb[xo:], cols, kn, k0 > 0)
+					case j.w.Type == weights.F32:
+						curFloat.tileF32[m](o, rows, asF32(j.w.Data)[wo:], cols, j.x[xo:], cols, kn, k0 > 0)
+					case j.w.Type == weights.F16:
+						curFloat.tileHalf[0][m](o, rows, asU16(j.w.Data)[wo:], cols, j.x[xo:], cols, kn, k0 > 0)
+					default:
+						curFloat.tileHalf[1][m](o, rows, asU16(j.w.Data)[wo:], cols, j.x[xo:], cols, kn, k0 > 0)
+					}
 				}
 			}
 		}
 	}
-	if r4 < hi {
-		for i := range n {
-			k.gemvRows(j.out[i*rows+r4:i*rows+hi], j.w[r4*cols:], cols, j.xb[i*cols:(i+1)*cols])
+	if r4 == hi {
+		return
+	}
+	for i := range n {
+		o := j.out[i*rows+r4 : i*rows+hi]
+		if j.dot != nil {
+			j.dot.gemvRows(o, asU16(j.w.Data)[r4*cols:], cols, j.xb[i*cols:(i+1)*cols])
+		} else {
+			floatRows(o, j.w, r4, j.x[i*cols:(i+1)*cols])
 		}
 	}
 }

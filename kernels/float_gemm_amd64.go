@@ -28,6 +28,60 @@ func gemmBF16Dot4x5AVX512(out *float32, os int, w *uint16, ws int, x *uint16, xs
 //go:noescape
 func gemmBF16Dot4x6AVX512(out *float32, os int, w *uint16, ws int, x *uint16, xs int, kn int, add int)
 
+//go:noescape
+func gemmF32Tile4x1AVX512(out *float32, os int, w *float32, ws int, x *float32, xs int, kn int, add int)
+
+//go:noescape
+func gemmF32Tile4x2AVX512(out *float32, os int, w *float32, ws int, x *float32, xs int, kn int, add int)
+
+//go:noescape
+func gemmF32Tile4x3AVX512(out *float32, os int, w *float32, ws int, x *float32, xs int, kn int, add int)
+
+//go:noescape
+func gemmF32Tile4x4AVX512(out *float32, os int, w *float32, ws int, x *float32, xs int, kn int, add int)
+
+//go:noescape
+func gemmF32Tile4x5AVX512(out *float32, os int, w *float32, ws int, x *float32, xs int, kn int, add int)
+
+//go:noescape
+func gemmF32Tile4x6AVX512(out *float32, os int, w *float32, ws int, x *float32, xs int, kn int, add int)
+
+//go:noescape
+func gemmF16Tile4x1AVX512(out *float32, os int, w *uint16, ws int, x *float32, xs int, kn int, add int)
+
+//go:noescape
+func gemmF16Tile4x2AVX512(out *float32, os int, w *uint16, ws int, x *float32, xs int, kn int, add int)
+
+//go:noescape
+func gemmF16Tile4x3AVX512(out *float32, os int, w *uint16, ws int, x *float32, xs int, kn int, add int)
+
+//go:noescape
+func gemmF16Tile4x4AVX512(out *float32, os int, w *uint16, ws int, x *float32, xs int, kn int, add int)
+
+//go:noescape
+func gemmF16Tile4x5AVX512(out *float32, os int, w *uint16, ws int, x *float32, xs int, kn int, add int)
+
+//go:noescape
+func gemmF16Tile4x6AVX512(out *float32, os int, w *uint16, ws int, x *float32, xs int, kn int, add int)
+
+//go:noescape
+func gemmBF16Tile4x1AVX512(out *float32, os int, w *uint16, ws int, x *float32, xs int, kn int, add int)
+
+//go:noescape
+func gemmBF16Tile4x2AVX512(out *float32, os int, w *uint16, ws int, x *float32, xs int, kn int, add int)
+
+//go:noescape
+func gemmBF16Tile4x3AVX512(out *float32, os int, w *uint16, ws int, x *float32, xs int, kn int, add int)
+
+//go:noescape
+func gemmBF16Tile4x4AVX512(out *float32, os int, w *uint16, ws int, x *float32, xs int, kn int, add int)
+
+//go:noescape
+func gemmBF16Tile4x5AVX512(out *float32, os int, w *uint16, ws int, x *float32, xs int, kn int, add int)
+
+//go:noescape
+func gemmBF16Tile4x6AVX512(out *float32, os int, w *uint16, ws int, x *float32, xs int, kn int, add int)
+
 // avx512BF16 are the AVX512_BF16 kernels, for CPUs that have it.
 var avx512BF16 = &bf16DotKernels{
 	toBF16: func(dst []uint16, x []float32) {
@@ -48,7 +102,7 @@ var avx512BF16 = &bf16DotKernels{
 		w = w[:(rows-1)*ws+cols]
 		gemvRowsBF16DotAVX512(&out[0], &w[0], ws, &x[0], cols, rows)
 	},
-	gemm: [bf16DotNR + 1]func(out []float32, os int, w []uint16, ws int, x []uint16, xs, kn int, add bool){
+	gemm: [tileNR + 1]func(out []float32, os int, w []uint16, ws int, x []uint16, xs, kn int, add bool){
 		1: gemmBF16Wrap(1, gemmBF16Dot4x1AVX512),
 		2: gemmBF16Wrap(2, gemmBF16Dot4x2AVX512),
 		3: gemmBF16Wrap(3, gemmBF16Dot4x3AVX512),
@@ -58,9 +112,14 @@ var avx512BF16 = &bf16DotKernels{
 	},
 }
 
-// gemmBF16Wrap checks bounds for a gemm kernel of nr input rows.
+// gemmBF16Wrap checks bounds for a bf16Dot gemm kernel of nr input rows.
 func gemmBF16Wrap(nr int, f func(out *float32, os int, w *uint16, ws int, x *uint16, xs int, kn int, add int)) func(out []float32, os int, w []uint16, ws int, x []uint16, xs, kn int, add bool) {
-	return func(out []float32, os int, w []uint16, ws int, x []uint16, xs, kn int, add bool) {
+	return tileWrap(nr, f)
+}
+
+// tileWrap checks bounds for a tile kernel of nr input rows.
+func tileWrap[W, X float32 | uint16](nr int, f func(out *float32, os int, w *W, ws int, x *X, xs int, kn int, add int)) func(out []float32, os int, w []W, ws int, x []X, xs, kn int, add bool) {
+	return func(out []float32, os int, w []W, ws int, x []X, xs, kn int, add bool) {
 		if kn <= 0 || kn > kChunk {
 			panic("kernels: gemmBF16Dot chunk out of range")
 		}
@@ -78,4 +137,18 @@ func gemmBF16Wrap(nr int, f func(out *float32, os int, w *uint16, ws int, x *uin
 // hasBF16Dot reports whether the CPU runs the AVX512_BF16 kernels.
 func hasBF16Dot() bool {
 	return cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512BF16
+}
+
+// tileKernels returns the F32, F16 and BF16 tile kernels (floatKernels.tile*).
+func tileKernels() (f32 [tileNR + 1]func(out []float32, os int, w []float32, ws int, x []float32, xs, kn int, add bool), half [2][tileNR + 1]func(out []float32, os int, w []uint16, ws int, x []float32, xs, kn int, add bool)) {
+	f32 = [tileNR + 1]func(out []float32, os int, w []float32, ws int, x []float32, xs, kn int, add bool){nil,
+		tileWrap(1, gemmF32Tile4x1AVX512), tileWrap(2, gemmF32Tile4x2AVX512), tileWrap(3, gemmF32Tile4x3AVX512),
+		tileWrap(4, gemmF32Tile4x4AVX512), tileWrap(5, gemmF32Tile4x5AVX512), tileWrap(6, gemmF32Tile4x6AVX512)}
+	half[0] = [tileNR + 1]func(out []float32, os int, w []uint16, ws int, x []float32, xs, kn int, add bool){nil,
+		tileWrap(1, gemmF16Tile4x1AVX512), tileWrap(2, gemmF16Tile4x2AVX512), tileWrap(3, gemmF16Tile4x3AVX512),
+		tileWrap(4, gemmF16Tile4x4AVX512), tileWrap(5, gemmF16Tile4x5AVX512), tileWrap(6, gemmF16Tile4x6AVX512)}
+	half[1] = [tileNR + 1]func(out []float32, os int, w []uint16, ws int, x []float32, xs, kn int, add bool){nil,
+		tileWrap(1, gemmBF16Tile4x1AVX512), tileWrap(2, gemmBF16Tile4x2AVX512), tileWrap(3, gemmBF16Tile4x3AVX512),
+		tileWrap(4, gemmBF16Tile4x4AVX512), tileWrap(5, gemmBF16Tile4x5AVX512), tileWrap(6, gemmBF16Tile4x6AVX512)}
+	return f32, half
 }

@@ -117,7 +117,7 @@ func TestBF16DotKernels(t *testing.T) {
 				}
 			}
 			kn := min(cols, kChunk)
-			for nr := 1; nr <= bf16DotNR; nr++ {
+			for nr := 1; nr <= tileNR; nr++ {
 				ws, xs, os := cols+rng.IntN(3), cols+rng.IntN(3), 4+rng.IntN(3)
 				w := randHalves(rng, 3*ws+cols, true)
 				x := randHalves(rng, (nr-1)*xs+cols, true)
@@ -190,27 +190,151 @@ func TestMatMulBF16Dot(t *testing.T) {
 	}
 }
 
-// TestMatMulBF16DotNoAlloc: the BF16-activation path allocates nothing per
-// call once warm, for decoding (n = 1) and prefill.
-func TestMatMulBF16DotNoAlloc(t *testing.T) {
+// TestMatMulTiledNoAlloc: the tiled float path (and the BF16-activation
+// one, decoding included) allocates nothing per call once warm.
+func TestMatMulTiledNoAlloc(t *testing.T) {
 	if raceEnabled {
 		t.Skip("sync.Pool drops items under the race detector")
 	}
-	if curFloat.bf16Dot == nil {
-		t.Skip("no AVX512_BF16 kernels on this CPU/build")
+	if curFloat.tileF32[1] == nil {
+		t.Skip("no tile kernels on this CPU/build")
 	}
 	p := NewPool(2)
 	defer p.Close()
 	rng := rand.New(rand.NewPCG(67, 68))
-	w := makeMat(t, weights.BF16, 64, 512, randVec(rng, 64*512, 1))
-	for _, n := range []int{1, 8, 30} {
-		t.Run(fmt.Sprint(n), func(t *testing.T) {
-			x := randVec(rng, n*512, 1)
-			out := make([]float32, n*64)
-			MatMul(p, out, w, x, n)
-			if a := testing.AllocsPerRun(20, func() { MatMul(p, out, w, x, n) }); a != 0 {
-				t.Fatalf("%v allocations per call", a)
+	for _, typ := range []weights.DType{weights.F32, weights.F16, weights.BF16} {
+		w := makeMat(t, typ, 64, 512, randVec(rng, 64*512, 1))
+		for _, n := range []int{1, 8, 30} {
+			t.Run(fmt.Sprint(typ, n), func(t *testing.T) {
+				x := randVec(rng, n*512, 1)
+				out := make([]float32, n*64)
+				MatMul(p, out, w, x, n)
+				if a := testing.AllocsPerRun(20, func() { MatMul(p, out, w, x, n) }); a != 0 {
+					t.Fatalf("%v allocations per call", a)
+				}
+			})
+		}
+	}
+}
+
+// TestFloatTileKernels holds the F32/F16/BF16 tile kernels to the same
+// kernel set's row-streaming kernels bit for bit (so tiled MatMul rows equal
+// MatVec), chunk by chunk, for every input-row count, odd column counts
+// (tails of 1..15) and both store and add, and to the float64 dot product
+// within 1e-5 of Σ|w·x|.
+func TestFloatTileKernels(t *testing.T) {
+	forEachSIMD(t, func(t *testing.T, k *kernelSet) {
+		if k.float.tileF32[1] == nil {
+			t.Skipf("%s: no tile kernels", k.name)
+		}
+		rng := rand.New(rand.NewPCG(69, 70))
+		for _, kn := range []int{1, 5, 15, 16, 17, 31, 33, 100, 1000, 1023, 1024} {
+			for nr := 1; nr <= tileNR; nr++ {
+				ws, xs, os := kn+rng.IntN(3), kn+rng.IntN(3), 4+rng.IntN(3)
+				x := randVec(rng, (nr-1)*xs+kn, 1)
+				wf := randVec(rng, 3*ws+kn, 1)
+				wh, wb := randHalves(rng, 3*ws+kn, false), randHalves(rng, 3*ws+kn, true)
+				for kind := range 3 {
+					vals := make([]float32, len(wf))
+					for _, add := range []bool{false, true} {
+						got := make([]float32, (nr-1)*os+4)
+						for i := range got {
+							got[i] = float32(rng.NormFloat64())
+						}
+						before := append([]float32(nil), got...)
+						row := make([]float32, 4) // the 4 weight rows · input row j
+						var rowsOf func(j int)
+						switch kind {
+						case 0:
+							k.float.tileF32[nr](got, os, wf, ws, x, xs, kn, add)
+							copy(vals, wf)
+							rowsOf = func(j int) { k.float.gemvRowsF32(row, wf, ws, x[j*xs:j*xs+kn]) }
+						case 1:
+							k.float.tileHalf[0][nr](got, os, wh, ws, x, xs, kn, add)
+							f16ToF32SliceGo(vals, wh)
+							rowsOf = func(j int) { k.float.gemvRowsHalf[0](row, wh, ws, x[j*xs:j*xs+kn]) }
+						case 2:
+							k.float.tileHalf[1][nr](got, os, wb, ws, x, xs, kn, add)
+							bf16ToF32SliceGo(vals, wb)
+							rowsOf = func(j int) { k.float.gemvRowsHalf[1](row, wb, ws, x[j*xs:j*xs+kn]) }
+						}
+						for j := range nr {
+							rowsOf(j)
+							for i := range 4 {
+								want := row[i]
+								if add {
+									want = before[j*os+i] + row[i]
+								}
+								if g := got[j*os+i]; math.Float32bits(g) != math.Float32bits(want) {
+									t.Fatalf("kind %d 4x%d kn=%d add=%v: out[%d,%d] = %v, row kernel %v", kind, nr, kn, add, j, i, g, want)
+								}
+								var ref, sc float64
+								for c := range kn {
+									p := float64(vals[i*ws+c]) * float64(x[j*xs+c])
+									ref += p
+									sc += math.Abs(p)
+								}
+								if !closeTo(float64(row[i]), ref, sc) {
+									t.Fatalf("kind %d 4x%d kn=%d: %g, float64 %g", kind, nr, kn, row[i], ref)
+								}
+							}
+						}
+					}
+				}
 			}
-		})
+		}
+	})
+}
+
+// TestMatMulTiles: every row of a tiled MatMul of F32, F16 and BF16
+// weights equals the MatVec of that input row bit for bit (and lies within
+// refMatMul's tolerance), for input-row counts around the kernel width and
+// the L2 block, weight rows not a multiple of 4 and one to three threads,
+// on each kernel set and on each with its bf16Dot kernels left out (BF16
+// then goes through the BF16 tile kernels).
+func TestMatMulTiles(t *testing.T) {
+	defer func(v int) { minParallelWork = v }(minParallelWork)
+	minParallelWork = 0
+	pools := []*Pool{nil, NewPool(2), NewPool(3)}
+	defer func() {
+		for _, p := range pools {
+			p.Close()
+		}
+	}()
+	rng := rand.New(rand.NewPCG(71, 72))
+	for _, ks := range simdKernelSets {
+		if ks.float.tileF32[1] == nil {
+			continue
+		}
+		plain := *ks
+		plain.float.bf16Dot = nil
+		for _, k := range []*kernelSet{ks, &plain} {
+			t.Run(fmt.Sprintf("%s/bf16dot=%v", k.name, k.float.bf16Dot != nil), func(t *testing.T) {
+				useKernels(k)
+				defer useSIMD(true)
+				for _, typ := range []weights.DType{weights.F32, weights.F16, weights.BF16} {
+					for _, sh := range [][3]int{{13, 1100, 7}, {9, 64, 2}, {30, 300, 97}, {21, 2048, 13}, {8, 5, 200}} {
+						rows, cols, n := sh[0], sh[1], sh[2]
+						w := makeMat(t, typ, rows, cols, randVec(rng, rows*cols, 1))
+						x := randVec(rng, n*cols, 1)
+						ref, tol := refMatMul(w, x, n, false)
+						one := make([]float32, rows)
+						for _, p := range pools {
+							got := make([]float32, n*rows)
+							MatMul(p, got, w, x, n)
+							checkMatMul(t, fmt.Sprintf("%v %dx%d n=%d threads=%d", typ, rows, cols, n, p.Threads()), got, ref, tol)
+							for i := range n {
+								MatVec(nil, one, w, x[i*cols:(i+1)*cols])
+								for r, v := range one {
+									if g := got[i*rows+r]; math.Float32bits(g) != math.Float32bits(v) {
+										t.Fatalf("%v %dx%d n=%d threads=%d: out[%d,%d]: MatMul %v, MatVec %v", typ, rows, cols, n, p.Threads(), i, r, g, v)
+									}
+								}
+							}
+						}
+					}
+				}
+			})
+		}
 	}
 }

@@ -16,6 +16,13 @@ type floatKernels struct {
 	// none (then gemvRowsHalf is nil too).
 	gemvRowsF32  func(out []float32, w []float32, ws int, x []float32)
 	gemvRowsHalf [2]func(out []float32, w []uint16, ws int, x []float32) // [0] F16, [1] BF16
+	// tileF32[nr] and tileHalf[0: F16, 1: BF16][nr] (nr ≤ tileNR, nil where
+	// the set has none) compute, for weight rows i < 4 and input rows
+	// j < nr, one chunk v = Σ_{c<kn} w[i·ws+c]·x[j·xs+c] (kn ≤ kChunk) as
+	// the row-streaming kernels compute it, and set out[j·os+i] = v, or add
+	// v to it (add).
+	tileF32  [tileNR + 1]func(out []float32, os int, w []float32, ws int, x []float32, xs, kn int, add bool)
+	tileHalf [2][tileNR + 1]func(out []float32, os int, w []uint16, ws int, x []float32, xs, kn int, add bool)
 	// bf16Dot, where non-nil, multiplies BF16 weights against activations
 	// rounded to bfloat16 (float_gemm.go) for MatMul and MatVec alike.
 	bf16Dot *bf16DotKernels

@@ -23,6 +23,7 @@ func archFloat(k *kernelSet) {
 	k.float.gemvRowsHalf = [2]func(out []float32, w []uint16, ws int, x []float32){
 		rowsWrap(gemvRowsF16AVX512), rowsWrap(gemvRowsBF16AVX512),
 	}
+	k.float.tileF32, k.float.tileHalf = tileKernels()
 	if hasBF16Dot() {
 		k.float.bf16Dot = avx512BF16
 	}

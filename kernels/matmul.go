@@ -147,7 +147,7 @@ const (
 
 // matMulFloat handles F32, F16 and BF16 weights.
 func matMulFloat(p *Pool, out []float32, w Mat, x []float32, n int) {
-	if matMulBF16Dot(p, out, w, x, n) {
+	if matMulTiled(p, out, w, x, n) {
 		return
 	}
 	if n == 1 && matVecFloatRows(p, out, w, x) {

@@ -27,8 +27,10 @@ func main() {
 	}
 	toBF16()
 	gemvRowsBF16Dot()
-	for nr := 1; nr <= bf16DotNR; nr++ {
-		gemmBF16Dot(nr)
+	for _, kind := range []string{"BF16Dot", "F32", "F16", "BF16"} {
+		for nr := 1; nr <= tileNR; nr++ {
+			gemmTile(kind, nr)
+		}
 	}
 	os.Stdout.WriteString(out.String())
 }
@@ -174,8 +176,8 @@ func hadd(a, b, dst, tmp int) {
 	p("VADDPS Y%d, Y%d, Y%d", tmp, dst, dst)
 }
 
-// bf16DotNR is the most input rows per gemmBF16Dot kernel.
-const bf16DotNR = 6
+// tileNR is the most input rows per gemmTile kernel.
+const tileNR = 6
 
 // toBF16 emits toBF16AVX512(dst *uint16, src *float32, n int): dst[i] =
 // src[i] rounded to bfloat16 (VCVTNEPS2BF16: nearest even, denormals to
@@ -229,7 +231,7 @@ func bf16Reduce1() {
 // bfloat16, row after row, each chunk of 1024 columns in one 16-lane
 // VDPBF16PS accumulator (32 columns per instruction, the last < 32 under a
 // mask), reduced as bf16Reduce1, the chunks summed in order: exactly as
-// gemmBF16Dot computes each output.
+// gemmTile computes each output.
 func gemvRowsBF16Dot() {
 	name := "gemvRowsBF16DotAVX512"
 	fmt.Fprintf(&out, "\n// func %s(out *float32, w *uint16, ws int, x *uint16, cols int, rows int)\nTEXT ·%s(SB), NOSPLIT, $0-48\n", name, name)
@@ -301,23 +303,36 @@ func gemvRowsBF16Dot() {
 	p("RET")
 }
 
-// gemmBF16Dot emits gemmBF16Dot4x<nr>AVX512(out *float32, os int, w
-// *uint16, ws int, x *uint16, xs int, kn int, add int): for weight rows
-// i < 4 and input rows j < nr, v = Σ_{c<kn} w[i·ws+c]·x[j·xs+c] (kn ≤ 1024,
-// one chunk, computed as gemvRowsBF16Dot computes a chunk), then
-// out[j·os+i] = v, or out[j·os+i] += v when add != 0. Accumulator of (i, j)
-// is Z(4j+i); the input vectors are Z24..Z29 and the weight vector Z30.
-func gemmBF16Dot(nr int) {
-	name := fmt.Sprintf("gemmBF16Dot4x%dAVX512", nr)
-	fmt.Fprintf(&out, "\n// func %s(out *float32, os int, w *uint16, ws int, x *uint16, xs int, kn int, add int)\nTEXT ·%s(SB), NOSPLIT, $0-64\n", name, name)
+// gemmTile emits, for kind BF16Dot, gemmBF16Dot4x<nr>AVX512(out *float32,
+// os int, w *uint16, ws int, x *uint16, xs int, kn int, add int), and for
+// kind F32, F16 or BF16 gemm<kind>Tile4x<nr>AVX512 (w of that type, x
+// *float32): for weight rows i < 4 and input rows j < nr,
+// v = Σ_{c<kn} w[i·ws+c]·x[j·xs+c] (kn ≤ 1024: one chunk), then
+// out[j·os+i] = v, or out[j·os+i] += v when add != 0. Each v is computed as
+// the row-streaming kernel of the kind computes a chunk (gemvRowsBF16Dot,
+// gemvRows): one 16-lane accumulator (VDPBF16PS over 32 columns, or
+// VFMADD231PS over 16, the last step under a mask), reduced as
+// bf16Reduce1. Accumulator (i, j) is Z(4j+i); the input vectors are
+// Z24..Z29 and the weight vector Z30.
+func gemmTile(kind string, nr int) {
+	name := fmt.Sprintf("gemm%sTile4x%dAVX512", kind, nr)
+	wt, xt, we, xe, step := "*uint16", "*float32", 2, 4, 16
+	switch kind {
+	case "BF16Dot":
+		name = fmt.Sprintf("gemmBF16Dot4x%dAVX512", nr)
+		xt, xe, step = "*uint16", 2, 32
+	case "F32":
+		wt, we = "*float32", 4
+	}
+	fmt.Fprintf(&out, "\n// func %s(out *float32, os int, w %s, ws int, x %s, xs int, kn int, add int)\nTEXT ·%s(SB), NOSPLIT, $0-64\n", name, wt, xt, name)
 	l := name + "_"
 	p("MOVQ w+16(FP), SI")
 	p("MOVQ ws+24(FP), R8")
-	p("SHLQ $1, R8") // bytes
+	p("SHLQ $%d, R8", we/2) // bytes
 	p("LEAQ (R8)(R8*2), R10")
 	p("MOVQ x+32(FP), DI")
 	p("MOVQ xs+40(FP), R9")
-	p("SHLQ $1, R9")
+	p("SHLQ $%d, R9", xe/2)
 	p("LEAQ (R9)(R9*2), R11")
 	p("LEAQ (R9)(R9*4), R12")
 	p("MOVQ kn+48(FP), CX")
@@ -326,28 +341,57 @@ func gemmBF16Dot(nr int) {
 	}
 	wrow := []string{"(SI)", "(SI)(R8*1)", "(SI)(R8*2)", "(SI)(R10*1)"}
 	xrow := []string{"(DI)", "(DI)(R9*1)", "(DI)(R9*2)", "(DI)(R11*1)", "(DI)(R9*4)", "(DI)(R12*1)"}
-	step := func(masked bool) {
-		ld := "VMOVDQU32 %s, Z%d"
-		if masked {
-			ld = "VMOVDQU16.Z %s, K1, Z%d"
+	loadX := func(mem string, r int, masked bool) {
+		switch {
+		case kind == "BF16Dot" && masked:
+			p("VMOVDQU16.Z %s, K1, Z%d", mem, r)
+		case kind == "BF16Dot":
+			p("VMOVDQU32 %s, Z%d", mem, r)
+		case masked:
+			p("VMOVUPS.Z %s, K1, Z%d", mem, r)
+		default:
+			p("VMOVUPS %s, Z%d", mem, r)
 		}
+	}
+	loadW := func(mem string, masked bool) {
+		switch kind {
+		case "BF16Dot", "F32":
+			loadX(mem, 30, masked)
+		case "F16", "BF16":
+			if masked {
+				p("VMOVDQU16.Z %s, K1, Y30", mem)
+				mem = "Y30"
+			}
+			if kind == "F16" {
+				p("VCVTPH2PS %s, Z30", mem)
+			} else {
+				p("VPMOVZXWD %s, Z30", mem)
+				p("VPSLLD $16, Z30, Z30")
+			}
+		}
+	}
+	body := func(masked bool) {
 		for j := range nr {
-			p(ld, xrow[j], 24+j)
+			loadX(xrow[j], 24+j, masked)
 		}
 		for i := range 4 {
-			p(ld, wrow[i], 30)
+			loadW(wrow[i], masked)
 			for j := range nr {
-				vdpbf16ps(4*j+i, 30, 24+j)
+				if kind == "BF16Dot" {
+					vdpbf16ps(4*j+i, 30, 24+j)
+				} else {
+					p("VFMADD231PS Z%d, Z30, Z%d", 24+j, 4*j+i)
+				}
 			}
 		}
 	}
 	label(l + "loop")
-	p("CMPQ CX, $32")
+	p("CMPQ CX, $%d", step)
 	p("JLT " + l + "tail")
-	step(false)
-	p("ADDQ $64, SI")
+	body(false)
+	p("ADDQ $%d, SI", step*we)
 	p("ADDQ $64, DI")
-	p("SUBQ $32, CX")
+	p("SUBQ $%d, CX", step)
 	p("JMP " + l + "loop")
 	label(l + "tail")
 	p("TESTQ CX, CX")
@@ -355,8 +399,12 @@ func gemmBF16Dot(nr int) {
 	p("MOVQ $1, AX")
 	p("SHLQ CX, AX")
 	p("DECQ AX")
-	p("KMOVD AX, K1")
-	step(true)
+	if step == 32 {
+		p("KMOVD AX, K1")
+	} else {
+		p("KMOVW AX, K1")
+	}
+	body(true)
 	label(l + "reduce")
 	// Each input row's four accumulators reduce together into one XMM
 	// (lane i = weight row i), in the order of bf16Reduce1: e = lo8+hi8,
