@@ -35,11 +35,11 @@ type bf16DotKernels struct {
 // tileNR is the most input rows of one tile kernel call.
 const tileNR = 6
 
-// tileBlock is how many input rows (a multiple of tileNR) one pass over a
-// chunk of weight rows covers: 96 rows × kChunk bfloat16 = 192 KB (384 KB
-// as float32), kept in L2 while groups of 4 weight rows (8 or 16 KB) sit in
-// L1.
-const tileBlock = 96
+// tilePanel is how many weight rows (a multiple of 4) one pass over the
+// input rows covers: 128 rows × kChunk columns = 256 KB of BF16 (512 KB of
+// F32) stay in L2 while each group of tileNR input rows (12–24 KB) sits in
+// L1 and the panel's rows stream past it 4 at a time.
+const tilePanel = 128
 
 // toBF16Go rounds x to bfloat16 as VCVTNEPS2BF16 does: nearest even,
 // zero and denormal inputs to a zero of the same sign, NaN quieted.
@@ -199,8 +199,8 @@ func (j *tileJob) convert(lo, hi int) {
 }
 
 // rowsRange computes the outputs of weight rows [lo, hi) for every input
-// row: per chunk of kChunk columns, per block of tileBlock input rows, 4
-// weight rows at a time against up to tileNR input rows; the last hi-lo
+// row: per chunk of kChunk columns, per panel of tilePanel weight rows, per
+// group of up to tileNR input rows, 4 weight rows at a time; the last hi-lo
 // mod 4 weight rows (and every row of a single input) on the row-streaming
 // kernel, whose per-output arithmetic is the same.
 func (j *tileJob) rowsRange(lo, hi int) {
@@ -211,11 +211,11 @@ func (j *tileJob) rowsRange(lo, hi int) {
 	}
 	for k0 := 0; k0 < cols && r4 > lo; k0 += kChunk {
 		kn := min(kChunk, cols-k0)
-		for i0 := 0; i0 < n; i0 += tileBlock {
-			i1 := min(n, i0+tileBlock)
-			for r := lo; r < r4; r += 4 {
-				for i := i0; i < i1; i += tileNR {
-					m := min(tileNR, i1-i)
+		for p0 := lo; p0 < r4; p0 += tilePanel {
+			p1 := min(r4, p0+tilePanel)
+			for i := 0; i < n; i += tileNR {
+				m := min(tileNR, n-i)
+				for r := p0; r < p1; r += 4 {
 					o, wo, xo := j.out[i*rows+r:], r*cols+k0, i*cols+k0
 					switch {
 					case j.dot != nil:

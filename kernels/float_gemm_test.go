@@ -143,7 +143,7 @@ func TestBF16DotKernels(t *testing.T) {
 // TestMatMulBF16Dot holds MatMul and MatVec of BF16 weights on the
 // AVX512_BF16 path to the plain-Go arithmetic (x rounded with toBF16Go,
 // rows with bf16DotRowGo) bit for bit: input-row counts around the kernel
-// width and the L2 block, weight-row counts not a multiple of 4, one to
+// width, weight-row counts not a multiple of 4 or over one panel, one to
 // three threads.
 func TestMatMulBF16Dot(t *testing.T) {
 	defer func(v int) { minParallelWork = v }(minParallelWork)
@@ -161,7 +161,7 @@ func TestMatMulBF16Dot(t *testing.T) {
 		}
 		t.Run(ks.name, func(t *testing.T) {
 			defer setSIMD(si)()
-			for _, sh := range [][3]int{{13, 1100, 7}, {4, 33, 1}, {9, 64, 2}, {30, 300, 97}, {21, 2048, 13}, {8, 5, 200}} {
+			for _, sh := range [][3]int{{13, 1100, 7}, {4, 33, 1}, {9, 64, 2}, {30, 300, 97}, {21, 2048, 13}, {8, 5, 200}, {263, 40, 9}} {
 				rows, cols, n := sh[0], sh[1], sh[2]
 				wf := randVec(rng, rows*cols, 1)
 				w := makeMat(t, weights.BF16, rows, cols, wf)
@@ -289,7 +289,8 @@ func TestFloatTileKernels(t *testing.T) {
 // TestMatMulTiles: every row of a tiled MatMul of F32, F16 and BF16
 // weights equals the MatVec of that input row bit for bit (and lies within
 // refMatMul's tolerance), for input-row counts around the kernel width and
-// the L2 block, weight rows not a multiple of 4 and one to three threads,
+// several weight-row panels, weight rows not a multiple of 4 and one to
+// three threads,
 // on each kernel set and on each with its bf16Dot kernels left out (BF16
 // then goes through the BF16 tile kernels).
 func TestMatMulTiles(t *testing.T) {
@@ -313,7 +314,7 @@ func TestMatMulTiles(t *testing.T) {
 				useKernels(k)
 				defer useSIMD(true)
 				for _, typ := range []weights.DType{weights.F32, weights.F16, weights.BF16} {
-					for _, sh := range [][3]int{{13, 1100, 7}, {9, 64, 2}, {30, 300, 97}, {21, 2048, 13}, {8, 5, 200}} {
+					for _, sh := range [][3]int{{13, 1100, 7}, {9, 64, 2}, {30, 300, 97}, {21, 2048, 13}, {8, 5, 200}, {263, 70, 8}} {
 						rows, cols, n := sh[0], sh[1], sh[2]
 						w := makeMat(t, typ, rows, cols, randVec(rng, rows*cols, 1))
 						x := randVec(rng, n*cols, 1)
