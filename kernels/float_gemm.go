@@ -3,20 +3,45 @@ package kernels
 import (
 	"math"
 	"sync"
+	"sync/atomic"
 
 	"github.com/goformer/goformer/weights"
 )
 
-// BF16 weights on CPUs with AVX512_BF16 are multiplied, as llama.cpp does,
-// against the activations rounded to bfloat16 (nearest even), with
-// VDPBF16PS: two bfloat16 products per fp32 lane and instruction, no weight
-// conversion. The numerics are those of bf16DotChunkGo: each chunk of
-// kChunk columns sums in 16 fp32 lanes, lane j taking the column pairs
-// (2j, 2j+1) mod 32, odd column first, then reduces as reduce16; the chunks
-// are summed in order. The gemm and the row-streaming gemv kernels both
-// compute exactly that, so MatMul row i is still MatVec of input row i bit
-// for bit. Rounding x to bfloat16 changes each product by at most 2⁻⁸ of
-// its magnitude.
+// With SetBF16Activations(true), BF16 weights on CPUs with AVX512_BF16 are
+// multiplied, as llama.cpp does, against the activations rounded to
+// bfloat16 (nearest even), with VDPBF16PS: two bfloat16 products per fp32
+// lane and instruction, no weight conversion. The numerics are those of
+// bf16DotChunkGo: each chunk of kChunk columns sums in 16 fp32 lanes, lane
+// j taking the column pairs (2j, 2j+1) mod 32, odd column first, then
+// reduces as reduce16; the chunks are summed in order. The gemm and the
+// row-streaming gemv kernels both compute exactly that, so MatMul row i is
+// still MatVec of input row i bit for bit. Rounding x to bfloat16 changes
+// each product by at most 2⁻⁸ of its magnitude.
+//
+// By default BF16 weights multiply float32 activations exactly like F32
+// weights holding the same values (the tile kernels below, or the row
+// kernels), which other backends' equality tests rely on.
+
+// bf16Activations is SetBF16Activations' setting.
+var bf16Activations atomic.Bool
+
+// SetBF16Activations chooses, for the rest of the process, whether MatMul
+// and MatVec of BF16 weights round the activations to bfloat16 and use the
+// CPU's bfloat16 dot-product instructions (AVX512_BF16, where present):
+// about 1.6-1.9× faster prompt processing and as llama.cpp computes, but
+// each product is off by up to 2⁻⁸ relatively. Off by default. Like
+// DisableSIMD, call it before any kernel runs: results within a process
+// are consistent only if the setting does not change.
+func SetBF16Activations(on bool) { bf16Activations.Store(on) }
+
+// bf16DotOn returns the BF16-activation kernels in use, or nil.
+func bf16DotOn() *bf16DotKernels {
+	if !bf16Activations.Load() {
+		return nil
+	}
+	return curFloat.bf16Dot
+}
 
 // bf16DotKernels are the kernels of the BF16-activation path
 // (floatKernels.bf16Dot).
@@ -160,15 +185,16 @@ var tileJobs = sync.Pool{New: func() any {
 }}
 
 // matMulTiled is MatMul of F32/F16/BF16 weights on the tile kernels: BF16
-// weights on the bf16Dot kernels for any n, other float weights for n > 1
+// weights on the bf16Dot kernels for any n where SetBF16Activations is on,
+// float weights for n > 1
 // where the kernel set has tile kernels. It reports false, computing
 // nothing, where it does not apply.
 func matMulTiled(p *Pool, out []float32, w Mat, x []float32, n int) bool {
 	j := (*tileJob)(nil)
-	switch {
-	case w.Type == weights.BF16 && curFloat.bf16Dot != nil:
+	switch dot := bf16DotOn(); {
+	case w.Type == weights.BF16 && dot != nil:
 		j = tileJobs.Get().(*tileJob)
-		j.dot = curFloat.bf16Dot
+		j.dot = dot
 		if cap(j.xb) < len(x) {
 			j.xb = make([]uint16, len(x))
 		}

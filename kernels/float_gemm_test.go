@@ -24,6 +24,13 @@ func forEachBF16Dot(t *testing.T, f func(t *testing.T, k *bf16DotKernels)) {
 	}
 }
 
+// withBF16Activations sets SetBF16Activations for the test's duration.
+func withBF16Activations(t *testing.T, on bool) {
+	old := bf16Activations.Load()
+	SetBF16Activations(on)
+	t.Cleanup(func() { SetBF16Activations(old) })
+}
+
 // TestToBF16Go checks the plain-Go rounding against hand-worked values:
 // ties to even, carries into the exponent, overflow to infinity, denormals
 // and NaN.
@@ -146,6 +153,7 @@ func TestBF16DotKernels(t *testing.T) {
 // width, weight-row counts not a multiple of 4 or over one panel, one to
 // three threads.
 func TestMatMulBF16Dot(t *testing.T) {
+	withBF16Activations(t, true)
 	defer func(v int) { minParallelWork = v }(minParallelWork)
 	minParallelWork = 0
 	pools := []*Pool{nil, NewPool(2), NewPool(3)}
@@ -190,8 +198,8 @@ func TestMatMulBF16Dot(t *testing.T) {
 	}
 }
 
-// TestMatMulTiledNoAlloc: the tiled float path (and the BF16-activation
-// one, decoding included) allocates nothing per call once warm.
+// TestMatMulTiledNoAlloc: the tiled float path, and the BF16-activation
+// one (decoding included), allocate nothing per call once warm.
 func TestMatMulTiledNoAlloc(t *testing.T) {
 	if raceEnabled {
 		t.Skip("sync.Pool drops items under the race detector")
@@ -202,10 +210,12 @@ func TestMatMulTiledNoAlloc(t *testing.T) {
 	p := NewPool(2)
 	defer p.Close()
 	rng := rand.New(rand.NewPCG(67, 68))
-	for _, typ := range []weights.DType{weights.F32, weights.F16, weights.BF16} {
+	for k, typ := range []weights.DType{weights.F32, weights.F16, weights.BF16, weights.BF16} {
+		act := k == 3 // BF16 with SetBF16Activations
 		w := makeMat(t, typ, 64, 512, randVec(rng, 64*512, 1))
 		for _, n := range []int{1, 8, 30} {
-			t.Run(fmt.Sprint(typ, n), func(t *testing.T) {
+			t.Run(fmt.Sprint(typ, n, act), func(t *testing.T) {
+				withBF16Activations(t, act)
 				x := randVec(rng, n*512, 1)
 				out := make([]float32, n*64)
 				MatMul(p, out, w, x, n)
@@ -291,8 +301,8 @@ func TestFloatTileKernels(t *testing.T) {
 // refMatMul's tolerance), for input-row counts around the kernel width and
 // several weight-row panels, weight rows not a multiple of 4 and one to
 // three threads,
-// on each kernel set and on each with its bf16Dot kernels left out (BF16
-// then goes through the BF16 tile kernels).
+// on each kernel set with SetBF16Activations off (BF16 through the BF16
+// tile kernels) and on (the bf16Dot kernels where the CPU has them).
 func TestMatMulTiles(t *testing.T) {
 	defer func(v int) { minParallelWork = v }(minParallelWork)
 	minParallelWork = 0
@@ -307,12 +317,11 @@ func TestMatMulTiles(t *testing.T) {
 		if ks.float.tileF32[1] == nil {
 			continue
 		}
-		plain := *ks
-		plain.float.bf16Dot = nil
-		for _, k := range []*kernelSet{ks, &plain} {
-			t.Run(fmt.Sprintf("%s/bf16dot=%v", k.name, k.float.bf16Dot != nil), func(t *testing.T) {
-				useKernels(k)
+		for _, act := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/bf16-activations=%v", ks.name, act), func(t *testing.T) {
+				useKernels(ks)
 				defer useSIMD(true)
+				withBF16Activations(t, act)
 				for _, typ := range []weights.DType{weights.F32, weights.F16, weights.BF16} {
 					for _, sh := range [][3]int{{13, 1100, 7}, {9, 64, 2}, {30, 300, 97}, {21, 2048, 13}, {8, 5, 200}, {263, 70, 8}} {
 						rows, cols, n := sh[0], sh[1], sh[2]

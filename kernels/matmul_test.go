@@ -48,10 +48,10 @@ func makeMat(tb testing.TB, t weights.DType, rows, cols int, w []float32) Mat {
 // refMatMul is the float64 product of the dequantized weights with x, and
 // for each output the error allowed: float32 rounding of the accumulation
 // plus, on the 8-bit activation path, the rounding of x to 8-bit blocks,
-// and for BF16 weights on kernels that round x to bfloat16 (float_gemm.go,
-// for the kernel set in use) that rounding, at most 2⁻⁸ of each product.
+// and for BF16 weights where x is rounded to bfloat16 (SetBF16Activations,
+// kernel set in use) that rounding, at most 2⁻⁸ of each product.
 func refMatMul(w Mat, x []float32, n int, q8 bool) (ref, tol []float64) {
-	bf16x := w.Type == weights.BF16 && curFloat.bf16Dot != nil
+	bf16x := w.Type == weights.BF16 && bf16DotOn() != nil
 	wd := Dequantize(w.Type, w.Data, w.Rows*w.Cols)
 	ref = make([]float64, n*w.Rows)
 	tol = make([]float64, n*w.Rows)
