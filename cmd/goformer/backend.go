@@ -84,3 +84,7 @@ func cmdXLA(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fmt.Fprintln(stdout, "installed; run with --backend xla (or xla:cpu, xla:cuda)")
 	return nil
 }
+
+// bf16ActUsage documents --bf16-activations (bench, generate).
+const bf16ActUsage = "BF16 weights: round the activations to bfloat16 and use the CPU's bfloat16 dot products " +
+	"(AVX512_BF16; as llama.cpp computes): faster, each product off by up to 2^-8 relatively (native backend)"

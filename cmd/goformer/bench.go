@@ -10,6 +10,7 @@ import (
 	"runtime/pprof"
 
 	"github.com/goformer/goformer/bench"
+	"github.com/goformer/goformer/kernels"
 )
 
 // cmdBench measures prompt processing and generation throughput the way
@@ -38,6 +39,7 @@ measures them; tokenization and sampling are left out.`)
 	seed := fs.Uint64("seed", 1, "seed of the random token ids")
 	quiet := fs.Bool("q", false, "no progress lines on stderr")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the timed tests to `FILE` (go tool pprof)")
+	bf16Act := fs.Bool("bf16-activations", false, bf16ActUsage)
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -51,6 +53,9 @@ measures them; tokenization and sampling are left out.`)
 	}
 	if *modelPath, err = resolveModel(*modelPath); err != nil {
 		return err
+	}
+	if *bf16Act {
+		kernels.SetBF16Activations(true)
 	}
 	o := bench.Options{Path: *modelPath, Reps: *reps, Threads: *threads, Context: *ctxLen, NoMmap: *noMmap, Seed: *seed}
 	if o.Backend, err = openBackend(*backendName); err != nil {

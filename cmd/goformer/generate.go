@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/goformer/goformer"
+	"github.com/goformer/goformer/kernels"
 	"github.com/goformer/goformer/model"
 )
 
@@ -36,6 +37,7 @@ func cmdGenerate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	backendName := fs.String("backend", "native", backendUsage)
 	ctxLen := fs.Int("c", 0, "context length (0: the model's, at most 4096)")
 	noMmap := fs.Bool("no-mmap", false, "read the weights into memory instead of memory-mapping them")
+	bf16Act := fs.Bool("bf16-activations", false, bf16ActUsage)
 	llamaGELU := fs.Bool("llamacpp-gelu", false, "compute GELU through llama.cpp's half-precision table (to reproduce its numbers on Gemma, GPT-2, BERT)")
 	tokPath := fs.String("tokenizer", "", "tokenizer.json to use instead of the model's")
 	minP := fs.Float64("min-p", 0, "drop tokens less likely than this fraction of the most likely (0: off)")
@@ -106,6 +108,9 @@ func cmdGenerate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	if *llamaGELU {
 		opts = append(opts, goformer.WithLlamaCppGELU())
+	}
+	if *bf16Act {
+		kernels.SetBF16Activations(true) // the whole process: one model per run
 	}
 	if *tokPath != "" {
 		opts = append(opts, goformer.WithTokenizer(*tokPath))

@@ -42,6 +42,7 @@ type options struct {
 	kv             string
 	bwBytes        int
 	skipLlama      bool
+	bf16Act        bool
 	goformerBinary string
 	timeout        time.Duration
 }
@@ -64,6 +65,7 @@ func main() {
 	flag.StringVar(&o.kv, "kv", "f16", "llama.cpp KV cache type: f16 (its default) or f32 (goformer's)")
 	flag.IntVar(&o.bwBytes, "bw-bytes", 1<<30, "buffer size of the memory bandwidth measurement")
 	flag.BoolVar(&o.skipLlama, "no-llama", false, "run goformer only")
+	flag.BoolVar(&o.bf16Act, "bf16-activations", false, "run goformer with --bf16-activations (BF16 weights against bfloat16 activations, as llama.cpp computes)")
 	flag.StringVar(&o.goformerBinary, "goformer", "", "use this goformer binary instead of building ./cmd/goformer")
 	flag.DurationVar(&o.timeout, "timeout", 20*time.Minute, "limit on each engine run (one file, all its tests)")
 	flag.Parse()
@@ -150,6 +152,9 @@ func run(ctx context.Context, o options, stdout io.Writer) error {
 			continue
 		}
 		common := []string{"-p", fmt.Sprint(o.p), "-n", fmt.Sprint(o.n), "-r", fmt.Sprint(o.r), "-t", fmt.Sprint(o.t), "-c", fmt.Sprint(o.c)}
+		if o.bf16Act {
+			common = append(common, "--bf16-activations")
+		}
 		args := append([]string{"bench", "-m", f.path, "-o", "json", "-q"}, common...)
 		if !o.mmap {
 			args = append(args, "--no-mmap")
@@ -177,6 +182,9 @@ func run(ctx context.Context, o options, stdout io.Writer) error {
 		rssArgs := []string{"bench", "-m", f.path, "-o", "json", "-q", "-p", "0", "-n", fmt.Sprint(rssGen), "-r", "1", "-t", fmt.Sprint(o.t), "-c", fmt.Sprint(o.c)}
 		if !o.mmap {
 			rssArgs = append(rssArgs, "--no-mmap")
+		}
+		if o.bf16Act {
+			rssArgs = append(rssArgs, "--bf16-activations")
 		}
 		if m, err := runJSON(ctx, o.timeout, o.dir, "goformer-rss", f.path, gfBin, rssArgs...); err == nil {
 			r.tgRSS = m[fmt.Sprintf("tg%d", rssGen)]
@@ -453,6 +461,9 @@ func writeTable(w io.Writer, o options, rows []*row, bw float64, loadBefore, loa
 	mode := "weights read into memory (no mmap) in both engines"
 	if o.mmap {
 		mode = "weights memory-mapped in both engines"
+	}
+	if o.bf16Act {
+		mode += "; goformer with --bf16-activations"
 	}
 	fmt.Fprintf(w, "Machine: %s, %d threads; %s UTC; goformer %s; llama.cpp through node-llama-cpp 3.21.1 (CPU); load average %s before, %s after; %s.\n\n",
 		cpuModel(), o.t, time.Now().UTC().Format("2006-01-02 15:04"), gitCommit(), loadBefore, loadAfter, took.Round(time.Second))
