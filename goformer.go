@@ -59,6 +59,7 @@ type loadOptions struct {
 	chatTemplate string
 	backend      model.Backend // nil: native
 	halfGELU     bool
+	bf16Act      bool
 }
 
 // Option configures Load.
@@ -86,6 +87,13 @@ func WithChatTemplate(source string) Option { return func(o *loadOptions) { o.ch
 // log-probabilities then match llama.cpp's on the same file within 1e-3
 // rather than 2-3e-3. Only the native CPU backend has it.
 func WithLlamaCppGELU() Option { return func(o *loadOptions) { o.halfGELU = true } }
+
+// WithBF16Activations multiplies BF16 weights against activations rounded
+// to bfloat16 with the CPU's bfloat16 dot products (AVX512_BF16), as
+// llama.cpp's CPU backend does: 1.3–1.9× faster on BF16 files, each product
+// off by up to 2⁻⁸ relatively. Native backend only; without the
+// instructions the exact path runs.
+func WithBF16Activations() Option { return func(o *loadOptions) { o.bf16Act = true } }
 
 // Load opens a model: a .gguf file, a Hugging Face model directory, or ""
 // for the embedded default model.
@@ -151,6 +159,14 @@ func load(f *weights.File, path string, o *loadOptions) (*Model, error) {
 			return nil, fmt.Errorf("WithLlamaCppGELU: the %s backend has no half-precision GELU table (native only)", be.Name())
 		}
 		n.HalfGELU = true
+	}
+	if o.bf16Act {
+		n, ok := be.(*model.Native)
+		if !ok {
+			be.Close()
+			return nil, fmt.Errorf("WithBF16Activations: the %s backend has no bfloat16-activation kernels (native only)", be.Name())
+		}
+		n.BF16Activations = true
 	}
 	net, err := model.Load(f, be)
 	if err != nil {

@@ -8,7 +8,8 @@ import (
 	"github.com/goformer/goformer/weights"
 )
 
-// With SetBF16Activations(true), BF16 weights on CPUs with AVX512_BF16 are
+// With Mat.RoundBF16 (or SetBF16Activations(true) for every matrix), BF16
+// weights on CPUs with AVX512_BF16 are
 // multiplied, as llama.cpp does, against the activations rounded to
 // bfloat16 (nearest even), with VDPBF16PS: two bfloat16 products per fp32
 // lane and instruction, no weight conversion. The numerics are those of
@@ -27,7 +28,9 @@ import (
 var bf16Activations atomic.Bool
 
 // SetBF16Activations chooses, for the rest of the process, whether MatMul
-// and MatVec of BF16 weights round the activations to bfloat16 and use the
+// and MatVec of every BF16 matrix (as if each had Mat.RoundBF16 set; a
+// process-wide switch for tests and benchmarks — models set RoundBF16 on
+// their own matrices) round the activations to bfloat16 and use the
 // CPU's bfloat16 dot-product instructions (AVX512_BF16, where present):
 // about 1.6-1.9× faster prompt processing and as llama.cpp computes, but
 // each product is off by up to 2⁻⁸ relatively. Off by default. Like
@@ -35,9 +38,11 @@ var bf16Activations atomic.Bool
 // are consistent only if the setting does not change.
 func SetBF16Activations(on bool) { bf16Activations.Store(on) }
 
-// bf16DotOn returns the BF16-activation kernels in use, or nil.
-func bf16DotOn() *bf16DotKernels {
-	if !bf16Activations.Load() {
+// bf16DotFor returns the BF16-activation kernels in use for w, or nil
+// where w is not BF16 or neither w.RoundBF16 nor SetBF16Activations asks
+// for them.
+func bf16DotFor(w Mat) *bf16DotKernels {
+	if w.Type != weights.BF16 || !w.RoundBF16 && !bf16Activations.Load() {
 		return nil
 	}
 	return curFloat.bf16Dot
@@ -185,14 +190,14 @@ var tileJobs = sync.Pool{New: func() any {
 }}
 
 // matMulTiled is MatMul of F32/F16/BF16 weights on the tile kernels: BF16
-// weights on the bf16Dot kernels for any n where SetBF16Activations is on,
+// weights on the bf16Dot kernels for any n where bf16DotFor asks for them,
 // float weights for n > 1
 // where the kernel set has tile kernels. It reports false, computing
 // nothing, where it does not apply.
 func matMulTiled(p *Pool, out []float32, w Mat, x []float32, n int) bool {
 	j := (*tileJob)(nil)
-	switch dot := bf16DotOn(); {
-	case w.Type == weights.BF16 && dot != nil:
+	switch dot := bf16DotFor(w); {
+	case dot != nil:
 		j = tileJobs.Get().(*tileJob)
 		j.dot = dot
 		if cap(j.xb) < len(x) {
@@ -269,3 +274,7 @@ func (j *tileJob) rowsRange(lo, hi int) {
 		}
 	}
 }
+
+// RoundsBF16 reports whether Mat.RoundBF16 takes effect with the kernels in
+// use (AVX512_BF16 present and SIMD on); where not, BF16 products stay exact.
+func RoundsBF16() bool { return curFloat.bf16Dot != nil }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/goformer/goformer/weights"
@@ -346,5 +347,45 @@ func TestMatMulTiles(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestMatRoundBF16 holds a BF16 Mat with RoundBF16 set to the process-wide
+// switch bit for bit (MatMul and MatVec), and checks that it changes the
+// result against the exact default where the CPU has the instructions
+// (otherwise RoundBF16 must be ignored: the default numbers).
+func TestMatRoundBF16(t *testing.T) {
+	rng := rand.New(rand.NewPCG(67, 68))
+	const rows, cols, n = 37, 300, 5
+	w := makeMat(t, weights.BF16, rows, cols, randVec(rng, rows*cols, 1))
+	x := randVec(rng, n*cols, 1)
+	p := NewPool(2)
+	defer p.Close()
+	run := func(m Mat) (batch, one []float32) {
+		batch, one = make([]float32, n*rows), make([]float32, rows)
+		MatMul(p, batch, m, x, n)
+		MatVec(p, one, m, x[cols:2*cols])
+		return batch, one
+	}
+	exactB, exactV := run(w)
+	r := w
+	r.RoundBF16 = true
+	gotB, gotV := run(r)
+	withBF16Activations(t, true)
+	wantB, wantV := run(w)
+	if !slices.Equal(gotB, wantB) || !slices.Equal(gotV, wantV) {
+		t.Fatalf("RoundBF16 differs from SetBF16Activations(true)")
+	}
+	if !slices.Equal(gotV, gotB[rows:2*rows]) {
+		t.Fatalf("RoundBF16: MatVec differs from MatMul row 1")
+	}
+	if curFloat.bf16Dot == nil {
+		if !slices.Equal(gotB, exactB) || !slices.Equal(gotV, exactV) {
+			t.Fatalf("RoundBF16 changed the result on a CPU without bfloat16 dot products")
+		}
+		return
+	}
+	if slices.Equal(gotB, exactB) {
+		t.Fatalf("RoundBF16 gave the exact-activation result: not applied")
 	}
 }

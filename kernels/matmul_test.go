@@ -51,7 +51,7 @@ func makeMat(tb testing.TB, t weights.DType, rows, cols int, w []float32) Mat {
 // and for BF16 weights where x is rounded to bfloat16 (SetBF16Activations,
 // kernel set in use) that rounding, at most 2⁻⁸ of each product.
 func refMatMul(w Mat, x []float32, n int, q8 bool) (ref, tol []float64) {
-	bf16x := w.Type == weights.BF16 && bf16DotOn() != nil
+	bf16x := bf16DotFor(w) != nil
 	wd := Dequantize(w.Type, w.Data, w.Rows*w.Cols)
 	ref = make([]float64, n*w.Rows)
 	tol = make([]float64, n*w.Rows)

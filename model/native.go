@@ -23,6 +23,11 @@ type Native struct {
 	// then agree with llama.cpp's within 1e-3, against 2-3e-3 with exact
 	// GELU (package peer). Off by default; set it before a forward pass.
 	HalfGELU bool
+	// BF16Activations multiplies BF16 weight matrices against activations
+	// rounded to bfloat16 with the CPU's bfloat16 dot products
+	// (kernels.Mat.RoundBF16), as llama.cpp does: faster, each product off
+	// by up to 2⁻⁸ relatively. Off by default; set it before binding.
+	BF16Activations bool
 }
 
 // NewNative returns a CPU backend using threads workers (≤ 0: all cores).
@@ -73,7 +78,7 @@ func (n *Native) Bind(t *weights.Tensor) (Weight, error) {
 			return nil, err
 		}
 	case 2:
-		w.mat = kernels.Mat{Type: t.DType, Rows: t.Shape[0], Cols: t.Shape[1], Data: t.Data}
+		w.mat = kernels.Mat{Type: t.DType, Rows: t.Shape[0], Cols: t.Shape[1], Data: t.Data, RoundBF16: n.BF16Activations}
 		if err := w.mat.Validate(); err != nil {
 			return nil, fmt.Errorf("tensor %q: %w", t.Name, err)
 		}

@@ -10,7 +10,6 @@ import (
 	"runtime/pprof"
 
 	"github.com/goformer/goformer/bench"
-	"github.com/goformer/goformer/kernels"
 )
 
 // cmdBench measures prompt processing and generation throughput the way
@@ -54,10 +53,7 @@ measures them; tokenization and sampling are left out.`)
 	if *modelPath, err = resolveModel(*modelPath); err != nil {
 		return err
 	}
-	if *bf16Act {
-		kernels.SetBF16Activations(true)
-	}
-	o := bench.Options{Path: *modelPath, Reps: *reps, Threads: *threads, Context: *ctxLen, NoMmap: *noMmap, Seed: *seed}
+	o := bench.Options{Path: *modelPath, Reps: *reps, Threads: *threads, Context: *ctxLen, NoMmap: *noMmap, Seed: *seed, BF16Activations: *bf16Act}
 	if o.Backend, err = openBackend(*backendName); err != nil {
 		return err
 	}

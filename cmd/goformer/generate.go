@@ -13,7 +13,6 @@ import (
 	"strings"
 
 	"github.com/goformer/goformer"
-	"github.com/goformer/goformer/kernels"
 	"github.com/goformer/goformer/model"
 )
 
@@ -110,7 +109,7 @@ func cmdGenerate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		opts = append(opts, goformer.WithLlamaCppGELU())
 	}
 	if *bf16Act {
-		kernels.SetBF16Activations(true) // the whole process: one model per run
+		opts = append(opts, goformer.WithBF16Activations())
 	}
 	if *tokPath != "" {
 		opts = append(opts, goformer.WithTokenizer(*tokPath))
