@@ -152,21 +152,17 @@ func load(f *weights.File, path string, o *loadOptions) (*Model, error) {
 	if be == nil {
 		be = model.NewNative(o.threads)
 	}
-	if o.halfGELU {
+	if o.halfGELU || o.bf16Act { // numerics options of the native backend
 		n, ok := be.(*model.Native)
 		if !ok {
 			be.Close()
-			return nil, fmt.Errorf("WithLlamaCppGELU: the %s backend has no half-precision GELU table (native only)", be.Name())
+			opt := "WithLlamaCppGELU"
+			if !o.halfGELU {
+				opt = "WithBF16Activations"
+			}
+			return nil, fmt.Errorf("%s: the %s backend does not have it (native backend only)", opt, be.Name())
 		}
-		n.HalfGELU = true
-	}
-	if o.bf16Act {
-		n, ok := be.(*model.Native)
-		if !ok {
-			be.Close()
-			return nil, fmt.Errorf("WithBF16Activations: the %s backend has no bfloat16-activation kernels (native only)", be.Name())
-		}
-		n.BF16Activations = true
+		n.HalfGELU, n.BF16Activations = o.halfGELU, o.bf16Act
 	}
 	net, err := model.Load(f, be)
 	if err != nil {

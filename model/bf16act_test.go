@@ -18,18 +18,7 @@ import (
 func TestNativeBF16Activations(t *testing.T) {
 	_, path := synthPair(t, "llama", weights.BF16)
 	exactM, exactBe := loadPath(t, path)
-	f, err := weights.Open(path, weights.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { f.Close() })
-	be := model.NewNative(2)
-	t.Cleanup(func() { be.Close() })
-	be.BF16Activations = true
-	m, err := model.Load(f, be)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m, be := loadPathWith(t, path, func(n *model.Native) { n.BF16Activations = true })
 	vocab := m.Config().Vocab
 	prompt := testPrompt(vocab, 12)
 	exact, got := evalAll(t, exactM, exactBe, prompt), evalAll(t, m, be, prompt)

@@ -70,6 +70,13 @@ func synthPair(t *testing.T, arch string, dt weights.DType) (hf, gguf string) {
 
 func loadPath(t *testing.T, path string) (model.Model, *model.Native) {
 	t.Helper()
+	return loadPathWith(t, path, nil)
+}
+
+// loadPathWith is loadPath with setup applied to the backend before the
+// weights are bound (nil: none).
+func loadPathWith(t *testing.T, path string, setup func(*model.Native)) (model.Model, *model.Native) {
+	t.Helper()
 	f, err := weights.Open(path, weights.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -77,6 +84,9 @@ func loadPath(t *testing.T, path string) (model.Model, *model.Native) {
 	t.Cleanup(func() { f.Close() })
 	be := model.NewNative(2)
 	t.Cleanup(func() { be.Close() })
+	if setup != nil {
+		setup(be)
+	}
 	m, err := model.Load(f, be)
 	if err != nil {
 		t.Fatalf("load %s: %v", path, err)
