@@ -26,7 +26,7 @@ func main() {
 		gemvRows(kind)
 	}
 	toBF16()
-	gemvRowsBF16Dot()
+	gemvRows("BF16Dot")
 	for _, kind := range []string{"BF16Dot", "F32", "F16", "BF16"} {
 		for nr := 1; nr <= tileNR; nr++ {
 			gemmTile(kind, nr)
@@ -35,20 +35,28 @@ func main() {
 	os.Stdout.WriteString(out.String())
 }
 
-// gemvRows emits gemvRows<kind>AVX512(out *float32, w *T, ws, x *float32,
+// gemvRows emits gemvRows<kind>AVX512(out *float32, w *T, ws, x *X,
 // cols, rows int): out[r] = Σ_c w[r·ws+c]·x[c] for r < rows, reading one
 // weight row after the other (a single stream, which the hardware
 // prefetchers follow better than four interleaved rows). Each row is
 // computed exactly as the gemv/gemm kernels of matmul_amd64.s compute one
 // row: in chunks of kChunk (1024) columns, each chunk in one 16-lane
 // accumulator (16 columns per FMA, the last < 16 under a mask), reduced as
-// ((e0+e1)+(e2+e3))+((e4+e5)+(e6+e7)) over e = lo8+hi8, and the chunks
-// summed in order, so MatVec keeps agreeing with MatMul bit for bit.
+// ((e0+e1)+(e2+e3))+((e4+e5)+(e6+e7)) over e = lo8+hi8 (reduce16), and the
+// chunks summed in order, so MatVec keeps agreeing with MatMul bit for bit.
+//
+// Kind BF16Dot (x *uint16 too: activations rounded to bfloat16) runs the
+// same loop with VDPBF16PS, 32 columns per instruction, the last < 32
+// under a mask: exactly as gemmTile computes each BF16Dot output.
 func gemvRows(kind string) {
 	name := "gemvRows" + kind + "AVX512"
-	elem := map[string]int{"F32": 4, "F16": 2, "BF16": 2}[kind]
-	wt := map[string]string{"F32": "*float32", "F16": "*uint16", "BF16": "*uint16"}[kind]
-	fmt.Fprintf(&out, "\n// func %s(out *float32, w %s, ws int, x *float32, cols int, rows int)\nTEXT ·%s(SB), NOSPLIT, $0-48\n", name, wt, name)
+	elem := map[string]int{"F32": 4, "F16": 2, "BF16": 2, "BF16Dot": 2}[kind]
+	wt := map[string]string{"F32": "*float32", "F16": "*uint16", "BF16": "*uint16", "BF16Dot": "*uint16"}[kind]
+	xt, step, kmov := "*float32", 16, "KMOVW"
+	if kind == "BF16Dot" {
+		xt, step, kmov = "*uint16", 32, "KMOVD"
+	}
+	fmt.Fprintf(&out, "\n// func %s(out *float32, w %s, ws int, x %s, cols int, rows int)\nTEXT ·%s(SB), NOSPLIT, $0-48\n", name, wt, xt, name)
 	l := name + "_"
 	p("MOVQ out+0(FP), AX")
 	p("MOVQ w+8(FP), SI")
@@ -56,17 +64,6 @@ func gemvRows(kind string) {
 	p("MOVQ x+24(FP), DI")
 	p("MOVQ cols+32(FP), CX")
 	p("MOVQ rows+40(FP), BX")
-	load := func(mem string, r int) {
-		switch kind {
-		case "F32":
-			p("VMOVUPS %s, Z%d", mem, r)
-		case "F16":
-			p("VCVTPH2PS %s, Z%d", mem, r)
-		case "BF16":
-			p("VPMOVZXWD %s, Z%d", mem, r)
-			p("VPSLLD $16, Z%d, Z%d", r, r)
-		}
-	}
 	label(l + "row")
 	p("TESTQ BX, BX")
 	p("JZ " + l + "done")
@@ -85,12 +82,27 @@ func gemvRows(kind string) {
 	p("VXORPS Z0, Z0, Z0")
 	p("MOVQ R9, DX")
 	label(l + "loop")
-	p("LEAQ 16(DX), R12")
+	p("LEAQ %d(DX), R12", step)
 	p("CMPQ R12, R11")
 	p("JGT " + l + "tail")
-	p("VMOVUPS (DI)(DX*4), Z20")
-	load(fmt.Sprintf("(SI)(DX*%d)", elem), 16)
-	p("VFMADD231PS Z20, Z16, Z0")
+	switch kind {
+	case "BF16Dot":
+		p("VMOVDQU32 (DI)(DX*2), Z20")
+		p("VMOVDQU32 (SI)(DX*2), Z16")
+		vdpbf16ps(0, 16, 20)
+	default:
+		p("VMOVUPS (DI)(DX*4), Z20")
+		switch kind {
+		case "F32":
+			p("VMOVUPS (SI)(DX*4), Z16")
+		case "F16":
+			p("VCVTPH2PS (SI)(DX*2), Z16")
+		case "BF16":
+			p("VPMOVZXWD (SI)(DX*2), Z16")
+			p("VPSLLD $16, Z16, Z16")
+		}
+		p("VFMADD231PS Z20, Z16, Z0")
+	}
 	p("MOVQ R12, DX")
 	p("JMP " + l + "loop")
 	label(l + "tail")
@@ -103,27 +115,29 @@ func gemvRows(kind string) {
 	p("SHLQ CX, R14")
 	p("DECQ R14")
 	p("MOVQ R15, CX")
-	p("KMOVW R14, K1")
-	p("VMOVUPS.Z (DI)(DX*4), K1, Z20")
-	if kind == "F32" {
-		p("VMOVUPS.Z (SI)(DX*4), K1, Z16")
-	} else {
-		p("VMOVDQU16.Z (SI)(DX*2), K1, Y16")
-		if kind == "F16" {
-			p("VCVTPH2PS Y16, Z16")
+	p("%s R14, K1", kmov)
+	switch kind {
+	case "BF16Dot":
+		p("VMOVDQU16.Z (DI)(DX*2), K1, Z20")
+		p("VMOVDQU16.Z (SI)(DX*2), K1, Z16")
+		vdpbf16ps(0, 16, 20)
+	default:
+		p("VMOVUPS.Z (DI)(DX*4), K1, Z20")
+		if kind == "F32" {
+			p("VMOVUPS.Z (SI)(DX*4), K1, Z16")
 		} else {
-			p("VPMOVZXWD Y16, Z16")
-			p("VPSLLD $16, Z16, Z16")
+			p("VMOVDQU16.Z (SI)(DX*2), K1, Y16")
+			if kind == "F16" {
+				p("VCVTPH2PS Y16, Z16")
+			} else {
+				p("VPMOVZXWD Y16, Z16")
+				p("VPSLLD $16, Z16, Z16")
+			}
 		}
+		p("VFMADD231PS Z20, Z16, Z0")
 	}
-	p("VFMADD231PS Z20, Z16, Z0")
 	label(l + "reduce")
-	p("VEXTRACTF64X4 $1, Z0, Y20")
-	p("VADDPS Y20, Y0, Y0")
-	p("VHADDPS Y0, Y0, Y0")
-	p("VHADDPS Y0, Y0, Y0")
-	p("VEXTRACTF128 $1, Y0, X1")
-	p("VADDPS X1, X0, X0")
+	reduce16()
 	p("TESTQ R9, R9")
 	p("JNZ " + l + "add")
 	p("VMOVAPS X0, X5")
@@ -215,9 +229,9 @@ func toBF16() {
 	p("RET")
 }
 
-// bf16Reduce1 leaves in X0 lane 0 the sum of Z0's 16 lanes as
+// reduce16 leaves in X0 lane 0 the sum of Z0's 16 lanes as
 // ((e0+e1)+(e2+e3))+((e4+e5)+(e6+e7)), e = lo8+hi8 (gemvRows' order).
-func bf16Reduce1() {
+func reduce16() {
 	p("VEXTRACTF64X4 $1, Z0, Y20")
 	p("VADDPS Y20, Y0, Y0")
 	p("VHADDPS Y0, Y0, Y0")
@@ -226,93 +240,16 @@ func bf16Reduce1() {
 	p("VADDPS X1, X0, X0")
 }
 
-// gemvRowsBF16Dot emits gemvRowsBF16DotAVX512(out *float32, w *uint16, ws
-// int, x *uint16, cols, rows int): out[r] = Σ_c w[r·ws+c]·x[c], both
-// bfloat16, row after row, each chunk of 1024 columns in one 16-lane
-// VDPBF16PS accumulator (32 columns per instruction, the last < 32 under a
-// mask), reduced as bf16Reduce1, the chunks summed in order: exactly as
-// gemmTile computes each output.
-func gemvRowsBF16Dot() {
-	name := "gemvRowsBF16DotAVX512"
-	fmt.Fprintf(&out, "\n// func %s(out *float32, w *uint16, ws int, x *uint16, cols int, rows int)\nTEXT ·%s(SB), NOSPLIT, $0-48\n", name, name)
-	l := name + "_"
-	p("MOVQ out+0(FP), AX")
-	p("MOVQ w+8(FP), SI")
-	p("MOVQ ws+16(FP), R8")
-	p("MOVQ x+24(FP), DI")
-	p("MOVQ cols+32(FP), CX")
-	p("MOVQ rows+40(FP), BX")
-	label(l + "row")
-	p("TESTQ BX, BX")
-	p("JZ " + l + "done")
-	p("PREFETCHT0 (SI)(R8*2)")
-	p("VXORPS X5, X5, X5")
-	p("XORQ R9, R9") // k0
-	label(l + "chunk")
-	p("MOVQ CX, R10")
-	p("SUBQ R9, R10")
-	p("CMPQ R10, $1024")
-	p("JLE " + l + "kn")
-	p("MOVQ $1024, R10")
-	label(l + "kn")
-	p("LEAQ (R9)(R10*1), R11")
-	p("VXORPS Z0, Z0, Z0")
-	p("MOVQ R9, DX")
-	label(l + "loop")
-	p("LEAQ 32(DX), R12")
-	p("CMPQ R12, R11")
-	p("JGT " + l + "tail")
-	p("VMOVDQU32 (DI)(DX*2), Z20")
-	p("VMOVDQU32 (SI)(DX*2), Z16")
-	vdpbf16ps(0, 16, 20)
-	p("MOVQ R12, DX")
-	p("JMP " + l + "loop")
-	label(l + "tail")
-	p("MOVQ R11, R13")
-	p("SUBQ DX, R13")
-	p("JZ " + l + "reduce")
-	p("MOVQ CX, R15")
-	p("MOVQ R13, CX")
-	p("MOVQ $1, R14")
-	p("SHLQ CX, R14")
-	p("DECQ R14")
-	p("MOVQ R15, CX")
-	p("KMOVD R14, K1")
-	p("VMOVDQU16.Z (DI)(DX*2), K1, Z20")
-	p("VMOVDQU16.Z (SI)(DX*2), K1, Z16")
-	vdpbf16ps(0, 16, 20)
-	label(l + "reduce")
-	bf16Reduce1()
-	p("TESTQ R9, R9")
-	p("JNZ " + l + "add")
-	p("VMOVAPS X0, X5")
-	p("JMP " + l + "next")
-	label(l + "add")
-	p("VADDSS X0, X5, X5")
-	label(l + "next")
-	p("ADDQ R10, R9")
-	p("CMPQ R9, CX")
-	p("JLT " + l + "chunk")
-	p("VMOVSS X5, (AX)")
-	p("ADDQ $4, AX")
-	p("LEAQ (SI)(R8*2), SI")
-	p("DECQ BX")
-	p("JMP " + l + "row")
-	label(l + "done")
-	p("VZEROUPPER")
-	p("RET")
-}
-
 // gemmTile emits, for kind BF16Dot, gemmBF16Dot4x<nr>AVX512(out *float32,
 // os int, w *uint16, ws int, x *uint16, xs int, kn int, add int), and for
 // kind F32, F16 or BF16 gemm<kind>Tile4x<nr>AVX512 (w of that type, x
 // *float32): for weight rows i < 4 and input rows j < nr,
 // v = Σ_{c<kn} w[i·ws+c]·x[j·xs+c] (kn ≤ 1024: one chunk), then
 // out[j·os+i] = v, or out[j·os+i] += v when add != 0. Each v is computed as
-// the row-streaming kernel of the kind computes a chunk (gemvRowsBF16Dot,
-// gemvRows): one 16-lane accumulator (VDPBF16PS over 32 columns, or
+// the row-streaming kernel of the kind computes a chunk (gemvRows of the
+// same kind): one 16-lane accumulator (VDPBF16PS over 32 columns, or
 // VFMADD231PS over 16, the last step under a mask), reduced as
-// bf16Reduce1. Accumulator (i, j) is Z(4j+i); the input vectors are
+// reduce16. Accumulator (i, j) is Z(4j+i); the input vectors are
 // Z24..Z29 and the weight vector Z30.
 func gemmTile(kind string, nr int) {
 	name := fmt.Sprintf("gemm%sTile4x%dAVX512", kind, nr)
@@ -407,7 +344,7 @@ func gemmTile(kind string, nr int) {
 	body(true)
 	label(l + "reduce")
 	// Each input row's four accumulators reduce together into one XMM
-	// (lane i = weight row i), in the order of bf16Reduce1: e = lo8+hi8,
+	// (lane i = weight row i), in the order of reduce16: e = lo8+hi8,
 	// then hadd(A,B), hadd(C,D), hadd(AB,CD), low128+high128.
 	p("MOVQ out+0(FP), AX")
 	p("MOVQ os+8(FP), R13")
