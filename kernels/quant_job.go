@@ -199,52 +199,31 @@ func (j *quantJob) quantK(lo, hi int) {
 
 // gemv8 sets out[r] = dot(row r, a) for weight rows [lo, hi): the
 // matrix-vector product of decoding, with no per-row work beyond the dot.
-func (j *quantJob) gemv8(lo, hi int) {
-	rb := j.w.rowBytes()
-	o := j.out[lo:hi]
-	rows := j.w.Data[lo*rb : hi*rb]
-	for r := range o {
-		o[r] = j.dot8(rows[r*rb:(r+1)*rb:(r+1)*rb], j.a8)
-	}
-}
+func (j *quantJob) gemv8(lo, hi int) { gemvBlocks(j, lo, hi, j.a8, j.dot8) }
 
 // gemvK is gemv8 for K-quants.
-func (j *quantJob) gemvK(lo, hi int) {
-	rb := j.w.rowBytes()
-	o := j.out[lo:hi]
-	rows := j.w.Data[lo*rb : hi*rb]
-	for r := range o {
-		o[r] = j.dotK(rows[r*rb:(r+1)*rb:(r+1)*rb], j.a8K)
-	}
-}
+func (j *quantJob) gemvK(lo, hi int) { gemvBlocks(j, lo, hi, j.a8K, j.dotK) }
 
 // rows8 computes weight rows [lo, hi) for all input rows, tile input rows
 // at a time, 4 input rows per dot call.
-func (j *quantJob) rows8(lo, hi int) {
-	n, nb, rows, out, a := j.n, j.nb, j.w.Rows, j.out, j.a8
-	res := (*[4]float32)(j.results(lo)[:4])
-	for i0 := 0; i0 < n; i0 += j.tile {
-		i1 := min(n, i0+j.tile)
-		for r := lo; r < hi; r++ {
-			row := j.w.row(r)
-			i := i0
-			for ; i+4 <= i1; i += 4 {
-				j.dot8x4(res, row, a[i*nb:(i+4)*nb], nb)
-				out[i*rows+r] = res[0]
-				out[(i+1)*rows+r] = res[1]
-				out[(i+2)*rows+r] = res[2]
-				out[(i+3)*rows+r] = res[3]
-			}
-			for ; i < i1; i++ {
-				out[i*rows+r] = j.dot8(row, a[i*nb:(i+1)*nb])
-			}
-		}
+func (j *quantJob) rows8(lo, hi int) { rowsBlocks(j, lo, hi, j.a8, j.dot8, j.dot8x4) }
+
+// rowsK is rows8 for K-quants.
+func (j *quantJob) rowsK(lo, hi int) { rowsBlocks(j, lo, hi, j.a8K, j.dotK, j.dotKx4) }
+
+// gemvBlocks is gemv8 / gemvK over activation blocks of either kind.
+func gemvBlocks[B blockQ8 | blockQ8K](j *quantJob, lo, hi int, a []B, dot func([]byte, []B) float32) {
+	rb := j.w.rowBytes()
+	o := j.out[lo:hi]
+	rows := j.w.Data[lo*rb : hi*rb]
+	for r := range o {
+		o[r] = dot(rows[r*rb:(r+1)*rb:(r+1)*rb], a)
 	}
 }
 
-// rowsK is rows8 for K-quants.
-func (j *quantJob) rowsK(lo, hi int) {
-	n, nb, rows, out, a := j.n, j.nb, j.w.Rows, j.out, j.a8K
+// rowsBlocks is rows8 / rowsK over activation blocks of either kind.
+func rowsBlocks[B blockQ8 | blockQ8K](j *quantJob, lo, hi int, a []B, dot func([]byte, []B) float32, dot4 func(*[4]float32, []byte, []B, int)) {
+	n, nb, rows, out := j.n, j.nb, j.w.Rows, j.out
 	res := (*[4]float32)(j.results(lo)[:4])
 	for i0 := 0; i0 < n; i0 += j.tile {
 		i1 := min(n, i0+j.tile)
@@ -252,14 +231,14 @@ func (j *quantJob) rowsK(lo, hi int) {
 			row := j.w.row(r)
 			i := i0
 			for ; i+4 <= i1; i += 4 {
-				j.dotKx4(res, row, a[i*nb:(i+4)*nb], nb)
+				dot4(res, row, a[i*nb:(i+4)*nb], nb)
 				out[i*rows+r] = res[0]
 				out[(i+1)*rows+r] = res[1]
 				out[(i+2)*rows+r] = res[2]
 				out[(i+3)*rows+r] = res[3]
 			}
 			for ; i < i1; i++ {
-				out[i*rows+r] = j.dotK(row, a[i*nb:(i+1)*nb])
+				out[i*rows+r] = dot(row, a[i*nb:(i+1)*nb])
 			}
 		}
 	}
