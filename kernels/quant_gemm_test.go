@@ -99,40 +99,9 @@ func TestGemmQMatMulRows(t *testing.T) {
 	defer p.Close()
 	rng := rand.New(rand.NewPCG(53, 54))
 	ns := []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 17, 64}
+	shapes := [][2]int{{1, 32}, {3, 64}, {5, 96}, {6, 128}, {7, 160}, {9, 192}, {37, 224}, {11, 256}, {13, 288}, {64, 896}, {300, 896}, {20, 4864}}
 	for _, typ := range []weights.DType{weights.Q8_0, weights.Q4_0} {
-		for _, shape := range [][2]int{{1, 32}, {3, 64}, {5, 96}, {6, 128}, {7, 160}, {9, 192}, {37, 224}, {11, 256}, {13, 288}, {64, 896}, {300, 896}, {20, 4864}} {
-			rows, cols := shape[0], shape[1]
-			data, err := Quantize(typ, randVec(rng, rows*cols, 1))
-			if err != nil {
-				t.Fatal(err)
-			}
-			w := Mat{Type: typ, Rows: rows, Cols: cols, Data: data}
-			for _, n := range ns {
-				t.Run(fmt.Sprintf("%v/%dx%d/n=%d", typ, rows, cols, n), func(t *testing.T) {
-					x := randVec(rng, n*cols, 1)
-					got := make([]float32, n*rows)
-					MatMul(p, got, w, x, n)
-					single := make([]float32, n*rows)
-					MatMul(nil, single, w, x, n)
-					ref := make([]float32, n*rows)
-					matMulDequant(nil, ref, w, x, n)
-					vec := make([]float32, rows)
-					for i := range n {
-						MatVec(nil, vec, w, x[i*cols:(i+1)*cols])
-						for r := range rows {
-							g := got[i*rows+r]
-							if g != vec[r] || single[i*rows+r] != vec[r] {
-								t.Fatalf("out[%d,%d]: MatMul %g (single-threaded %g), MatVec %g", i, r, g, single[i*rows+r], vec[r])
-							}
-							// 8-bit activations: error ≲ 1% of the row's Σ|w·x| scale.
-							if d := math.Abs(float64(g - ref[i*rows+r])); d > 0.05*math.Sqrt(float64(cols)) {
-								t.Fatalf("out[%d,%d] = %g, float reference %g", i, r, g, ref[i*rows+r])
-							}
-						}
-					}
-				})
-			}
-		}
+		t.Run(typ.String(), func(t *testing.T) { checkMatMulRows(t, p, rng, typ, shapes, ns) })
 	}
 }
 
@@ -157,6 +126,46 @@ func BenchmarkMatVecQ0Large(b *testing.B) {
 				b.SetBytes(int64(len(w.Data)))
 				for b.Loop() {
 					MatVec(p, out, w, x)
+				}
+			})
+		}
+	}
+}
+
+// checkMatMulRows quantizes random weights of each shape to typ and
+// requires, for each input-row count in ns, MatMul on p and single-threaded
+// to equal MatVec of each input row bit for bit, and to stay within
+// 0.05·√cols of the dequantized float reference (8-bit activations: error
+// ≲ 1% of the row's Σ|w·x| scale).
+func checkMatMulRows(t *testing.T, p *Pool, rng *rand.Rand, typ weights.DType, shapes [][2]int, ns []int) {
+	for _, shape := range shapes {
+		rows, cols := shape[0], shape[1]
+		data, err := Quantize(typ, randVec(rng, rows*cols, 1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := Mat{Type: typ, Rows: rows, Cols: cols, Data: data}
+		for _, n := range ns {
+			t.Run(fmt.Sprintf("%dx%d/n=%d", rows, cols, n), func(t *testing.T) {
+				x := randVec(rng, n*cols, 1)
+				got := make([]float32, n*rows)
+				MatMul(p, got, w, x, n)
+				single := make([]float32, n*rows)
+				MatMul(nil, single, w, x, n)
+				ref := make([]float32, n*rows)
+				matMulDequant(nil, ref, w, x, n)
+				vec := make([]float32, rows)
+				for i := range n {
+					MatVec(nil, vec, w, x[i*cols:(i+1)*cols])
+					for r := range rows {
+						g := got[i*rows+r]
+						if g != vec[r] || single[i*rows+r] != vec[r] {
+							t.Fatalf("out[%d,%d]: MatMul %g (single-threaded %g), MatVec %g", i, r, g, single[i*rows+r], vec[r])
+						}
+						if d := math.Abs(float64(g - ref[i*rows+r])); d > 0.05*math.Sqrt(float64(cols)) {
+							t.Fatalf("out[%d,%d] = %g, float reference %g", i, r, g, ref[i*rows+r])
+						}
+					}
 				}
 			})
 		}

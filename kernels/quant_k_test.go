@@ -1,7 +1,6 @@
 package kernels
 
 import (
-	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -186,36 +185,5 @@ func testGemmKMatMulRows(t *testing.T, typ weights.DType) {
 	defer p.Close()
 	rng := rand.New(rand.NewPCG(65, 66))
 	ns := []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 13, 17, 40}
-	for _, shape := range [][2]int{{1, 256}, {3, 512}, {7, 768}, {13, 1280}, {37, 256}, {64, 2048}, {41, 4864}, {300, 1024}} {
-		rows, cols := shape[0], shape[1]
-		data, err := Quantize(typ, randVec(rng, rows*cols, 1))
-		if err != nil {
-			t.Fatal(err)
-		}
-		w := Mat{Type: typ, Rows: rows, Cols: cols, Data: data}
-		for _, n := range ns {
-			t.Run(fmt.Sprintf("%dx%d/n=%d", rows, cols, n), func(t *testing.T) {
-				x := randVec(rng, n*cols, 1)
-				got := make([]float32, n*rows)
-				MatMul(p, got, w, x, n)
-				single := make([]float32, n*rows)
-				MatMul(nil, single, w, x, n)
-				ref := make([]float32, n*rows)
-				matMulDequant(nil, ref, w, x, n)
-				vec := make([]float32, rows)
-				for i := range n {
-					MatVec(nil, vec, w, x[i*cols:(i+1)*cols])
-					for r := range rows {
-						g := got[i*rows+r]
-						if g != vec[r] || single[i*rows+r] != vec[r] {
-							t.Fatalf("out[%d,%d]: MatMul %g (single-threaded %g), MatVec %g", i, r, g, single[i*rows+r], vec[r])
-						}
-						if d := math.Abs(float64(g - ref[i*rows+r])); d > 0.05*math.Sqrt(float64(cols)) {
-							t.Fatalf("out[%d,%d] = %g, float reference %g", i, r, g, ref[i*rows+r])
-						}
-					}
-				}
-			})
-		}
-	}
+	checkMatMulRows(t, p, rng, typ, [][2]int{{1, 256}, {3, 512}, {7, 768}, {13, 1280}, {37, 256}, {64, 2048}, {41, 4864}, {300, 1024}}, ns)
 }
