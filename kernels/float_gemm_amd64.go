@@ -90,18 +90,7 @@ var avx512BF16 = &bf16DotKernels{
 			toBF16AVX512(&dst[0], &x[0], len(x))
 		}
 	},
-	gemvRows: func(out []float32, w []uint16, ws int, x []uint16) {
-		rows, cols := len(out), len(x)
-		if rows == 0 {
-			return
-		}
-		if cols == 0 {
-			clear(out)
-			return
-		}
-		w = w[:(rows-1)*ws+cols]
-		gemvRowsBF16DotAVX512(&out[0], &w[0], ws, &x[0], cols, rows)
-	},
+	gemvRows: rowsWrap(gemvRowsBF16DotAVX512),
 	gemm: [tileNR + 1]func(out []float32, os int, w []uint16, ws int, x []uint16, xs, kn int, add bool){
 		1: gemmBF16Wrap(1, gemmBF16Dot4x1AVX512),
 		2: gemmBF16Wrap(2, gemmBF16Dot4x2AVX512),

@@ -29,9 +29,9 @@ func archFloat(k *kernelSet) {
 	}
 }
 
-// rowsWrap checks bounds for a gemvRows kernel.
-func rowsWrap[T float32 | uint16](f func(out *float32, w *T, ws int, x *float32, cols int, rows int)) func(out []float32, w []T, ws int, x []float32) {
-	return func(out []float32, w []T, ws int, x []float32) {
+// rowsWrap checks bounds for a gemvRows kernel (weights T, activations X).
+func rowsWrap[T, X float32 | uint16](f func(out *float32, w *T, ws int, x *X, cols int, rows int)) func(out []float32, w []T, ws int, x []X) {
+	return func(out []float32, w []T, ws int, x []X) {
 		rows, cols := len(out), len(x)
 		if rows == 0 {
 			return
