@@ -157,12 +157,7 @@ func TestMatMulBF16Dot(t *testing.T) {
 	withBF16Activations(t, true)
 	defer func(v int) { minParallelWork = v }(minParallelWork)
 	minParallelWork = 0
-	pools := []*Pool{nil, NewPool(2), NewPool(3)}
-	defer func() {
-		for _, p := range pools {
-			p.Close()
-		}
-	}()
+	pools := testPools(t, 2, 3)
 	rng := rand.New(rand.NewPCG(65, 66))
 	for si, ks := range simdKernelSets {
 		if ks.float.bf16Dot == nil {
@@ -307,12 +302,7 @@ func TestFloatTileKernels(t *testing.T) {
 func TestMatMulTiles(t *testing.T) {
 	defer func(v int) { minParallelWork = v }(minParallelWork)
 	minParallelWork = 0
-	pools := []*Pool{nil, NewPool(2), NewPool(3)}
-	defer func() {
-		for _, p := range pools {
-			p.Close()
-		}
-	}()
+	pools := testPools(t, 2, 3)
 	rng := rand.New(rand.NewPCG(71, 72))
 	for _, ks := range simdKernelSets {
 		if ks.float.tileF32[1] == nil {

@@ -120,12 +120,7 @@ func TestMatMulAllTypes(t *testing.T) {
 	defer func(v int) { minParallelWork = v }(minParallelWork)
 	minParallelWork = 0 // the test shapes are small; use the pool anyway
 	rng := rand.New(rand.NewPCG(1, 2))
-	pools := []*Pool{nil, NewPool(1), NewPool(2), NewPool(3)}
-	defer func() {
-		for _, p := range pools {
-			p.Close()
-		}
-	}()
+	pools := testPools(t, 1, 2, 3)
 	for _, typ := range allTypes {
 		if !Supported(typ) {
 			continue
@@ -188,8 +183,7 @@ func TestMatMulMatchesMatVec(t *testing.T) {
 	defer func(v int) { minParallelWork = v }(minParallelWork)
 	minParallelWork = 0
 	rng := rand.New(rand.NewPCG(25, 26))
-	pools := []*Pool{nil, NewPool(3)}
-	defer pools[1].Close()
+	pools := testPools(t, 3)
 	for _, typ := range allTypes {
 		shapes := [][2]int{{70, 2100}, {7, 45}}
 		switch typ.BlockElems() {
@@ -320,4 +314,16 @@ func setSIMD(mode int) func() {
 		useKernels(simdKernelSets[mode])
 	}
 	return func() { useSIMD(true) }
+}
+
+// testPools returns nil (no pool: the calling goroutine alone) and a pool
+// of each of the thread counts, closed when the test ends.
+func testPools(t *testing.T, threads ...int) []*Pool {
+	pools := []*Pool{nil}
+	for _, n := range threads {
+		p := NewPool(n)
+		t.Cleanup(p.Close)
+		pools = append(pools, p)
+	}
+	return pools
 }
