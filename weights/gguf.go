@@ -141,17 +141,20 @@ func (r *ggufReader) count(what string, minSize int) int {
 	return int(n)
 }
 
-func (r *ggufReader) str(what string) string {
+func (r *ggufReader) str(what string) string { return string(r.strBytes(what)) }
+
+// strBytes reads a length-prefixed string's bytes (in place: nil on error).
+func (r *ggufReader) strBytes(what string) []byte {
 	at := r.off
 	n := r.u64(what + " length")
 	if r.err != nil {
-		return ""
+		return nil
 	}
 	if n > uint64(r.left()) {
 		r.fail(at, ErrTruncated, "%s length %d exceeds the %d bytes left in the file", what, n, r.left())
-		return ""
+		return nil
 	}
-	return string(r.take(n, what))
+	return r.take(n, what)
 }
 
 // value reads one metadata value of type typ.
@@ -216,35 +219,20 @@ func (r *ggufReader) array(depth int) any {
 	le := binary.LittleEndian
 	switch {
 	case typ == ggufString:
-		// Two passes: the first checks the lengths and sums them, so that
-		// the bytes are copied once into one string.
 		n := r.count("string array length", 8)
-		if r.err != nil {
-			return nil
-		}
-		start, total := r.off, uint64(0)
 		ends := make([]uint32, n)
+		var buf []byte
 		for i := range ends {
-			k := r.u64("array string length")
-			if r.err == nil && k > uint64(r.left()) {
-				r.fail(r.off-8, ErrTruncated, "array string %d of %d: length %d exceeds the %d bytes left in the file", i, n, k, r.left())
-			}
+			b := r.strBytes("array string")
 			if r.err != nil {
 				return nil
 			}
-			r.off += int(k)
-			total += k
-			if total > math.MaxUint32 {
-				r.fail(start, ErrUnsupported, "string array of %d strings holds more than 4 GiB", n)
+			if len(buf)+len(b) > math.MaxUint32 {
+				r.fail(at, ErrUnsupported, "string array of %d strings holds more than 4 GiB", n)
 				return nil
 			}
-			ends[i] = uint32(total)
-		}
-		buf := make([]byte, 0, total)
-		for off, i := start, 0; i < n; i++ {
-			k := int(le.Uint64(r.data[off:]))
-			buf = append(buf, r.data[off+8:off+8+k]...)
-			off += 8 + k
+			buf = append(buf, b...)
+			ends[i] = uint32(len(buf))
 		}
 		return StringList{data: string(buf), ends: ends}
 	case typ == ggufArray:
