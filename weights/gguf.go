@@ -7,6 +7,7 @@ import (
 	"math/bits"
 	"slices"
 	"sort"
+	"strings"
 )
 
 const (
@@ -219,22 +220,31 @@ func (r *ggufReader) array(depth int) any {
 	le := binary.LittleEndian
 	switch {
 	case typ == ggufString:
+		// The strings are read (and checked) first, then their bytes copied
+		// once into a string of the right size: string i's bytes start 8
+		// bytes (its length) after string i-1's end.
 		n := r.count("string array length", 8)
+		start, total := r.off, 0
 		ends := make([]uint32, n)
-		var buf []byte
 		for i := range ends {
 			b := r.strBytes("array string")
 			if r.err != nil {
 				return nil
 			}
-			if len(buf)+len(b) > math.MaxUint32 {
+			if total += len(b); total > math.MaxUint32 {
 				r.fail(at, ErrUnsupported, "string array of %d strings holds more than 4 GiB", n)
 				return nil
 			}
-			buf = append(buf, b...)
-			ends[i] = uint32(len(buf))
+			ends[i] = uint32(total)
 		}
-		return StringList{data: string(buf), ends: ends}
+		var buf strings.Builder
+		buf.Grow(total)
+		for i, end := range ends {
+			from := buf.Len()
+			at := start + 8*(i+1) + from
+			buf.Write(r.data[at : at+int(end)-from])
+		}
+		return StringList{data: buf.String(), ends: ends}
 	case typ == ggufArray:
 		n := r.count("nested array length", 12)
 		out := make([]any, n)
