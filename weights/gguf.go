@@ -241,8 +241,8 @@ func (r *ggufReader) array(depth int) any {
 		buf.Grow(total)
 		for i, end := range ends {
 			from := buf.Len()
-			at := start + 8*(i+1) + from
-			buf.Write(r.data[at : at+int(end)-from])
+			off := start + 8*(i+1) + from
+			buf.Write(r.data[off : off+int(end)-from])
 		}
 		return StringList{data: buf.String(), ends: ends}
 	case typ == ggufArray:
