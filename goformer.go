@@ -59,7 +59,7 @@ type loadOptions struct {
 	chatTemplate string
 	backend      model.Backend // nil: native
 	halfGELU     bool
-	bf16Act      bool
+	exactBF16    bool
 }
 
 // Option configures Load.
@@ -88,12 +88,14 @@ func WithChatTemplate(source string) Option { return func(o *loadOptions) { o.ch
 // rather than 2-3e-3. Only the native CPU backend has it.
 func WithLlamaCppGELU() Option { return func(o *loadOptions) { o.halfGELU = true } }
 
-// WithBF16Activations multiplies BF16 weights against activations rounded
-// to bfloat16 with the CPU's bfloat16 dot products (AVX512_BF16), as
-// llama.cpp's CPU backend does: 1.3–1.9× faster on BF16 files, each product
-// off by up to 2⁻⁸ relatively. Native backend only; without the
-// instructions the exact path runs.
-func WithBF16Activations() Option { return func(o *loadOptions) { o.bf16Act = true } }
+// WithExactBF16 multiplies BF16 weights against the float32 activations
+// exactly. By default the native backend rounds the activations of BF16
+// matrix products to bfloat16 and uses the CPU's bfloat16 dot products
+// (AVX512_BF16), as llama.cpp's CPU backend does: 1.3–1.9× faster on BF16
+// files, each product off by up to 2⁻⁸ relatively. Native backend only
+// (the others compute BF16 products their own way); CPUs without the
+// instructions always run the exact path.
+func WithExactBF16() Option { return func(o *loadOptions) { o.exactBF16 = true } }
 
 // Load opens a model: a .gguf file, a Hugging Face model directory, or ""
 // for the embedded default model.
@@ -152,17 +154,17 @@ func load(f *weights.File, path string, o *loadOptions) (*Model, error) {
 	if be == nil {
 		be = model.NewNative(o.threads)
 	}
-	if o.halfGELU || o.bf16Act { // numerics options of the native backend
+	if o.halfGELU || o.exactBF16 { // numerics options of the native backend
 		n, ok := be.(*model.Native)
 		if !ok {
 			be.Close()
 			opt := "WithLlamaCppGELU"
 			if !o.halfGELU {
-				opt = "WithBF16Activations"
+				opt = "WithExactBF16"
 			}
 			return nil, fmt.Errorf("%s: the %s backend does not have it (native backend only)", opt, be.Name())
 		}
-		n.HalfGELU, n.BF16Activations = o.halfGELU, o.bf16Act
+		n.HalfGELU, n.ExactBF16 = o.halfGELU, o.exactBF16
 	}
 	net, err := model.Load(f, be)
 	if err != nil {

@@ -34,9 +34,9 @@ type Options struct {
 	Context int
 	// NoMmap reads the weights into memory instead of memory-mapping them.
 	NoMmap bool
-	// BF16Activations sets model.Native.BF16Activations on the native
-	// backend (an error with another backend).
-	BF16Activations bool
+	// ExactBF16 sets model.Native.ExactBF16 on the native backend (an
+	// error with another backend).
+	ExactBF16 bool
 	// Seed seeds the random token ids (the same seed gives the same ids).
 	Seed uint64
 	// Progress, when set, is called before each test starts.
@@ -202,12 +202,12 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		be = model.NewNative(o.Threads)
 	}
 	defer be.Close()
-	if o.BF16Activations {
+	if o.ExactBF16 {
 		n, ok := be.(*model.Native)
 		if !ok {
-			return nil, fmt.Errorf("bench: BF16Activations needs the native backend, not %s", be.Name())
+			return nil, fmt.Errorf("bench: ExactBF16 needs the native backend, not %s", be.Name())
 		}
-		n.BF16Activations = true
+		n.ExactBF16 = true
 	}
 	m, err := model.Load(f, be)
 	if err != nil {

@@ -9,16 +9,17 @@ import (
 	"github.com/goformer/goformer/weights"
 )
 
-// TestNativeBF16Activations: with Native.BF16Activations a BF16 model runs
-// on the bfloat16-activation kernels (different numbers where the CPU has
-// AVX512_BF16, the same where not) and stays near the exact path. On the
-// tiny random llama the two differ by 0.098 in log-probability (the same
-// gap as between the exact path and llama.cpp, which rounds activations
-// too; with this option goformer agrees with llama.cpp within 5e-4).
+// TestNativeBF16Activations: by default a BF16 model runs on the
+// bfloat16-activation kernels (different numbers from Native.ExactBF16
+// where the CPU has AVX512_BF16, the same where not) and stays near the
+// exact path. On the tiny random llama the two differ by 0.098 in
+// log-probability (the same gap as between the exact path and llama.cpp,
+// which rounds activations too; rounded, goformer agrees with llama.cpp
+// within 5e-4).
 func TestNativeBF16Activations(t *testing.T) {
 	_, path := synthPair(t, "llama", weights.BF16)
-	exactM, exactBe := loadPath(t, path)
-	m, be := loadPathWith(t, path, func(n *model.Native) { n.BF16Activations = true })
+	exactM, exactBe := loadPathWith(t, path, func(n *model.Native) { n.ExactBF16 = true })
+	m, be := loadPath(t, path)
 	vocab := m.Config().Vocab
 	prompt := testPrompt(vocab, 12)
 	exact, got := evalAll(t, exactM, exactBe, prompt), evalAll(t, m, be, prompt)
@@ -33,9 +34,9 @@ func TestNativeBF16Activations(t *testing.T) {
 	hasBF16 := kernels.RoundsBF16()
 	switch {
 	case hasBF16 && maxDiff == 0:
-		t.Fatal("BF16Activations gave the exact path's numbers with bfloat16 dot-product kernels in use")
+		t.Fatal("the default BF16 path gave ExactBF16's numbers with bfloat16 dot-product kernels in use")
 	case !hasBF16 && maxDiff != 0:
-		t.Fatalf("BF16Activations changed the numbers (%g) without bfloat16 dot-product kernels", maxDiff)
+		t.Fatalf("ExactBF16 changed the numbers (%g) without bfloat16 dot-product kernels", maxDiff)
 	case maxDiff > 0.2:
 		t.Fatalf("bf16 activations are %g away from the exact path in log-probability", maxDiff)
 	}

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/goformer/goformer/kernels"
 	"github.com/goformer/goformer/model"
 	"github.com/goformer/goformer/synth"
 	"github.com/goformer/goformer/weights"
@@ -152,6 +153,16 @@ type peerCase struct {
 // goformer.WithLlamaCppGELU / generate --llamacpp-gelu) and require 1e-3.
 const geluTol = 5e-3
 
+// bf16Tol is the tolerance of BF16 files: logprobTol where goformer rounds
+// the activations as llama.cpp does, else the gap between exact and rounded
+// products on the tiny model (~0.1).
+func bf16Tol() float64 {
+	if kernels.RoundsBF16() {
+		return logprobTol
+	}
+	return 0.2
+}
+
 // TestMatchesLlamaCpp compares goformer with llama.cpp on tiny random-weight
 // GGUF files of every family written by synth: next-token log-probabilities
 // at every prompt position (llama.cpp's top 5 at each) within 1e-3, greedy
@@ -170,6 +181,10 @@ func TestMatchesLlamaCpp(t *testing.T) {
 		{"gemma3", synth.Options{Arch: "gemma3", DType: weights.F32}, 16, 6, 256, geluTol, true, true},
 		{"phi3", synth.Options{Arch: "phi3", DType: weights.F32}, 16, 6, 256, logprobTol, true, false},
 		{"gpt2", synth.Options{Arch: "gpt2", DType: weights.F32}, 16, 6, 128, geluTol, true, true},
+		// BF16 weights: both engines round the activations of the matrix
+		// products to bfloat16 (goformer's default where the CPU has
+		// AVX512_BF16; without it goformer multiplies exactly, 0.1 away).
+		{"llama-bf16", synth.Options{Arch: "llama", DType: weights.BF16}, 16, 6, 256, bf16Tol(), true, false},
 		// Quantized weights: both engines also quantize the activations to
 		// 8 bits, each its own way, which moves these tiny models'
 		// log-probabilities by up to about 0.15 against their own float

@@ -169,6 +169,7 @@ func TestPhi3LongRoPE(t *testing.T) {
 func TestBF16Matmul(t *testing.T) {
 	f := synthFile(t, "llama", weights.BF16)
 	nb := model.NewNative(2)
+	nb.ExactBF16 = true // the reference: exact products
 	defer nb.Close()
 	eng, err := backends.NewWithConfig("go:ops_sequential")
 	if err != nil {

@@ -17,6 +17,7 @@ import (
 func pair(t *testing.T, f *weights.File) (mn, mg model.Model, nb *model.Native, gb *gomlx.Backend) {
 	t.Helper()
 	nb = model.NewNative(2)
+	nb.ExactBF16 = true // gomlx multiplies BF16 weights against float32 activations
 	t.Cleanup(func() { nb.Close() })
 	var err error
 	gb, err = gomlx.NewGo()

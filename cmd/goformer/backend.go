@@ -85,6 +85,6 @@ func cmdXLA(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	return nil
 }
 
-// bf16ActUsage documents --bf16-activations (bench, generate).
-const bf16ActUsage = "BF16 weights: round the activations to bfloat16 and use the CPU's bfloat16 dot products " +
-	"(AVX512_BF16; as llama.cpp computes): faster, each product off by up to 2^-8 relatively (native backend)"
+// exactBF16Usage documents --exact-bf16 (bench, generate).
+const exactBF16Usage = "BF16 weights: multiply against the float32 activations exactly instead of rounding them to bfloat16 " +
+	"for the CPU's bfloat16 dot products (AVX512_BF16; the default, as llama.cpp computes: faster, each product off by up to 2^-8 relatively) (native backend)"

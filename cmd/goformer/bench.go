@@ -38,7 +38,7 @@ measures them; tokenization and sampling are left out.`)
 	seed := fs.Uint64("seed", 1, "seed of the random token ids")
 	quiet := fs.Bool("q", false, "no progress lines on stderr")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the timed tests to `FILE` (go tool pprof)")
-	bf16Act := fs.Bool("bf16-activations", false, bf16ActUsage)
+	exactBF16 := fs.Bool("exact-bf16", false, exactBF16Usage)
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -53,7 +53,7 @@ measures them; tokenization and sampling are left out.`)
 	if *modelPath, err = resolveModel(*modelPath); err != nil {
 		return err
 	}
-	o := bench.Options{Path: *modelPath, Reps: *reps, Threads: *threads, Context: *ctxLen, NoMmap: *noMmap, Seed: *seed, BF16Activations: *bf16Act}
+	o := bench.Options{Path: *modelPath, Reps: *reps, Threads: *threads, Context: *ctxLen, NoMmap: *noMmap, Seed: *seed, ExactBF16: *exactBF16}
 	if o.Backend, err = openBackend(*backendName); err != nil {
 		return err
 	}

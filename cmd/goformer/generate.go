@@ -36,7 +36,7 @@ func cmdGenerate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	backendName := fs.String("backend", "native", backendUsage)
 	ctxLen := fs.Int("c", 0, "context length (0: the model's, at most 4096)")
 	noMmap := fs.Bool("no-mmap", false, "read the weights into memory instead of memory-mapping them")
-	bf16Act := fs.Bool("bf16-activations", false, bf16ActUsage)
+	exactBF16 := fs.Bool("exact-bf16", false, exactBF16Usage)
 	llamaGELU := fs.Bool("llamacpp-gelu", false, "compute GELU through llama.cpp's half-precision table (to reproduce its numbers on Gemma, GPT-2, BERT)")
 	tokPath := fs.String("tokenizer", "", "tokenizer.json to use instead of the model's")
 	minP := fs.Float64("min-p", 0, "drop tokens less likely than this fraction of the most likely (0: off)")
@@ -108,8 +108,8 @@ func cmdGenerate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if *llamaGELU {
 		opts = append(opts, goformer.WithLlamaCppGELU())
 	}
-	if *bf16Act {
-		opts = append(opts, goformer.WithBF16Activations())
+	if *exactBF16 {
+		opts = append(opts, goformer.WithExactBF16())
 	}
 	if *tokPath != "" {
 		opts = append(opts, goformer.WithTokenizer(*tokPath))

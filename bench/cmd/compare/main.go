@@ -42,7 +42,7 @@ type options struct {
 	kv             string
 	bwBytes        int
 	skipLlama      bool
-	bf16Act        bool
+	exactBF16      bool
 	goformerBinary string
 	timeout        time.Duration
 }
@@ -65,7 +65,7 @@ func main() {
 	flag.StringVar(&o.kv, "kv", "f16", "llama.cpp KV cache type: f16 (its default) or f32 (goformer's)")
 	flag.IntVar(&o.bwBytes, "bw-bytes", 1<<30, "buffer size of the memory bandwidth measurement")
 	flag.BoolVar(&o.skipLlama, "no-llama", false, "run goformer only")
-	flag.BoolVar(&o.bf16Act, "bf16-activations", false, "run goformer with --bf16-activations (BF16 weights against bfloat16 activations, as llama.cpp computes)")
+	flag.BoolVar(&o.exactBF16, "exact-bf16", false, "run goformer with --exact-bf16 (BF16 weights against exact float32 activations instead of bfloat16 ones, as llama.cpp computes)")
 	flag.StringVar(&o.goformerBinary, "goformer", "", "use this goformer binary instead of building ./cmd/goformer")
 	flag.DurationVar(&o.timeout, "timeout", 20*time.Minute, "limit on each engine run (one file, all its tests)")
 	flag.Parse()
@@ -152,8 +152,8 @@ func run(ctx context.Context, o options, stdout io.Writer) error {
 			continue
 		}
 		common := []string{"-p", fmt.Sprint(o.p), "-n", fmt.Sprint(o.n), "-r", fmt.Sprint(o.r), "-t", fmt.Sprint(o.t), "-c", fmt.Sprint(o.c)}
-		if o.bf16Act {
-			common = append(common, "--bf16-activations")
+		if o.exactBF16 {
+			common = append(common, "--exact-bf16")
 		}
 		args := append([]string{"bench", "-m", f.path, "-o", "json", "-q"}, common...)
 		if !o.mmap {
@@ -183,8 +183,8 @@ func run(ctx context.Context, o options, stdout io.Writer) error {
 		if !o.mmap {
 			rssArgs = append(rssArgs, "--no-mmap")
 		}
-		if o.bf16Act {
-			rssArgs = append(rssArgs, "--bf16-activations")
+		if o.exactBF16 {
+			rssArgs = append(rssArgs, "--exact-bf16")
 		}
 		if m, err := runJSON(ctx, o.timeout, o.dir, "goformer-rss", f.path, gfBin, rssArgs...); err == nil {
 			r.tgRSS = m[fmt.Sprintf("tg%d", rssGen)]
@@ -462,8 +462,8 @@ func writeTable(w io.Writer, o options, rows []*row, bw float64, loadBefore, loa
 	if o.mmap {
 		mode = "weights memory-mapped in both engines"
 	}
-	if o.bf16Act {
-		mode += "; goformer with --bf16-activations"
+	if o.exactBF16 {
+		mode += "; goformer with --exact-bf16"
 	}
 	fmt.Fprintf(w, "Machine: %s, %d threads; %s UTC; goformer %s; llama.cpp through node-llama-cpp 3.21.1 (CPU); load average %s before, %s after; %s.\n\n",
 		cpuModel(), o.t, time.Now().UTC().Format("2006-01-02 15:04"), gitCommit(), loadBefore, loadAfter, took.Round(time.Second))
