@@ -195,6 +195,19 @@ var tileJobs = sync.Pool{New: func() any {
 // where the kernel set has tile kernels. It reports false, computing
 // nothing, where it does not apply.
 func matMulTiled(p *Pool, out []float32, w Mat, x []float32, n int) bool {
+	j := startTiled(p, out, w, x, n)
+	if j == nil {
+		return false
+	}
+	p.For(w.Rows, j.run)
+	j.release()
+	return true
+}
+
+// startTiled prepares matMulTiled's job, the input rows rounded to bfloat16
+// where the bf16Dot kernels apply, leaving its loop over the weight rows
+// (j.run) to the caller; nil where the tile kernels do not apply.
+func startTiled(p *Pool, out []float32, w Mat, x []float32, n int) *tileJob {
 	j := (*tileJob)(nil)
 	switch dot := bf16DotFor(w); {
 	case dot != nil:
@@ -207,7 +220,7 @@ func matMulTiled(p *Pool, out []float32, w Mat, x []float32, n int) bool {
 	case n > 1 && curFloat.tileF32[1] != nil:
 		j = tileJobs.Get().(*tileJob)
 	default:
-		return false
+		return nil
 	}
 	j.out, j.x, j.w, j.n = out, x, w, n
 	if j.dot != nil {
@@ -217,10 +230,13 @@ func matMulTiled(p *Pool, out []float32, w Mat, x []float32, n int) bool {
 			j.convert(0, 1)
 		}
 	}
-	p.For(w.Rows, j.run)
+	return j
+}
+
+// release drops the call's references and returns j to its pool.
+func (j *tileJob) release() {
 	j.dot, j.out, j.x, j.w = nil, nil, nil, Mat{}
 	tileJobs.Put(j)
-	return true
 }
 
 // convert rounds input rows [lo, hi) to bfloat16.

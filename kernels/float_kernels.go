@@ -70,13 +70,28 @@ func floatRows(out []float32, w Mat, r0 int, x []float32) {
 // matVecFloatRows is MatVec of F32/F16/BF16 weights on the row-streaming
 // kernels; it reports false when the kernel set has none.
 func matVecFloatRows(p *Pool, out []float32, w Mat, x []float32) bool {
-	if curFloat.gemvRowsF32 == nil {
+	j := startFloatRows(out, w, x)
+	if j == nil {
 		return false
+	}
+	p.For(w.Rows, j.run)
+	j.release()
+	return true
+}
+
+// startFloatRows returns matVecFloatRows' job, whose loop over the weight
+// rows (j.run) the caller runs; nil when the kernel set has none.
+func startFloatRows(out []float32, w Mat, x []float32) *floatRowsJob {
+	if curFloat.gemvRowsF32 == nil {
+		return nil
 	}
 	j := floatRowsJobs.Get().(*floatRowsJob)
 	j.out, j.w, j.x = out, w, x
-	p.For(w.Rows, j.run)
+	return j
+}
+
+// release drops the call's references and returns j to its pool.
+func (j *floatRowsJob) release() {
 	j.out, j.w, j.x = nil, Mat{}, nil
 	floatRowsJobs.Put(j)
-	return true
 }

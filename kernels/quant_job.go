@@ -124,6 +124,16 @@ func forRows(p *Pool, n int, fn func(lo, hi int)) {
 func matMulQ8(p *Pool, out []float32, w Mat, x []float32, n int) {
 	j := quantJobs.Get().(*quantJob)
 	defer j.release()
+	if fn := j.start(p, out, w, x, n); fn != nil {
+		p.For(w.Rows, fn)
+	}
+}
+
+// start computes matMulQ8 on j, except that for one input row (n == 1) it
+// stops after quantizing the activations and returns the loop over the
+// weight rows, for the caller to run (MatVecs runs several in one);
+// otherwise it returns nil.
+func (j *quantJob) start(p *Pool, out []float32, w Mat, x []float32, n int) func(lo, hi int) {
 	j.out, j.w, j.x, j.n = out, w, x, n
 	switch w.Type {
 	case weights.Q8_0, weights.Q4_0:
@@ -132,8 +142,7 @@ func matMulQ8(p *Pool, out []float32, w Mat, x []float32, n int) {
 			ks, gemv = &curQuant.gemmQ4_0, curQuant.gemvQ4_0
 		}
 		if ks[0] != nil {
-			j.matMulQ0(p, ks, gemv)
-			return
+			return j.matMulQ0(p, ks, gemv)
 		}
 		j.nb = w.Cols / 32
 		if cap(j.q8Buf) < n*j.nb {
@@ -146,8 +155,7 @@ func matMulQ8(p *Pool, out []float32, w Mat, x []float32, n int) {
 			j.dot8, j.dot8x4 = dotQ4_0, dotQ4_0x4
 		}
 		if n == 1 {
-			p.For(w.Rows, j.gemv8Fn)
-			return
+			return j.gemv8Fn
 		}
 		j.tile = batchTile(j.nb*int(unsafe.Sizeof(blockQ8{})), n)
 		j.growResults(w.Rows)
@@ -156,7 +164,7 @@ func matMulQ8(p *Pool, out []float32, w Mat, x []float32, n int) {
 		j.nb = w.Cols / 256
 		if n > 1 && w.Type == weights.Q4_K && curQuant.gemmQ4K[0] != nil {
 			j.matMulKP(p, &curQuant.gemmQ4K)
-			return
+			return nil
 		}
 		if cap(j.q8KBuf) < n*j.nb {
 			j.q8KBuf = make([]blockQ8K, n*j.nb)
@@ -168,12 +176,11 @@ func matMulQ8(p *Pool, out []float32, w Mat, x []float32, n int) {
 			j.dotK, j.dotKx4 = dotQ6K, dotQ6Kx4
 		}
 		if n == 1 {
-			p.For(w.Rows, j.gemvKFn)
-			return
+			return j.gemvKFn
 		}
 		if w.Type == weights.Q6_K && curQuant.gemmQ6K[0] != nil {
 			j.matMulK(p, &curQuant.gemmQ6K)
-			return
+			return nil
 		}
 		j.tile = batchTile(j.nb*int(unsafe.Sizeof(blockQ8K{})), n)
 		j.growResults(w.Rows)
@@ -181,6 +188,7 @@ func matMulQ8(p *Pool, out []float32, w Mat, x []float32, n int) {
 	default:
 		panic("kernels: no 8-bit path for " + w.Type.String())
 	}
+	return nil
 }
 
 func (j *quantJob) quant8(lo, hi int) {
@@ -246,8 +254,9 @@ func rowsBlocks[B blockQ8 | blockQ8K](j *quantJob, lo, hi int, a []B, dot func([
 
 // matMulQ0 is matMulQ8 for Q8_0 / Q4_0 weights with tiled kernels ks: the
 // input rows are packed once, then each 4-row weight panel is multiplied
-// with tiles of up to 4 input rows.
-func (j *quantJob) matMulQ0(p *Pool, ks *[4]gemmQFunc, gemv gemvQFunc) {
+// with tiles of up to 4 input rows. For one input row it returns the
+// decoding loop over the weight rows instead of running it (see start).
+func (j *quantJob) matMulQ0(p *Pool, ks *[4]gemmQFunc, gemv gemvQFunc) func(lo, hi int) {
 	w, n := j.w, j.n
 	j.ks, j.gemv = ks, gemv
 	j.c = 128
@@ -261,8 +270,7 @@ func (j *quantJob) matMulQ0(p *Pool, ks *[4]gemmQFunc, gemv gemvQFunc) {
 	forRows(p, n, j.packFn)
 
 	if n == 1 && gemv != nil {
-		p.For(w.Rows, j.gemvFn)
-		return
+		return j.gemvFn
 	}
 	rb := w.rowBytes()
 	j.full = w.Rows / 4
@@ -274,9 +282,10 @@ func (j *quantJob) matMulQ0(p *Pool, ks *[4]gemmQFunc, gemv gemvQFunc) {
 	j.growResults(max(j.units, (n+3)/4))
 	if j.units >= 8 || n <= 4 {
 		p.For(j.units, j.unitsFn)
-		return
+		return nil
 	}
 	p.For((n+3)/4, j.tokensFn)
+	return nil
 }
 
 func (j *quantJob) pack(lo, hi int) {
