@@ -33,6 +33,15 @@ func (b *binder) w(pattern string, layer int, shape ...int) Weight {
 	return x
 }
 
+// group declares ws (bound matrices a layer multiplies with one input) to
+// a backend that groups weights (WeightGrouper); nothing otherwise, or
+// after an error.
+func (b *binder) group(ws ...Weight) {
+	if g, ok := b.s.Backend.(WeightGrouper); ok && b.err == nil {
+		g.GroupWeights(ws...)
+	}
+}
+
 // opt binds an optional tensor (nil when absent).
 func (b *binder) opt(pattern string, layer int, shape ...int) Weight {
 	if b.err != nil {

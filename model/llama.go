@@ -115,6 +115,10 @@ func loadLlama(s *Source) (Model, error) {
 	}
 	m.norm = w("norm", -1, c.Embed)
 	m.output = b.output(names["output"], d, m.embed)
+	for _, l := range m.layers {
+		b.group(l.wq, l.wk, l.wv) // one input each: computed together when decoding
+		b.group(l.gate, l.up)
+	}
 	if b.err != nil {
 		return nil, b.err
 	}

@@ -3,6 +3,7 @@ package model
 import (
 	"fmt"
 	"math"
+	"slices"
 	"unsafe"
 
 	"github.com/goformer/goformer/kernels"
@@ -62,8 +63,35 @@ func (t *nativeTensor) row(i int) []float32 {
 type nativeWeight struct {
 	name  string
 	shape []int
-	mat   kernels.Mat // matrices (2-D), in stored type
-	f32   []float32   // vectors (1-D), converted at bind time
+	mat   kernels.Mat     // matrices (2-D), in stored type
+	f32   []float32       // vectors (1-D), converted at bind time
+	group []*nativeWeight // the matrices multiplied together with this one (GroupWeights)
+}
+
+// GroupWeights implements WeightGrouper: for one-row inputs (decoding),
+// the first Linear of an input x with a matrix of ws computes x times all
+// of them in one kernels.MatVecs call (the threads meet once instead of
+// once per matrix); Linear of x with the others then returns the results
+// kept from that call. Sets that kernels.MatVecs cannot take (more than
+// kernels.MaxMatVecs matrices, differing column counts, weights of
+// another backend or already grouped) are left ungrouped: the grouping
+// is only a speed-up.
+func (n *Native) GroupWeights(ws ...Weight) {
+	if len(ws) < 2 || len(ws) > kernels.MaxMatVecs {
+		return
+	}
+	g := make([]*nativeWeight, 0, len(ws))
+	for _, w := range ws {
+		nw, ok := w.(*nativeWeight)
+		if !ok || nw.mat.Type == weights.Invalid || nw.group != nil || slices.Contains(g, nw) ||
+			len(g) > 0 && nw.mat.Cols != g[0].mat.Cols {
+			return
+		}
+		g = append(g, nw)
+	}
+	for _, w := range g {
+		w.group = g
+	}
 }
 
 func (w *nativeWeight) Shape() []int { return w.shape }
@@ -152,6 +180,7 @@ func (n *Native) Forward(cache Cache, batch *Batch, build func(Ops) Tensor) (out
 	n.ops.batch, n.ops.cache = batch, c
 	defer func() {
 		n.ops.batch, n.ops.cache = nil, nil
+		n.ops.forget()
 		if r := recover(); r != nil {
 			if e, ok := r.(opError); ok {
 				out, err = nil, e.error
@@ -180,6 +209,16 @@ type nativeOps struct {
 	batch *Batch
 	cache *nativeCache
 	attn  attnJob // Attention's reusable state (native_attn.go)
+	// kept holds results of grouped matrices computed ahead of their own
+	// Linear call (GroupWeights), until that call or the end of the layer.
+	kept [2 * kernels.MaxMatVecs]keptLinear
+}
+
+// keptLinear is w·x, computed ahead.
+type keptLinear struct {
+	x   *nativeTensor
+	w   *nativeWeight
+	out *nativeTensor
 }
 
 func (o *nativeOps) Batch() *Batch { return o.batch }
@@ -231,10 +270,14 @@ func (o *nativeOps) Linear(x Tensor, w, bias Weight) Tensor {
 	if a.cols != m.mat.Cols {
 		fail("linear %s: input has %d features, weight %v", m.name, a.cols, m.shape)
 	}
-	out := o.allocRaw(a.rows, m.mat.Rows)
-	if a.rows == 1 {
+	out := o.grouped(a, m)
+	switch {
+	case out != nil:
+	case a.rows == 1:
+		out = o.allocRaw(a.rows, m.mat.Rows)
 		kernels.MatVec(o.n.pool, out.d, m.mat, a.d)
-	} else {
+	default:
+		out = o.allocRaw(a.rows, m.mat.Rows)
 		kernels.MatMul(o.n.pool, out.d, m.mat, a.d, a.rows)
 	}
 	if bias != nil {
@@ -250,6 +293,53 @@ func (o *nativeOps) Linear(x Tensor, w, bias Weight) Tensor {
 	}
 	return out
 }
+
+// grouped returns x·Wᵀ for a one-row x and a grouped w (GroupWeights):
+// kept from an earlier Linear of x with w's group, or computed now with the
+// rest of the group, whose results are kept. It returns nil where w is not
+// grouped, x has several rows, or there is no room to keep the others.
+func (o *nativeOps) grouped(x *nativeTensor, w *nativeWeight) *nativeTensor {
+	if x.rows != 1 || w.group == nil {
+		return nil
+	}
+	for i, k := range o.kept {
+		if k.x == x && k.w == w {
+			o.kept[i] = keptLinear{}
+			return k.out
+		}
+	}
+	free := 0
+	for _, k := range o.kept {
+		if k.x == nil {
+			free++
+		}
+	}
+	if free < len(w.group)-1 {
+		return nil
+	}
+	var outs [kernels.MaxMatVecs][]float32
+	var mats [kernels.MaxMatVecs]kernels.Mat
+	var res *nativeTensor
+	slot := 0
+	for i, g := range w.group {
+		t := o.allocRaw(1, g.mat.Rows)
+		outs[i], mats[i] = t.d, g.mat
+		if g == w {
+			res = t
+			continue
+		}
+		for o.kept[slot].x != nil {
+			slot++
+		}
+		o.kept[slot] = keptLinear{x: x, w: g, out: t}
+	}
+	kernels.MatVecs(o.n.pool, outs[:len(w.group)], mats[:len(w.group)], x.d)
+	return res
+}
+
+// forget drops the results kept ahead (their memory goes back to the arena
+// at the end of a layer or pass).
+func (o *nativeOps) forget() { clear(o.kept[:]) }
 
 func (o *nativeOps) RMSNorm(x Tensor, w Weight, eps float32, addOne bool) Tensor {
 	a := nt(x)
@@ -379,6 +469,7 @@ func (o *nativeOps) serial(work int) bool { return work < parallelElems }
 // EndLayer implements Ops: the layer's other activations go back to the
 // arena.
 func (o *nativeOps) EndLayer(x Tensor) Tensor {
+	o.forget()
 	o.n.ar.keep(nt(x))
 	return x
 }

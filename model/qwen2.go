@@ -97,6 +97,10 @@ func loadQwen2(s *Source) (Model, error) {
 	}
 	m.norm = b.w(n["norm"], -1, c.Embed)
 	m.output = b.output(n["output"], d, m.embed)
+	for _, l := range m.layers {
+		b.group(l.wq, l.wk, l.wv) // one input each: computed together when decoding
+		b.group(l.gate, l.up)
+	}
 	if b.err != nil {
 		return nil, b.err
 	}

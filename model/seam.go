@@ -116,6 +116,18 @@ type Ops interface {
 	EndLayer(x Tensor) Tensor
 }
 
+// WeightGrouper is implemented by backends that multiply one input by
+// several matrices faster together than one at a time. A family declares,
+// once its weights are bound, each set of matrices it always multiplies
+// with the same input within a layer (the query, key and value
+// projections; the gate and up projections), in the order it calls Linear
+// on them; the backend may then compute the whole set at the set's first
+// Linear and hand out the others' results at their own calls. Results are
+// the same as without the declaration.
+type WeightGrouper interface {
+	GroupWeights(ws ...Weight)
+}
+
 // CacheSpec sizes a KV cache.
 type CacheSpec struct {
 	Layers  int
