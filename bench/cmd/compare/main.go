@@ -106,6 +106,7 @@ type row struct {
 	readBytes        int64 // weight bytes one decode step reads
 	gf, lc           map[string]result
 	mmapLoad         time.Duration
+	nearBW           float64 // read bandwidth measured just before and after goformer's run
 	tgRSS            result // tg-only run for peak RSS
 	errs             []string
 }
@@ -136,7 +137,8 @@ func run(ctx context.Context, o options, stdout io.Writer) error {
 	}
 
 	logf("measuring memory read bandwidth (%d threads, %d MiB buffer)", o.t, o.bwBytes>>20)
-	bw := readBandwidth(o.t, o.bwBytes)
+	meter := newBWMeter(o.t, o.bwBytes)
+	bw := meter.best(30 * len(meter.bufs))
 	logf("memory read bandwidth: %.1f GB/s", bw/1e9)
 	loadBefore := loadavg()
 
@@ -160,9 +162,12 @@ func run(ctx context.Context, o options, stdout io.Writer) error {
 			args = append(args, "--no-mmap")
 		}
 		logf("goformer %s", filepath.Base(f.path))
+		before := meter.best(nearPasses)
 		if r.gf, err = runJSON(ctx, o.timeout, o.dir, "goformer", f.path, gfBin, args...); err != nil {
 			r.errs = append(r.errs, "goformer: "+err.Error())
 		}
+		r.nearBW = max(before, meter.best(nearPasses))
+		logf("memory read bandwidth around that run: %.1f GB/s", r.nearBW/1e9)
 		if !o.skipLlama {
 			largs := []string{filepath.Join("bench", "llamacpp.mjs"), "--model", f.path, "--peer", peer, "--p", fmt.Sprint(o.p), "--n", fmt.Sprint(o.n),
 				"--r", fmt.Sprint(o.r), "--t", fmt.Sprint(o.t), "--c", fmt.Sprint(o.c), "--kv", o.kv}
@@ -356,15 +361,22 @@ func runJSON(ctx context.Context, limit time.Duration, dir, who, model, name str
 	return m, nil
 }
 
-// readBandwidth measures memory read bandwidth in bytes/s: threads
-// goroutines scan disjoint parts of a buffer far larger than the caches with
-// the standard library's vectorized byte search and count (assembly), as one
-// stream or eight interleaved ones, and the best pass of any wins (best of many, so that a pass undisturbed by
-// other processes is likely among them). The buffer is Go memory on even
-// passes and, where the platform has it, memory advised for transparent
-// huge pages (as goformer reads weights into) on odd ones: the machine's
-// bandwidth is the best either gives.
-func readBandwidth(threads, size int) float64 {
+// bwMeter measures memory read bandwidth in bytes/s: threads goroutines
+// scan disjoint parts of a buffer far larger than the caches with the
+// standard library's vectorized byte search and count (assembly), as one
+// stream or eight interleaved ones, and the best pass of any wins (best of
+// many, so that a pass undisturbed by other processes is likely among
+// them). The buffer is Go memory on even passes and, where the platform
+// has it, memory advised for transparent huge pages (as goformer reads
+// weights into) on odd ones: the machine's bandwidth is the best either
+// gives. The buffers are made once, so that the bandwidth can be measured
+// again next to each file's run (the VM's speed drifts within the run).
+type bwMeter struct {
+	threads int
+	bufs    [][]byte
+}
+
+func newBWMeter(threads, size int) *bwMeter {
 	bufs := [][]byte{make([]byte, size)}
 	if h := hugeBuffer(size); h != nil {
 		bufs = append(bufs, h)
@@ -374,6 +386,12 @@ func readBandwidth(threads, size int) float64 {
 			buf[i] = byte(i%251) | 1 // no zero byte: both scans read it all
 		}
 	}
+	return &bwMeter{threads: threads, bufs: bufs}
+}
+
+// best returns the best of passes scans.
+func (m *bwMeter) best(passes int) float64 {
+	threads, bufs := m.threads, m.bufs
 	scans := []func([]byte) int{
 		func(b []byte) int { return bytes.IndexByte(b, 0) + 1 }, // 0: none
 		func(b []byte) int { return bytes.Count(b, []byte{0}) },
@@ -392,9 +410,10 @@ func readBandwidth(threads, size int) float64 {
 		},
 	}
 	best := 0.0
-	for i := range 30 * len(bufs) {
+	for i := range passes {
 		scan := scans[i/len(bufs)%len(scans)]
 		buf := bufs[i%len(bufs)]
+		size := len(buf)
 		var wg sync.WaitGroup
 		part := size / threads
 		found := make([]int, threads)
@@ -414,7 +433,6 @@ func readBandwidth(threads, size int) float64 {
 			}
 		}
 	}
-	runtime.KeepAlive(bufs)
 	return best
 }
 
@@ -455,6 +473,10 @@ func gitCommit() string {
 	}
 	return s
 }
+
+// nearPasses is how many bandwidth passes are run right before and right
+// after each file's goformer run.
+const nearPasses = 12
 
 func writeTable(w io.Writer, o options, rows []*row, bw float64, loadBefore, loadAfter string, took time.Duration) {
 	pp, tg := fmt.Sprintf("pp%d", o.p), fmt.Sprintf("tg%d", o.n)
@@ -497,8 +519,8 @@ func writeTable(w io.Writer, o options, rows []*row, bw float64, loadBefore, loa
 			return fmt.Sprintf("%.2f×", a.AvgTs/b.AvgTs)
 		}
 		bwUse, rss, load := "—", "—", "—"
-		if gtok && bw > 0 {
-			bwUse = fmt.Sprintf("%.0f%% (%.1f GB/s)", 100*float64(r.readBytes)*gt.AvgTs/bw, float64(r.readBytes)*gt.AvgTs/1e9)
+		if used := float64(r.readBytes) * gt.AvgTs; gtok && r.nearBW > 0 && bw > 0 {
+			bwUse = fmt.Sprintf("%.0f%% (%.1f of %.1f GB/s); %.0f%% of the run's best", 100*used/r.nearBW, used/1e9, r.nearBW/1e9, 100*used/bw)
 		}
 		if x := r.tgRSS; x.PeakRSS > 0 {
 			rss = fmt.Sprintf("%.2f (%s / %s)", float64(x.PeakRSS)/float64(r.fileSize+x.KVBytes), mib(x.PeakRSS), mib(r.fileSize+x.KVBytes))
@@ -515,8 +537,8 @@ func writeTable(w io.Writer, o options, rows []*row, bw float64, loadBefore, loa
 		fmt.Fprintf(w, "| %s | %s, %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", name, typ, mib(r.fileSize),
 			cell(g, gok), cell(l, lok), ratio(g, l, gok, lok), cell(gt, gtok), cell(lt, ltok), ratio(gt, lt, gtok, ltok), bwUse, load, rss)
 	}
-	fmt.Fprintf(w, "\nRatios are goformer ÷ llama.cpp (higher is better for goformer). Bandwidth use = weight bytes read per decoded token × goformer's tg t/s ÷ the measured read bandwidth. "+
-		"Load is goformer's weights.Open + model.Load of the file memory-mapped, with a warm page cache. Peak RSS is goformer's VmHWM during a tg-only run in its own process (reset after loading), same weight loading mode.\n")
+	fmt.Fprintf(w, "\nRatios are goformer ÷ llama.cpp (higher is better for goformer). Bandwidth use = weight bytes read per decoded token × goformer's tg t/s ÷ the read bandwidth measured right before and after goformer's run of that file (best of %d passes each side; the machine's speed drifts during a run), and ÷ the best bandwidth measured at the start of the run. "+
+		"Load is goformer's weights.Open + model.Load of the file memory-mapped, with a warm page cache. Peak RSS is goformer's VmHWM during a tg-only run in its own process (reset after loading), same weight loading mode.\n", nearPasses)
 	for _, n := range notes {
 		fmt.Fprintf(w, "\n- %s", n)
 	}
