@@ -107,7 +107,7 @@ type row struct {
 	gf, lc           map[string]result
 	mmapLoad         time.Duration
 	nearBW           float64 // read bandwidth measured just before and after goformer's run
-	tgRSS            result // tg-only run for peak RSS
+	tgRSS            result  // tg-only run for peak RSS
 	errs             []string
 }
 
