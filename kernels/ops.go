@@ -11,12 +11,21 @@ import (
 
 // RMSNorm writes x / sqrt(mean(x²) + eps) · w into out (w may be nil for no
 // scale; addOne uses (1 + w) as Gemma does). out and x may alias.
+//
+// The arithmetic is llama.cpp's (ggml's CPU rms_norm then mul), step for
+// step: the float32 squares summed in float64, the mean rounded to float32,
+// scale = 1/sqrt(mean + eps) in float32 (square root, then division), then
+// (x·scale)·w. Where activations are rounded to bfloat16 next (BF16
+// weights, Mat.RoundBF16), a one-ulp difference here that straddles a
+// bfloat16 rounding boundary becomes a difference of 2⁻⁸ in that
+// activation: computing the same float32 values as llama.cpp avoids those.
 func RMSNorm(out, x, w []float32, eps float32, addOne bool) {
-	var ss float32
+	var ss float64
 	for _, v := range x {
-		ss += v * v
+		ss += float64(v * v)
 	}
-	scale := float32(1 / math.Sqrt(float64(ss/float32(len(x))+eps)))
+	mean := float32(ss / float64(len(x)))
+	scale := 1 / float32(math.Sqrt(float64(mean+eps)))
 	switch {
 	case w == nil:
 		for i, v := range x {
@@ -28,7 +37,7 @@ func RMSNorm(out, x, w []float32, eps float32, addOne bool) {
 		}
 	default:
 		for i, v := range x {
-			out[i] = w[i] * (v * scale)
+			out[i] = (v * scale) * w[i]
 		}
 	}
 }

@@ -185,6 +185,15 @@ func TestMatchesLlamaCpp(t *testing.T) {
 		// products to bfloat16 (goformer's default where the CPU has
 		// AVX512_BF16; without it goformer multiplies exactly, 0.1 away).
 		{"llama-bf16", synth.Options{Arch: "llama", DType: weights.BF16}, 16, 6, 256, bf16Tol(), true, false},
+		// Rounding to bfloat16 turns a one-ulp float32 difference that
+		// straddles a rounding boundary into a 2⁻⁸ one: here a layer-0
+		// RMSNorm output on an exact tie (token 20498, position 15) put
+		// goformer 0.025 away until RMSNorm followed ggml's float32
+		// operations step for step (kernels.RMSNorm). Summation order in
+		// dot products and attention still differs between the engines;
+		// other seeds and longer prompts can hit such a boundary there
+		// (qwen3 seed 2, 32 tokens: 0.027 at one position), not these.
+		{"qwen2-bf16", synth.Options{Arch: "qwen2", DType: weights.BF16}, 16, 6, 256, bf16Tol(), true, false},
 		// Quantized weights: both engines also quantize the activations to
 		// 8 bits, each its own way, which moves these tiny models'
 		// log-probabilities by up to about 0.15 against their own float
