@@ -40,48 +40,38 @@ func packQ4KSide(side []byte, a []blockQ8K, nb, half int) {
 // F[l] = fma(float(I[l]), d·d_x, F[l]); finally
 // ((F0+F1)+(F2+F3)) + ((F4+F5)+(F6+F7)).
 func gemmQ4KGo(nr int, out []float32, ldo int, w []byte, ws, rows int, a []blockQ8K, as, nb int) {
-	for i := range rows {
-		row := w[i*ws : i*ws+nb*q4KBytes]
-		for t := range nr {
-			act := a[t*as : t*as+nb]
-			var f [8]float32
-			for b := range nb {
-				blk := row[b*q4KBytes : (b+1)*q4KBytes]
-				x := &act[b]
-				d, dmin := f16ToF32(le16(blk)), f16ToF32(le16(blk[2:]))
-				sc, m := q4KScales(blk[4:16])
-				dm := dmin * x.d
-				for l := range 8 {
-					var s int32
-					if l < 4 {
-						s = int32(m[2*l])*int32(x.bsum32[2*l]) + int32(m[2*l+1])*int32(x.bsum32[2*l+1])
-					}
-					f[l] = fma32(-float32(s), dm, f[l])
-				}
-				var lanes [8]int32
-				for j := range 8 {
-					chunk := blk[16+32*(j/2) : 16+32*(j/2)+32]
-					for l := range 8 {
-						var s int32
-						for k := range 4 {
-							e := 4*l + k
-							q := chunk[e] & 15
-							if j%2 == 1 {
-								q = chunk[e] >> 4
-							}
-							s += int32(q) * int32(x.qs[32*j+e])
-						}
-						lanes[l] += int32(sc[j]) * s
-					}
-				}
-				dd := d * x.d
-				for l := range 8 {
-					f[l] = fma32(float32(lanes[l]), dd, f[l])
-				}
+	gemmKGo(nr, out, ldo, w, ws, rows, a, as, nb, q4KBytes, func(f *[8]float32, blk []byte, x *blockQ8K) {
+		d, dmin := f16ToF32(le16(blk)), f16ToF32(le16(blk[2:]))
+		sc, m := q4KScales(blk[4:16])
+		dm := dmin * x.d
+		for l := range 8 {
+			var s int32
+			if l < 4 {
+				s = int32(m[2*l])*int32(x.bsum32[2*l]) + int32(m[2*l+1])*int32(x.bsum32[2*l+1])
 			}
-			out[t*ldo+i] = ((f[0] + f[1]) + (f[2] + f[3])) + ((f[4] + f[5]) + (f[6] + f[7]))
+			f[l] = fma32(-float32(s), dm, f[l])
 		}
-	}
+		var lanes [8]int32
+		for j := range 8 {
+			chunk := blk[16+32*(j/2) : 16+32*(j/2)+32]
+			for l := range 8 {
+				var s int32
+				for k := range 4 {
+					e := 4*l + k
+					q := chunk[e] & 15
+					if j%2 == 1 {
+						q = chunk[e] >> 4
+					}
+					s += int32(q) * int32(x.qs[32*j+e])
+				}
+				lanes[l] += int32(sc[j]) * s
+			}
+		}
+		dd := d * x.d
+		for l := range 8 {
+			f[l] = fma32(float32(lanes[l]), dd, f[l])
+		}
+	})
 }
 
 // gemmQ6KGo is gemmQ4KGo for Q6_K weights: per (weight row, activation
@@ -91,32 +81,40 @@ func gemmQ4KGo(nr int, out []float32, ldo int, w []byte, ws, rows int, a []block
 // 0…63), then F[l] = fma(float(I[l]), d·d_x, F[l]); finally
 // ((F0+F1)+(F2+F3)) + ((F4+F5)+(F6+F7)), as dotQ6K / dotQ6Kx4 compute.
 func gemmQ6KGo(nr int, out []float32, ldo int, w []byte, ws, rows int, a []blockQ8K, as, nb int) {
+	gemmKGo(nr, out, ldo, w, ws, rows, a, as, nb, q6KBytes, func(f *[8]float32, blk []byte, x *blockQ8K) {
+		ql, qh, sc := blk[:128], blk[128:192], blk[192:208]
+		var lanes [8]int32
+		for l := range 8 {
+			lanes[l] = -32 * (int32(int8(sc[2*l]))*int32(x.bsum16[2*l]) + int32(int8(sc[2*l+1]))*int32(x.bsum16[2*l+1]))
+		}
+		for e := range 256 {
+			h, g, l := e/128, e%128/32, e%32
+			lo := ql[64*h+32*(g&1)+l]
+			if g >= 2 {
+				lo >>= 4
+			}
+			q := int32(lo&15) | int32(qh[32*h+l]>>(2*g)&3)<<4
+			lanes[e%32/4] += int32(int8(sc[e/16])) * q * int32(x.qs[e])
+		}
+		dd := f16ToF32(le16(blk[208:])) * x.d
+		for l := range 8 {
+			f[l] = fma32(float32(lanes[l]), dd, f[l])
+		}
+	})
+}
+
+// gemmKGo is the loop of the K-quant references: for each weight row and
+// activation row, an 8-lane float accumulator that block updates per
+// super-block (blockBytes each), then reduced as the SIMD kernels reduce
+// it: ((F0+F1)+(F2+F3)) + ((F4+F5)+(F6+F7)).
+func gemmKGo(nr int, out []float32, ldo int, w []byte, ws, rows int, a []blockQ8K, as, nb, blockBytes int, block func(f *[8]float32, blk []byte, x *blockQ8K)) {
 	for i := range rows {
-		row := w[i*ws : i*ws+nb*q6KBytes]
+		row := w[i*ws : i*ws+nb*blockBytes]
 		for t := range nr {
 			act := a[t*as : t*as+nb]
 			var f [8]float32
 			for b := range nb {
-				blk := row[b*q6KBytes : (b+1)*q6KBytes]
-				x := &act[b]
-				ql, qh, sc := blk[:128], blk[128:192], blk[192:208]
-				var lanes [8]int32
-				for l := range 8 {
-					lanes[l] = -32 * (int32(int8(sc[2*l]))*int32(x.bsum16[2*l]) + int32(int8(sc[2*l+1]))*int32(x.bsum16[2*l+1]))
-				}
-				for e := range 256 {
-					h, g, l := e/128, e%128/32, e%32
-					lo := ql[64*h+32*(g&1)+l]
-					if g >= 2 {
-						lo >>= 4
-					}
-					q := int32(lo&15) | int32(qh[32*h+l]>>(2*g)&3)<<4
-					lanes[e%32/4] += int32(int8(sc[e/16])) * q * int32(x.qs[e])
-				}
-				dd := f16ToF32(le16(blk[208:])) * x.d
-				for l := range 8 {
-					f[l] = fma32(float32(lanes[l]), dd, f[l])
-				}
+				block(&f, row[b*blockBytes:(b+1)*blockBytes], &act[b])
 			}
 			out[t*ldo+i] = ((f[0] + f[1]) + (f[2] + f[3])) + ((f[4] + f[5]) + (f[6] + f[7]))
 		}
