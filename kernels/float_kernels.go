@@ -67,20 +67,9 @@ func floatRows(out []float32, w Mat, r0 int, x []float32) {
 	}
 }
 
-// matVecFloatRows is MatVec of F32/F16/BF16 weights on the row-streaming
-// kernels; it reports false when the kernel set has none.
-func matVecFloatRows(p *Pool, out []float32, w Mat, x []float32) bool {
-	j := startFloatRows(out, w, x)
-	if j == nil {
-		return false
-	}
-	p.For(w.Rows, j.run)
-	j.release()
-	return true
-}
-
-// startFloatRows returns matVecFloatRows' job, whose loop over the weight
-// rows (j.run) the caller runs; nil when the kernel set has none.
+// startFloatRows returns the job of a MatVec of F32/F16/BF16 weights on
+// the row-streaming kernels, whose loop over the weight rows (j.run) the
+// caller runs; nil when the kernel set has none.
 func startFloatRows(out []float32, w Mat, x []float32) *floatRowsJob {
 	if curFloat.gemvRowsF32 == nil {
 		return nil

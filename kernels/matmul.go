@@ -110,6 +110,10 @@ func MatMul(p *Pool, out []float32, w Mat, x []float32, n int) {
 	if w.Rows*w.Cols*n < minParallelWork {
 		p = nil // handing work to the pool costs more than it saves
 	}
+	if n == 1 {
+		matVec(p, out, w, x)
+		return
+	}
 	switch w.Type {
 	case weights.F32, weights.F16, weights.BF16:
 		matMulFloat(p, out, w, x, n)
@@ -154,9 +158,6 @@ const (
 // matMulFloat handles F32, F16 and BF16 weights.
 func matMulFloat(p *Pool, out []float32, w Mat, x []float32, n int) {
 	if matMulTiled(p, out, w, x, n) {
-		return
-	}
-	if n == 1 && matVecFloatRows(p, out, w, x) {
 		return
 	}
 	cols, rows := w.Cols, w.Rows

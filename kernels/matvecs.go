@@ -100,6 +100,17 @@ func (j *vecsJob) rows(lo, hi int) {
 	}
 }
 
+// matVec is MatMul of one input row: startMatVec's loop, run on p.
+func matVec(p *Pool, out []float32, w Mat, x []float32) {
+	fn, rel := startMatVec(p, out, w, x)
+	if fn != nil {
+		p.For(w.Rows, fn)
+	}
+	if rel != nil {
+		rel.release()
+	}
+}
+
 // startMatVec begins MatVec(p, out, w, x): it does what comes before the
 // parallel loop over the weight rows (quantizing or rounding x) and returns
 // that loop, for the caller to run, and the job to release after it. Where
