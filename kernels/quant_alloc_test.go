@@ -9,7 +9,7 @@ import (
 )
 
 // TestMatVecQuantNoAlloc: decoding must not allocate per token. MatVec (and
-// a small batched MatMul) of each quantized type, on a pool and on the
+// small batched MatMuls) of each quantized type, on a pool and on the
 // calling goroutine, allocates nothing once its scratch buffers are warm.
 func TestMatVecQuantNoAlloc(t *testing.T) {
 	if raceEnabled {
@@ -26,7 +26,7 @@ func TestMatVecQuantNoAlloc(t *testing.T) {
 				t.Fatal(err)
 			}
 			w := Mat{Type: typ, Rows: rows, Cols: cols, Data: data}
-			for _, n := range []int{1, 3} {
+			for _, n := range []int{1, 3, 8} {
 				for _, pool := range []*Pool{nil, p} {
 					t.Run(fmt.Sprintf("%v/%dx%d/n=%d/pool=%v", typ, rows, cols, n, pool != nil), func(t *testing.T) {
 						x := randVec(rng, n*cols, 1)

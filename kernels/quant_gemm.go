@@ -5,7 +5,7 @@ import (
 	"unsafe"
 )
 
-// Packed activations for the tiled Q8_0 / Q4_0 kernels (quantKernels).
+// Packed activations for the tiled Q8_0 kernels (quantKernels).
 // Each input row is quantized per 32-element block exactly as quantizeQ8Act
 // does, then laid out per pair of blocks in q8PairBytes:
 //
@@ -13,14 +13,15 @@ import (
 //	[64, 128)  16 int32 lane corrections: −c·(x[4l]+…+x[4l+3]) for lane l
 //	[128, 192) 16 float32 scales: the first block's scale 8 times, then the second's
 //
-// c is the offset that makes the weights unsigned for VPDPBUSD: 128 for
-// Q8_0 (w XOR 0x80 = w+128), 8 for Q4_0 (the stored nibble is w+8). An odd
-// block count leaves a last half pair whose second half is all zeros.
+// 128 is the offset that makes the weights unsigned for VPDPBUSD (w XOR
+// 0x80 = w+128). An odd block count leaves a last half pair whose second
+// half is all zeros.
 const q8PairBytes = 192
 
 // packQ8Act packs one input row x (len a multiple of 32) into dst
-// (len ⌈len(x)/64⌉·q8PairBytes) with lane correction factor c.
-func packQ8Act(dst []byte, x []float32, c int32) {
+// (len ⌈len(x)/64⌉·q8PairBytes).
+func packQ8Act(dst []byte, x []float32) {
+	const c = 128
 	nb := len(x) / 32
 	dst = dst[:(nb+1)/2*q8PairBytes]
 	for b := range nb {
@@ -50,18 +51,15 @@ func fma32(a, b, c float32) float32 {
 	return float32(math.FMA(float64(a), float64(b), float64(c)))
 }
 
-// gemmQGo is the plain-Go reference of a gemmQFunc for Q8_0 (q4 false) or
-// Q4_0 weights and nr activation rows. Per (weight row, activation row) it
+// gemmQGo is the plain-Go reference of a gemmQFunc for Q8_0 weights and nr
+// activation rows. Per (weight row, activation row) it
 // performs the kernels' float operations in their order: a 16-lane
 // accumulator F, lanes 0–7 for a pair's first block and 8–15 for its second,
 // F[l] = fma(float(I[l]), dw·dx[l], F[l]) with I[l] the exact integer dot of
 // the lane's 4 values (offset removed), then h[i] = F[i]+F[i+8] and
 // ((h0+h1)+(h2+h3)) + ((h4+h5)+(h6+h7)).
-func gemmQGo(q4 bool, nr int, out []float32, ldo int, w []byte, ws, groups int, a []byte, as, np, tail int) {
-	bb := q8_0Bytes
-	if q4 {
-		bb = q4_0Bytes
-	}
+func gemmQGo(nr int, out []float32, ldo int, w []byte, ws, groups int, a []byte, as, np, tail int) {
+	const bb = q8_0Bytes
 	nb := 2*np + tail
 	for g := range groups {
 		for i := range 4 {
@@ -82,13 +80,7 @@ func gemmQGo(q4 bool, nr int, out []float32, ldo int, w []byte, ws, groups int, 
 						s := corr[lane]
 						for k := range 4 {
 							e := 4*l + k
-							var u int32
-							if q4 {
-								u = int32(blk[2+e%16] >> (4 * (e / 16)) & 15)
-							} else {
-								u = int32(blk[2+e] ^ 0x80)
-							}
-							s += u * int32(qs[32*(b%2)+e])
+							s += int32(blk[2+e]^0x80) * int32(qs[32*(b%2)+e])
 						}
 						f[lane] = fma32(float32(s), dw*ds[lane], f[lane])
 					}

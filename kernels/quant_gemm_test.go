@@ -9,7 +9,7 @@ import (
 	"github.com/goformer/goformer/weights"
 )
 
-// The tiled Q8_0 / Q4_0 kernels against gemmQGo, their plain-Go reference.
+// The tiled Q8_0 kernels against gemmQGo, their plain-Go reference.
 // Integer sums are exact in both; the float operations are the same, in the
 // same order, except that gemmQGo's fma rounds twice (float64, then float32),
 // which can move a result by an ulp: the tolerance is 1e-6 of the largest
@@ -20,65 +20,58 @@ func TestGemmQKernels(t *testing.T) {
 			t.Skip("no tiled quantized kernels in this set")
 		}
 		rng := rand.New(rand.NewPCG(51, 52))
-		for _, q4 := range []bool{false, true} {
-			bb, ks, c := q8_0Bytes, &k.quant.gemmQ8_0, int32(128)
-			if q4 {
-				bb, ks, c = q4_0Bytes, &k.quant.gemmQ4_0, 8
-			}
-			for _, nb := range []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 28, 29, 152} {
-				np, tail := nb/2, nb%2
-				as := (np+tail)*q8PairBytes + 64*rng.IntN(2)
-				for nr := 1; nr <= 4; nr++ {
-					for _, groups := range []int{1, 3} {
-						rb := nb * bb
-						for _, ws := range []int{rb, rb + 7, 0} {
-							g := groups
-							if ws == 0 {
-								g = 1
+		const bb = q8_0Bytes
+		ks := &k.quant.gemmQ8_0
+		for _, nb := range []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 28, 29, 152} {
+			np, tail := nb/2, nb%2
+			as := (np+tail)*q8PairBytes + 64*rng.IntN(2)
+			for nr := 1; nr <= 4; nr++ {
+				for _, groups := range []int{1, 3} {
+					rb := nb * bb
+					for _, ws := range []int{rb, rb + 7, 0} {
+						g := groups
+						if ws == 0 {
+							g = 1
+						}
+						w := randQuantRow(rng, bb, (4*ws*(g-1)+3*ws)/bb+nb+1, 0)[:4*ws*(g-1)+3*ws+rb]
+						for i := 0; i+2 <= len(w); i += bb { // scales stay finite wherever the blocks fall
+							put16(w[i:], f32ToF16(float32(rng.NormFloat64()*0.01)))
+						}
+						for r := range 4 * g { // each row's own block scales
+							row := w[(r/4)*4*ws+(r%4)*ws:]
+							for b := range nb {
+								put16(row[b*bb:], f32ToF16(float32(rng.NormFloat64()*0.01)))
 							}
-							w := randQuantRow(rng, bb, (4*ws*(g-1)+3*ws)/bb+nb+1, 0)[:4*ws*(g-1)+3*ws+rb]
-							for i := 0; i+2 <= len(w); i += bb { // scales stay finite wherever the blocks fall
-								put16(w[i:], f32ToF16(float32(rng.NormFloat64()*0.01)))
-							}
-							for r := range 4 * g { // each row's own block scales
-								row := w[(r/4)*4*ws+(r%4)*ws:]
-								for b := range nb {
-									put16(row[b*bb:], f32ToF16(float32(rng.NormFloat64()*0.01)))
+						}
+						a := make([]byte, nr*as)
+						for j := range nr {
+							packQ8Act(a[j*as:], randVec(rng, 32*nb, 1+9*rng.Float64()))
+						}
+						ldo := 4*g + rng.IntN(3)
+						got := make([]float32, nr*ldo)
+						want := make([]float32, nr*ldo)
+						for i := range got {
+							got[i], want[i] = -7, -7
+						}
+						ks[nr-1](got, ldo, w, ws, g, a, as, np, tail, rng.IntN(2) == 0)
+						gemmQGo(nr, want, ldo, w, ws, g, a, as, np, tail)
+						if nr == 1 && ws != 0 { // the decoding kernel: the same per row, bit for bit
+							gemv := k.quant.gemvQ8_0
+							vec := make([]float32, 4*g)
+							gemv(vec, w, ws, 4*g, a, np, tail)
+							for i, v := range vec {
+								if v != got[4*(i/4)+i%4] {
+									t.Fatalf("nb=%d ws=%d: gemv row %d = %g, gemm %g", nb, ws, i, v, got[i])
 								}
 							}
-							a := make([]byte, nr*as)
-							for j := range nr {
-								packQ8Act(a[j*as:], randVec(rng, 32*nb, 1+9*rng.Float64()), c)
-							}
-							ldo := 4*g + rng.IntN(3)
-							got := make([]float32, nr*ldo)
-							want := make([]float32, nr*ldo)
-							for i := range got {
-								got[i], want[i] = -7, -7
-							}
-							ks[nr-1](got, ldo, w, ws, g, a, as, np, tail, rng.IntN(2) == 0)
-							gemmQGo(q4, nr, want, ldo, w, ws, g, a, as, np, tail)
-							if nr == 1 && ws != 0 { // the decoding kernel: the same per row, bit for bit
-								gemv := k.quant.gemvQ8_0
-								if q4 {
-									gemv = k.quant.gemvQ4_0
-								}
-								vec := make([]float32, 4*g)
-								gemv(vec, w, ws, 4*g, a, np, tail)
-								for i, v := range vec {
-									if v != got[4*(i/4)+i%4] {
-										t.Fatalf("q4=%v nb=%d ws=%d: gemv row %d = %g, gemm %g", q4, nb, ws, i, v, got[i])
-									}
-								}
-							}
-							var amax float64
-							for _, v := range want {
-								amax = max(amax, math.Abs(float64(v)))
-							}
-							for i := range got {
-								if math.Abs(float64(got[i])-float64(want[i])) > 1e-6*amax {
-									t.Fatalf("q4=%v nb=%d nr=%d groups=%d ws=%d: out[%d] = %g, want %g", q4, nb, nr, g, ws, i, got[i], want[i])
-								}
+						}
+						var amax float64
+						for _, v := range want {
+							amax = max(amax, math.Abs(float64(v)))
+						}
+						for i := range got {
+							if math.Abs(float64(got[i])-float64(want[i])) > 1e-6*amax {
+								t.Fatalf("nb=%d nr=%d groups=%d ws=%d: out[%d] = %g, want %g", nb, nr, g, ws, i, got[i], want[i])
 							}
 						}
 					}

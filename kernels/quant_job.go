@@ -17,10 +17,9 @@ type quantJob struct {
 	x   []float32
 	n   int
 
-	// Tiled kernels (Q8_0 / Q4_0): packed activations a, as bytes per row.
+	// Tiled kernels (Q8_0; Q4_0 block sums): packed activations a, as bytes per row.
 	a            []byte
 	as, np, tail int
-	c            int32
 	ks           *[4]gemmQFunc
 	kks          *[4]gemmKFunc  // tiled K-quant kernels (Q6_K)
 	kps          *[2]gemmKPFunc // tiled kernels on pairs of input rows (Q4_K)
@@ -55,6 +54,7 @@ type quantJob struct {
 	gemv8Fn, gemvKFn                  func(lo, hi int)
 	rows8Fn, rowsKFn                  func(lo, hi int)
 	kRowsFn, kTokensFn                func(lo, hi int)
+	q4GemvFn, q4PackFn, q4PanelsFn    func(lo, hi int)
 }
 
 var quantJobs = sync.Pool{New: func() any { return newQuantJob() }}
@@ -74,6 +74,9 @@ func newQuantJob() *quantJob {
 	j.rowsKFn = j.rowsK
 	j.kRowsFn = j.tiledKRows
 	j.kTokensFn = j.tiledKTokens
+	j.q4GemvFn = j.q4Gemv
+	j.q4PackFn = j.q4Pack
+	j.q4PanelsFn = j.q4Panels
 	return j
 }
 
@@ -137,12 +140,8 @@ func (j *quantJob) start(p *Pool, out []float32, w Mat, x []float32, n int) func
 	j.out, j.w, j.x, j.n = out, w, x, n
 	switch w.Type {
 	case weights.Q8_0, weights.Q4_0:
-		ks, gemv := &curQuant.gemmQ8_0, curQuant.gemvQ8_0
-		if w.Type == weights.Q4_0 {
-			ks, gemv = &curQuant.gemmQ4_0, curQuant.gemvQ4_0
-		}
-		if ks[0] != nil {
-			return j.matMulQ0(p, ks, gemv)
+		if w.Type == weights.Q8_0 && curQuant.gemmQ8_0[0] != nil {
+			return j.matMulQ0(p, &curQuant.gemmQ8_0, curQuant.gemvQ8_0)
 		}
 		j.nb = w.Cols / 32
 		if cap(j.q8Buf) < n*j.nb {
@@ -150,6 +149,9 @@ func (j *quantJob) start(p *Pool, out []float32, w Mat, x []float32, n int) func
 		}
 		j.a8 = j.q8Buf[:n*j.nb]
 		forRows(p, n, j.quant8Fn)
+		if w.Type == weights.Q4_0 && curQuant.gemvQ4B != nil {
+			return j.matMulQ4B(p)
+		}
 		j.dot8, j.dot8x4 = dotQ8_0, dotQ8_0x4
 		if w.Type == weights.Q4_0 {
 			j.dot8, j.dot8x4 = dotQ4_0, dotQ4_0x4
@@ -252,17 +254,13 @@ func rowsBlocks[B blockQ8 | blockQ8K](j *quantJob, lo, hi int, a []B, dot func([
 	}
 }
 
-// matMulQ0 is matMulQ8 for Q8_0 / Q4_0 weights with tiled kernels ks: the
+// matMulQ0 is matMulQ8 for Q8_0 weights with tiled kernels ks: the
 // input rows are packed once, then each 4-row weight panel is multiplied
 // with tiles of up to 4 input rows. For one input row it returns the
 // decoding loop over the weight rows instead of running it (see start).
 func (j *quantJob) matMulQ0(p *Pool, ks *[4]gemmQFunc, gemv gemvQFunc) func(lo, hi int) {
 	w, n := j.w, j.n
 	j.ks, j.gemv = ks, gemv
-	j.c = 128
-	if w.Type == weights.Q4_0 {
-		j.c = 8
-	}
 	nb := w.Cols / 32
 	j.np, j.tail = nb/2, nb%2
 	j.as = (j.np + j.tail) * q8PairBytes
@@ -291,7 +289,7 @@ func (j *quantJob) matMulQ0(p *Pool, ks *[4]gemmQFunc, gemv gemvQFunc) func(lo, 
 func (j *quantJob) pack(lo, hi int) {
 	as, cols := j.as, j.w.Cols
 	for i := lo; i < hi; i++ {
-		packQ8Act(j.a[i*as:(i+1)*as], j.x[i*cols:(i+1)*cols], j.c)
+		packQ8Act(j.a[i*as:(i+1)*as], j.x[i*cols:(i+1)*cols])
 	}
 }
 

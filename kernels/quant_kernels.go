@@ -4,12 +4,14 @@ package kernels
 // kernel set (kernelSet.quant). They live apart from kernelSet's other fields
 // so that quantized and float kernels can evolve independently.
 //
-// gemmQ8_0[nr-1] and gemmQ4_0[nr-1] multiply groups of 4 weight rows with nr
-// packed activation rows (see gemmQGo for the contract); nil entries leave
-// Q8_0 / Q4_0 weights to the per-row dot kernels of the kernel set.
+// gemmQ8_0[nr-1] multiplies groups of 4 weight rows with nr packed
+// activation rows (see gemmQGo for the contract); nil entries leave Q8_0
+// weights to the per-row dot kernels of the kernel set. gemvQ8_0 is the
+// one-activation-row kernel of decoding; per weight row it performs the
+// same operations as gemmQ8_0.
 //
-// gemvQ8_0 and gemvQ4_0 are the one-activation-row kernels of decoding; per
-// weight row they perform the same operations as gemmQ8_0 / gemmQ4_0.
+// gemvQ4B and gemmQ4B are the Q4_0 kernels with block sums in lanes
+// (quant_q4.go), decoding and matrix; nil leaves Q4_0 to the per-row dots.
 //
 // gemmQ4K[np-1] multiplies Q4_K weight rows with np pairs of activation
 // rows (see gemmQ4KGo); per weight row it performs the float operations of
@@ -17,10 +19,12 @@ package kernels
 // [nr-1] does the same for Q6_K (and dotQ6K) with nr activation rows. nil
 // entries leave the type to the per-row dots.
 type quantKernels struct {
-	gemmQ8_0, gemmQ4_0 [4]gemmQFunc
-	gemvQ8_0, gemvQ4_0 gemvQFunc
-	gemmQ4K            [2]gemmKPFunc
-	gemmQ6K            [4]gemmKFunc
+	gemmQ8_0 [4]gemmQFunc
+	gemvQ8_0 gemvQFunc
+	gemvQ4B  gemvQ4BFunc
+	gemmQ4B  gemmQ4BFunc
+	gemmQ4K  [2]gemmKPFunc
+	gemmQ6K  [4]gemmKFunc
 }
 
 // gemmKFunc is one tiled K-quant kernel: rows weight rows (row i at

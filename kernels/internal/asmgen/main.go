@@ -56,11 +56,12 @@ func main() {
 		dotQ8_0x4(vnni, true)
 	}
 	for nr := 1; nr <= 4; nr++ {
-		gemmQ(false, nr)
-		gemmQ(true, nr)
+		gemmQ(nr)
 	}
-	gemvQ(false)
-	gemvQ(true)
+	gemvQ()
+	q4Constants()
+	gemvQ4B()
+	gemmQ4B()
 	gemmQ4K(1)
 	gemmQ4K(2)
 	for nr := 1; nr <= 4; nr++ {
@@ -1121,12 +1122,11 @@ func gemv(name, kind string, zmm bool) {
 	p("RET")
 }
 
-// Tiled Q8_0 / Q4_0 kernels (AVX-512 VNNI). Activations are packed by
-// packQ8Act (kernels/quant_gemm.go): per token, per pair of 32-element
-// blocks, 192 bytes: the 64 int8 values, 16 int32 lane corrections
-// (−c·Σ of the lane's 4 values, c = 128 for Q8_0, 8 for Q4_0) and 16 float32
-// scales (8 copies of each block's scale). Weights enter VPDPBUSD as the
-// unsigned side: Q8_0 bytes XOR 0x80 (w+128), Q4_0 nibbles (w+8); the
+// Tiled Q8_0 kernels (AVX-512 VNNI). Activations are packed by packQ8Act
+// (kernels/quant_gemm.go): per token, per pair of 32-element blocks, 192
+// bytes: the 64 int8 values, 16 int32 lane corrections (−128·Σ of the
+// lane's 4 values) and 16 float32 scales (8 copies of each block's scale).
+// Weights enter VPDPBUSD as the unsigned side, bytes XOR 0x80 (w+128); the
 // correction that starts each integer accumulator removes the offset.
 //
 // gemmQ computes, for `groups` groups of 4 weight rows (row i of a group at
@@ -1140,25 +1140,15 @@ func gemv(name, kind string, zmm bool) {
 // gemmPrefetch: loadW also prefetches the next group's rows.
 var gemmPrefetch bool
 
-func gemmQ(q4 bool, nr int) {
+func gemmQ(nr int) {
 	name := fmt.Sprintf("gemmQ8_0x4x%dVNNI", nr)
-	bsize := 34
-	if q4 {
-		name = fmt.Sprintf("gemmQ4_0x4x%dVNNI", nr)
-		bsize = 18
-	}
+	const bsize = 34
 	text(name, "$0-80", "(out *float32, ldo int, w *byte, ws int, groups int, a *byte, as int, np int, tail int, pf int)")
 	l := name + "_"
 	rows := []string{"SI", "DI", "R12", "R13"}
 	toks := []string{"R8", "R9", "R10", "R11"}[:nr]
 	acc := func(r, t int) int { return 4*r + t }
-	if q4 {
-		p("MOVL $0x0f0f0f0f, AX")
-		p("MOVL $0xff00ff00, DX")
-		p("KMOVD DX, K1")
-	} else {
-		p("MOVL $0x80808080, AX")
-	}
+	p("MOVL $0x80808080, AX")
 	p("VPBROADCASTD AX, Z30")
 	p("MOVQ out+0(FP), AX")
 	p("MOVQ ldo+8(FP), BX")
@@ -1184,21 +1174,11 @@ func gemmQ(q4 bool, nr int) {
 	loadW := func(half bool) {
 		for r, rp := range rows {
 			w, d := 16+r, 20+r
-			if q4 {
-				p("VMOVDQU64 2(%s), X%d", rp, w)
-				if !half {
-					p("VINSERTI32X4 $1, %d(%s), Y%d, Y%d", bsize+2, rp, w, w)
-				}
-				p("VSHUFI64X2 $0x50, Z%d, Z%d, Z%d", w, w, w)
-				p("VPSRLW $4, Z%d, K1, Z%d", w, w)
-				p("VPANDD Z30, Z%d, Z%d", w, w)
-			} else {
-				p("VMOVDQU64 2(%s), Y%d", rp, w)
-				if !half {
-					p("VINSERTI64X4 $1, %d(%s), Z%d, Z%d", bsize+2, rp, w, w)
-				}
-				p("VPXORD Z30, Z%d, Z%d", w, w)
+			p("VMOVDQU64 2(%s), Y%d", rp, w)
+			if !half {
+				p("VINSERTI64X4 $1, %d(%s), Z%d, Z%d", bsize+2, rp, w, w)
 			}
+			p("VPXORD Z30, Z%d, Z%d", w, w)
 			p("VPBROADCASTW (%s), X%d", rp, d)
 			if !half {
 				p("VPBROADCASTW %d(%s), X31", bsize, rp)
@@ -1293,22 +1273,11 @@ func gemmQ(q4 bool, nr int) {
 // gemvQ is the one-activation-row kernel for decoding: `rows` weight rows
 // (row i at w + i·ws), each streamed on its own, out[i] = the row's dot with
 // the packed activations, with gemmQ's float operations per row.
-func gemvQ(q4 bool) {
-	name := "gemvQ8_0VNNI"
-	bsize := 34
-	if q4 {
-		name = "gemvQ4_0VNNI"
-		bsize = 18
-	}
+func gemvQ() {
+	const name, bsize = "gemvQ8_0VNNI", 34
 	text(name, "$0-56", "(out *float32, w *byte, ws int, rows int, a *byte, np int, tail int)")
 	l := name + "_"
-	if q4 {
-		p("MOVL $0x0f0f0f0f, AX")
-		p("MOVL $0xff00ff00, DX")
-		p("KMOVD DX, K1")
-	} else {
-		p("MOVL $0x80808080, AX")
-	}
+	p("MOVL $0x80808080, AX")
 	p("VPBROADCASTD AX, Z30")
 	p("MOVQ out+0(FP), AX")
 	p("MOVQ w+8(FP), BX")
@@ -1321,21 +1290,11 @@ func gemvQ(q4 bool) {
 	// step multiplies one pair (half: its first block) into accumulator Z<f>.
 	step := func(f int, half bool) {
 		w, d := 16+f, 20+f
-		if q4 {
-			p("VMOVDQU64 2(SI), X%d", w)
-			if !half {
-				p("VINSERTI32X4 $1, %d(SI), Y%d, Y%d", bsize+2, w, w)
-			}
-			p("VSHUFI64X2 $0x50, Z%d, Z%d, Z%d", w, w, w)
-			p("VPSRLW $4, Z%d, K1, Z%d", w, w)
-			p("VPANDD Z30, Z%d, Z%d", w, w)
-		} else {
-			p("VMOVDQU64 2(SI), Y%d", w)
-			if !half {
-				p("VINSERTI64X4 $1, %d(SI), Z%d, Z%d", bsize+2, w, w)
-			}
-			p("VPXORD Z30, Z%d, Z%d", w, w)
+		p("VMOVDQU64 2(SI), Y%d", w)
+		if !half {
+			p("VINSERTI64X4 $1, %d(SI), Z%d, Z%d", bsize+2, w, w)
 		}
+		p("VPXORD Z30, Z%d, Z%d", w, w)
 		p("VPBROADCASTW (SI), X%d", d)
 		if !half {
 			p("VPBROADCASTW %d(SI), X%d", bsize, 24+f)
@@ -1659,4 +1618,274 @@ func q6kConstants() {
 		fmt.Fprintf(&out, "DATA bcastwz<>+%d(SB)/8, $0x%016x\n", 8*q, v)
 	}
 	fmt.Fprintf(&out, "GLOBL bcastwz<>(SB), RODATA|NOPTR, $256\n")
+}
+
+// Q4_0 kernels with block sums in lanes (AVX-512 VNNI). A row's blocks are
+// taken 16 at a time (a chunk; the last may be partial); each block's exact
+// integer dot product Σ(w−8)·x is formed first, block c of a chunk in float
+// lane q4Lane(c) (kernels/quant_q4.go), and only then does float work:
+// F = fma(float(I), dw·dx, F) per chunk, lanes holding different blocks. The
+// row's result is F's 16 lanes summed as h = F.lo + F.hi,
+// ((h0+h1)+(h2+h3)) + ((h4+h5)+(h6+h7)). The decoding kernel (gemvQ4B)
+// reaches the lanes by reducing VPDPBUSD's per-4-element sums; the matrix
+// kernel (gemmQ4B) reads weights and activations that were transposed so
+// that VPDPBUSD's lanes are blocks; both give the same integers, hence the
+// same floats, bit for bit.
+
+// q4Lane is the float lane of block c of a chunk: gemvQ4B's reduction tree
+// leaves pair k = c/2's first block in lane (k/4)·8 + k%4 and its second
+// block 4 lanes higher.
+func q4Lane(c int) int { k := c / 2; return (k/4)*8 + (c%2)*4 + k%4 }
+
+// q4Constants: q4perm holds two VPERMI2W index vectors (words) that pick
+// a chunk's Q4_0 block scales, 18 bytes = 9 words apart, in lane order:
+// the first, from words 0…63 of the chunk, those of blocks 0…7 (lanes 0…7);
+// the second, from words 72…135, those of blocks 8…15 (lanes 8…15, put at
+// words 0…7). Each window of 64 words holds 8 blocks' scales exactly.
+func q4Constants() {
+	var idx [2][32]int
+	for c := range 16 {
+		idx[c/8][q4Lane(c)%8] = 9 * (c % 8)
+	}
+	for h := range 2 {
+		for q := range 8 {
+			var v uint64
+			for k := range 4 {
+				v |= uint64(idx[h][4*q+k]) << (16 * k)
+			}
+			fmt.Fprintf(&out, "DATA q4perm<>+%d(SB)/8, $0x%016x\n", 64*h+8*q, v)
+		}
+	}
+	fmt.Fprintf(&out, "GLOBL q4perm<>(SB), RODATA|NOPTR, $128\n")
+}
+
+// gemvQ4B is the decoding kernel: out[i] = weight row i (at w + i·ws, nch
+// full chunks then a partial one of tp whole pairs and th = 0 or 1 half
+// pair) times the packed activation row a (packQ4GemvAct: per chunk its 16
+// blocks' int8 values in order, then 16 int32 corrections −8·Σx and 16
+// float32 scales dx, both in lane order). The block scales are picked
+// from four 64-byte loads at chunk offsets 0, 64, 144 and 208 (q4perm); in
+// the partial chunk those loads are masked by m0…m3 (a bit per byte of the
+// chunk's blocks), so that nothing past the row is read.
+//
+// Registers: Z0 float accumulator, Z8-Z15 pair sums, Z16-Z23 unpacked
+// weights, Z24-Z27 the scale loads, Z28-Z29 q4perm, Z30 the nibble mask,
+// Z4 int16 ones, K1
+// the upper 128 bits of each 256-bit half (words), K2-K5 m0…m3.
+func gemvQ4B() {
+	name := "gemvQ4_0BVNNI"
+	text(name, "$0-96", "(out *float32, w *byte, ws int, rows int, a *byte, nch int, tp int, th int, m0 uint64, m1 uint64, m2 uint64, m3 uint64)")
+	l := name + "_"
+	p("MOVL $0x0f0f0f0f, AX")
+	p("VPBROADCASTD AX, Z30")
+	p("MOVL $0xff00ff00, DX")
+	p("KMOVD DX, K1")
+	p("MOVL $0x00010001, AX")
+	p("VPBROADCASTD AX, Z4")
+	p("VMOVDQU64 q4perm<>(SB), Z28")
+	p("VMOVDQU64 q4perm<>+64(SB), Z29")
+	p("MOVQ out+0(FP), AX")
+	p("MOVQ w+8(FP), BX")
+	p("MOVQ rows+24(FP), R9")
+	p("MOVQ tp+48(FP), DX")
+	p("MOVQ th+56(FP), R10")
+	// pair multiplies pair k of the chunk at SI (half: its first block) with
+	// the activations at DI into Z8+k.
+	pair := func(k int, half bool) {
+		w, v := 16+k, 8+k
+		p("VMOVDQU64 %d(SI), X%d", 36*k+2, w)
+		if !half {
+			p("VINSERTI32X4 $1, %d(SI), Y%d, Y%d", 36*k+20, w, w)
+		}
+		p("VSHUFI64X2 $0x50, Z%d, Z%d, Z%d", w, w, w)
+		p("VPSRLW $4, Z%d, K1, Z%d", w, w)
+		p("VPANDD Z30, Z%d, Z%d", w, w)
+		p("VPDPBUSD %d(DI), Z%d, Z%d", 64*k, w, v)
+	}
+	// finish reduces Z8-Z15 to the block sums in lane order and does the
+	// chunk's float work (masked: the partial chunk).
+	finish := func(masked bool) {
+		// |lane sums| ≤ 4·15·127 = 7620, so the first two levels add pairs
+		// of lanes as int16 (pack, then multiply-add with ones): the sums
+		// of 4 and 8 lanes stay below 2^15.
+		for _, ab := range [][2]int{{8, 9}, {10, 11}, {12, 13}, {14, 15}, {8, 10}, {12, 14}} {
+			a, b := ab[0], ab[1]
+			p("VPACKSSDW Z%d, Z%d, Z%d", b, a, a)
+			p("VPMADDWD Z4, Z%d, Z%d", a, a)
+		}
+		p("VSHUFI32X4 $0x88, Z12, Z8, Z24")
+		p("VSHUFI32X4 $0xdd, Z12, Z8, Z8")
+		p("VPADDD Z24, Z8, Z8")
+		p("VPADDD 512(DI), Z8, Z8")
+		p("VCVTDQ2PS Z8, Z8")
+		for i, off := range []int{0, 64, 144, 208} {
+			if masked {
+				p("VMOVDQU8.Z %d(SI), K%d, Z%d", off, 2+i, 24+i)
+			} else {
+				p("VMOVDQU64 %d(SI), Z%d", off, 24+i)
+			}
+		}
+		p("VMOVDQA64 Z28, Z2")
+		p("VPERMI2W Z25, Z24, Z2")
+		p("VMOVDQA64 Z29, Z3")
+		p("VPERMI2W Z27, Z26, Z3")
+		p("VINSERTI32X4 $1, X3, Y2, Y2")
+		p("VCVTPH2PS Y2, Z2")
+		p("VMULPS 576(DI), Z2, Z2")
+		p("VFMADD231PS Z2, Z8, Z0")
+	}
+	zero := func() {
+		for k := range 8 {
+			p("VPXORD Z%d, Z%d, Z%d", 8+k, 8+k, 8+k)
+		}
+	}
+	label(l + "row")
+	p("MOVQ BX, SI")
+	p("MOVQ a+32(FP), DI")
+	p("VPXORD Z0, Z0, Z0")
+	p("MOVQ nch+40(FP), CX")
+	p("TESTQ CX, CX")
+	p("JZ %stail", l)
+	label(l + "chunk")
+	zero()
+	for k := range 8 {
+		pair(k, false)
+	}
+	finish(false)
+	p("ADDQ $288, SI")
+	p("ADDQ $640, DI")
+	p("DECQ CX")
+	p("JNZ %schunk", l)
+	label(l + "tail")
+	p("MOVQ DX, CX")
+	p("ORQ R10, CX")
+	p("JZ %sreduce", l)
+	zero()
+	for k := range 8 {
+		p("CMPQ DX, $%d", k)
+		p("JEQ %shalf%d", l, k)
+		pair(k, false)
+	}
+	p("JMP %sfinish", l)
+	for k := range 8 {
+		label(fmt.Sprintf("%shalf%d", l, k))
+		p("TESTQ R10, R10")
+		p("JZ %sfinish", l)
+		pair(k, true)
+		p("JMP %sfinish", l)
+	}
+	label(l + "finish")
+	for i := range 4 {
+		p("KMOVQ m%d+%d(FP), K%d", i, 64+8*i, 2+i)
+	}
+	finish(true)
+	label(l + "reduce")
+	p("VEXTRACTF64X4 $1, Z0, Y31")
+	p("VADDPS Y31, Y0, Y0")
+	p("VHADDPS Y0, Y0, Y0")
+	p("VHADDPS Y0, Y0, Y0")
+	p("VEXTRACTF128 $1, Y0, X1")
+	p("VADDSS X1, X0, X0")
+	p("MOVSS X0, (AX)")
+	p("ADDQ $4, AX")
+	p("ADDQ ws+16(FP), BX")
+	p("DECQ R9")
+	p("JNZ %srow", l)
+	p("VZEROUPPER")
+	p("RET")
+}
+
+// gemmQ4B is the matrix kernel: for `pairs` pairs of packed weight rows
+// (packQ4Panel: per row and chunk, 8 zmm of unsigned nibble values, zmm j
+// lane q4Lane(c) holding elements 4j…4j+3 of block c, then 16 float32 dw in
+// lane order; row i at w + i·ws) and 4 packed tokens (packQ4GemmAct: per
+// chunk 8 zmm of int8 values laid out as the weights, 16 int32 −8·Σx and 16
+// float32 dx; token t at a + t·as), nch chunks each, it stores row i's
+// result for token t at out + t·ldo + 4i (ldo in bytes).
+//
+// Registers: Z0-Z7 float accumulators (row r, token t in Z(4r+t)), Z8-Z15
+// integer sums (likewise), Z16-Z19 weights, Z20-Z23 activations, Z24-Z25
+// dw, Z26-Z27 dw·dx; R8-R11 the tokens, SI and R12 the rows.
+func gemmQ4B() {
+	name := "gemmQ4_0x2x4BVNNI"
+	text(name, "$0-64", "(out *float32, ldo int, w *byte, ws int, pairs int, a *byte, as int, nch int)")
+	l := name + "_"
+	toks := []string{"R8", "R9", "R10", "R11"}
+	p("MOVQ out+0(FP), AX")
+	p("MOVQ ldo+8(FP), BX")
+	p("MOVQ w+16(FP), R13")
+	label(l + "pair")
+	p("MOVQ R13, SI")
+	p("MOVQ ws+24(FP), DX")
+	p("LEAQ (SI)(DX*1), R12")
+	p("MOVQ a+40(FP), R8")
+	p("MOVQ as+48(FP), DX")
+	for t := 1; t < 4; t++ {
+		p("LEAQ (%s)(DX*1), %s", toks[t-1], toks[t])
+	}
+	for a := range 8 {
+		p("VPXORD Z%d, Z%d, Z%d", a, a, a)
+	}
+	p("MOVQ nch+56(FP), CX")
+	label(l + "chunk")
+	// Integer sums of (row r, token t) in Z(8+4r+t), started at −8·Σx; per
+	// 4 values j, the two rows' weights once and each token's values once.
+	for t, tp := range toks {
+		p("VMOVDQU32 512(%s), Z%d", tp, 8+t)
+		p("VMOVDQA32 Z%d, Z%d", 8+t, 12+t)
+	}
+	for j := range 8 {
+		w0, w1 := 16+2*(j%2), 17+2*(j%2)
+		p("VMOVDQU64 %d(SI), Z%d", 64*j, w0)
+		p("VMOVDQU64 %d(R12), Z%d", 64*j, w1)
+		for t, tp := range toks {
+			x := 20 + t
+			p("VMOVDQU64 %d(%s), Z%d", 64*j, tp, x)
+			p("VPDPBUSD Z%d, Z%d, Z%d", x, w0, 8+t)
+			p("VPDPBUSD Z%d, Z%d, Z%d", x, w1, 12+t)
+		}
+	}
+	p("VMOVUPS 512(SI), Z24")
+	p("VMOVUPS 512(R12), Z25")
+	for t, tp := range toks {
+		for r := range 2 {
+			i := 8 + 4*r + t
+			p("VCVTDQ2PS Z%d, Z%d", i, i)
+			p("VMULPS 576(%s), Z%d, Z%d", tp, 24+r, 26+r)
+			p("VFMADD231PS Z%d, Z%d, Z%d", 26+r, i, 4*r+t)
+		}
+	}
+	p("ADDQ $576, SI")
+	p("ADDQ $576, R12")
+	for _, tp := range toks {
+		p("ADDQ $640, %s", tp)
+	}
+	p("DECQ CX")
+	p("JNZ %schunk", l)
+	// Reduce each accumulator by the lane tree; tokens t, t+1 together:
+	// [row0 t, row1 t, row0 t+1, row1 t+1].
+	for a := range 8 {
+		p("VEXTRACTF64X4 $1, Z%d, Y31", a)
+		p("VADDPS Y31, Y%d, Y%d", a, a)
+	}
+	p("MOVQ AX, DX")
+	for t := 0; t < 4; t += 2 {
+		a, b, c, d := t, 4+t, t+1, 5+t
+		p("VHADDPS Y%d, Y%d, Y%d", b, a, a)
+		p("VHADDPS Y%d, Y%d, Y%d", d, c, c)
+		p("VHADDPS Y%d, Y%d, Y%d", c, a, a)
+		p("VEXTRACTF32X4 $1, Y%d, X31", a)
+		p("VADDPS X31, X%d, X%d", a, a)
+		p("VMOVQ X%d, (DX)", a)
+		p("ADDQ BX, DX")
+		p("VPEXTRQ $1, X%d, (DX)", a)
+		p("ADDQ BX, DX")
+	}
+	p("ADDQ $8, AX")
+	p("MOVQ ws+24(FP), DX")
+	p("LEAQ (R13)(DX*2), R13")
+	p("DECQ pairs+32(FP)")
+	p("JNZ %spair", l)
+	p("VZEROUPPER")
+	p("RET")
 }
