@@ -20,6 +20,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -36,6 +37,7 @@ import (
 type options struct {
 	models, types  string
 	p, n, r, t, c  int
+	rounds         int
 	dir, peer      string
 	shared         string
 	mmap           bool
@@ -55,7 +57,8 @@ func main() {
 	flag.StringVar(&o.types, "types", "f32,bf16,q8_0,q4_k", "weight types, comma-separated")
 	flag.IntVar(&o.p, "p", 512, "prompt-processing test length")
 	flag.IntVar(&o.n, "n", 128, "generation test length")
-	flag.IntVar(&o.r, "r", 3, "repetitions of each test")
+	flag.IntVar(&o.r, "r", 3, "repetitions of each test in each round")
+	flag.IntVar(&o.rounds, "rounds", 2, "rounds per file: each runs both engines, in alternating order (goformer first, then llama.cpp first, ...); the table merges the rounds' repetitions")
 	flag.IntVar(&o.t, "t", 2, "threads, for both engines")
 	flag.IntVar(&o.c, "c", 0, "context (KV cache positions) for both engines (0: p+n rounded up to a multiple of 256)")
 	flag.StringVar(&o.dir, "dir", filepath.Join(os.TempDir(), "goformer-bench"), "folder for the synthetic files, the binary and raw results")
@@ -161,22 +164,47 @@ func run(ctx context.Context, o options, stdout io.Writer) error {
 		if !o.mmap {
 			args = append(args, "--no-mmap")
 		}
-		logf("goformer %s", filepath.Base(f.path))
-		before := meter.best(nearPasses)
-		if r.gf, err = runJSON(ctx, o.timeout, o.dir, "goformer", f.path, gfBin, args...); err != nil {
-			r.errs = append(r.errs, "goformer: "+err.Error())
+		largs := []string{filepath.Join("bench", "llamacpp.mjs"), "--model", f.path, "--peer", peer, "--p", fmt.Sprint(o.p), "--n", fmt.Sprint(o.n),
+			"--r", fmt.Sprint(o.r), "--t", fmt.Sprint(o.t), "--c", fmt.Sprint(o.c), "--kv", o.kv}
+		if o.mmap {
+			largs = append(largs, "--mmap")
 		}
-		r.nearBW = max(before, meter.best(nearPasses))
-		logf("memory read bandwidth around that run: %.1f GB/s", r.nearBW/1e9)
-		if !o.skipLlama {
-			largs := []string{filepath.Join("bench", "llamacpp.mjs"), "--model", f.path, "--peer", peer, "--p", fmt.Sprint(o.p), "--n", fmt.Sprint(o.n),
-				"--r", fmt.Sprint(o.r), "--t", fmt.Sprint(o.t), "--c", fmt.Sprint(o.c), "--kv", o.kv}
-			if o.mmap {
-				largs = append(largs, "--mmap")
+		// The machine's speed drifts by tens of percent over minutes, so
+		// the engines take turns, in alternating order (ABBA for two
+		// rounds), and each one's repetitions are merged over the rounds.
+		for round := range max(1, o.rounds) {
+			suffix := ""
+			if round > 0 {
+				suffix = fmt.Sprintf(".%d", round+1)
 			}
-			logf("llama.cpp %s", filepath.Base(f.path))
-			if r.lc, err = runJSON(ctx, o.timeout, o.dir, "llamacpp", f.path, "node", largs...); err != nil {
-				r.errs = append(r.errs, "llama.cpp: "+err.Error())
+			runGF := func() {
+				logf("goformer %s (round %d)", filepath.Base(f.path), round+1)
+				before := meter.best(nearPasses)
+				m, err := runJSON(ctx, o.timeout, o.dir, "goformer"+suffix, f.path, gfBin, args...)
+				if err != nil {
+					r.errs = append(r.errs, "goformer: "+err.Error())
+				}
+				r.gf = mergeResults(r.gf, m)
+				r.nearBW = max(r.nearBW, before, meter.best(nearPasses))
+				logf("memory read bandwidth around that run: %.1f GB/s", r.nearBW/1e9)
+			}
+			runLC := func() {
+				if o.skipLlama {
+					return
+				}
+				logf("llama.cpp %s (round %d)", filepath.Base(f.path), round+1)
+				m, err := runJSON(ctx, o.timeout, o.dir, "llamacpp"+suffix, f.path, "node", largs...)
+				if err != nil {
+					r.errs = append(r.errs, "llama.cpp: "+err.Error())
+				}
+				r.lc = mergeResults(r.lc, m)
+			}
+			if round%2 == 0 {
+				runGF()
+				runLC()
+			} else {
+				runLC()
+				runGF()
 			}
 		}
 		// Peak RSS of generation alone, in a fresh process (the pp test's
@@ -207,6 +235,40 @@ func run(ctx context.Context, o options, stdout io.Writer) error {
 	}
 	writeTable(stdout, o, rows, bw, loadBefore, loadavg(), time.Since(start))
 	return nil
+}
+
+// mergeResults adds the repetitions of each test in b to those in a: the
+// samples are concatenated, the mean and (sample) standard deviation
+// recomputed, and the peak RSS is the larger one.
+func mergeResults(a, b map[string]result) map[string]result {
+	if a == nil {
+		return b
+	}
+	for k, y := range b {
+		x, ok := a[k]
+		if !ok {
+			a[k] = y
+			continue
+		}
+		x.Samples = append(append([]float64(nil), x.Samples...), y.Samples...)
+		var sum float64
+		for _, v := range x.Samples {
+			sum += v
+		}
+		x.AvgTs = sum / float64(len(x.Samples))
+		var ss float64
+		for _, v := range x.Samples {
+			ss += (v - x.AvgTs) * (v - x.AvgTs)
+		}
+		x.StdTs = 0
+		if len(x.Samples) > 1 {
+			x.StdTs = math.Sqrt(ss / float64(len(x.Samples)-1))
+		}
+		x.PeakRSS = max(x.PeakRSS, y.PeakRSS)
+		x.Partial = x.Partial || y.Partial
+		a[k] = x
+	}
+	return a
 }
 
 func logf(format string, args ...any) {
@@ -489,8 +551,9 @@ func writeTable(w io.Writer, o options, rows []*row, bw float64, loadBefore, loa
 	}
 	fmt.Fprintf(w, "Machine: %s, %d threads; %s UTC; goformer %s; llama.cpp through node-llama-cpp 3.21.1 (CPU); load average %s before, %s after; %s.\n\n",
 		cpuModel(), o.t, time.Now().UTC().Format("2006-01-02 15:04"), gitCommit(), loadBefore, loadAfter, took.Round(time.Second))
-	fmt.Fprintf(w, "Settings: %s; batch 512; context %d; %d repetitions after a warm-up; goformer KV cache f32, llama.cpp KV cache %s. "+
-		"Memory read bandwidth (%d threads): %.1f GB/s.\n\n", mode, o.c, o.r, o.kv, o.t, bw/1e9)
+	rounds := max(1, o.rounds)
+	fmt.Fprintf(w, "Settings: %s; batch 512; context %d; %d round(s) per file, the engines taking turns in alternating order, each round %d repetitions after a warm-up (t/s are mean ± std over all rounds' repetitions); goformer KV cache f32, llama.cpp KV cache %s. "+
+		"Memory read bandwidth (%d threads): %.1f GB/s.\n\n", mode, o.c, rounds, o.r, o.kv, o.t, bw/1e9)
 	fmt.Fprintf(w, "| file | weights | %s goformer t/s | %s llama.cpp t/s | %s ratio | %s goformer t/s | %s llama.cpp t/s | %s ratio | tg bandwidth use | load (mmap) | tg peak RSS / (file + KV) |\n", pp, pp, pp, tg, tg, tg)
 	fmt.Fprintf(w, "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
 	var notes []string
@@ -508,7 +571,7 @@ func writeTable(w io.Writer, o options, rows []*row, bw float64, loadBefore, loa
 				return "—"
 			}
 			if x.Partial {
-				return fmt.Sprintf("%.2f ± %.2f (%d of %d reps)", x.AvgTs, x.StdTs, len(x.Samples), o.r)
+				return fmt.Sprintf("%.2f ± %.2f (%d of %d reps)", x.AvgTs, x.StdTs, len(x.Samples), rounds*o.r)
 			}
 			return fmt.Sprintf("%.2f ± %.2f", x.AvgTs, x.StdTs)
 		}
