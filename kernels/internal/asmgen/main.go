@@ -1666,7 +1666,11 @@ func q4Constants() {
 // float32 scales dx, both in lane order). The block scales are picked
 // from four 64-byte loads at chunk offsets 0, 64, 144 and 208 (q4perm); in
 // the partial chunk those loads are masked by m0…m3 (a bit per byte of the
-// chunk's blocks), so that nothing past the row is read.
+// chunk's blocks), so that nothing past the row is read. Each full chunk
+// prefetches the bytes 8 KiB ahead into L2: on the qwen2.5-0.5b layer
+// stream at 2 threads (BenchmarkMatVecLayers) that was 10% faster over 8
+// alternating pairs; without it the kernel streams about half as fast from
+// memory as from cache, as if compute and misses did not overlap.
 //
 // Registers: Z0 float accumulator, Z8-Z15 pair sums, Z16-Z23 unpacked
 // weights, Z24-Z27 the scale loads, Z28-Z29 q4perm, Z30 the nibble mask,
@@ -1750,6 +1754,9 @@ func gemvQ4B() {
 	zero()
 	for k := range 8 {
 		pair(k, false)
+		if k < 5 { // the chunk's 288 bytes, 8 KiB ahead, into L2
+			p("PREFETCHT1 %d(SI)", 8192+64*k)
+		}
 	}
 	finish(false)
 	p("ADDQ $288, SI")
