@@ -30,7 +30,7 @@ func packQ8Act(dst []byte, x []float32) {
 		qs := unsafe.Slice((*int8)(unsafe.Pointer(&dst[base+32*h])), 32)
 		corr := unsafe.Slice((*int32)(unsafe.Pointer(&dst[base+64+32*h])), 8)
 		ds := unsafe.Slice((*float32)(unsafe.Pointer(&dst[base+128+32*h])), 8)
-		d := quantRow(qs, x[32*b:32*b+32])
+		d := quantBlock32(qs, x[32*b:32*b+32])
 		for l := range 8 {
 			s := int32(qs[4*l]) + int32(qs[4*l+1]) + int32(qs[4*l+2]) + int32(qs[4*l+3])
 			corr[l] = -c * s

@@ -172,3 +172,36 @@ func TestQuantizeRoundTrip(t *testing.T) {
 		t.Error("Q5_K: no error")
 	}
 }
+
+// The 8-bit activations are quantized as llama.cpp quantizes them (peer
+// tests compare the whole models): 32-element blocks with the scale
+// amax/127 rounded to float16, 256-element blocks with the scale 1/(−127/m),
+// m the first value of largest magnitude (negative when m is positive).
+func TestActivationQuantizationAsLlamaCpp(t *testing.T) {
+	x := make([]float32, 256)
+	for i := range x {
+		x[i] = float32(i%7) * 0.1
+	}
+	x[3], x[40] = 2, -2 // the first of largest magnitude is positive
+	var b blockQ8
+	d := quantBlock32(b.qs[:], x[:32])
+	if want := f16ToF32(f32ToF16(2.0 / 127)); d != want || d == 2.0/127 {
+		t.Errorf("Q8_0 block scale %g, want the float16 %g", d, want)
+	}
+	if b.qs[3] != 127 {
+		t.Errorf("Q8_0 block: q[3] = %d, want 127", b.qs[3])
+	}
+	var k blockQ8K
+	dk := quantBlockK(k.qs[:], x)
+	if is := float32(-127.0 / 2); dk != 1/is {
+		t.Errorf("Q8_K block scale %g, want %g", dk, 1/is)
+	}
+	if k.qs[3] != -127 || k.qs[40] != 127 {
+		t.Errorf("Q8_K block: q[3], q[40] = %d, %d, want -127, 127", k.qs[3], k.qs[40])
+	}
+	for i, q := range k.qs {
+		if want := float64(x[i]) / float64(dk); math.Abs(float64(q)-want) > 0.5+1e-4 {
+			t.Fatalf("Q8_K block: q[%d] = %d, x/d = %g", i, q, want)
+		}
+	}
+}
