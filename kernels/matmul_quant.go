@@ -39,17 +39,32 @@ const (
 	_ = uint(304 - unsafe.Offsetof(blockQ8K{}.d))
 )
 
-// quantRow quantizes x to symmetric int8 with scale amax/127 and returns the
-// scale; q must have len(x) elements.
-func quantRow(q []int8, x []float32) float32 {
+// quantSym quantizes x to symmetric int8 (q has len(x) elements, rounded
+// to nearest even) and returns the scale, as llama.cpp does on x86: for
+// 32-element blocks (k false) x·(127/amax) with scale amax/127; for K-quant
+// blocks (k true) x·(−127/m) with scale 1/(−127/m), m the first value of
+// largest magnitude.
+func quantSym(q []int8, x []float32, k bool) float32 {
 	amax := absMax(x)
 	q = q[:len(x)]
 	if amax == 0 {
 		clear(q)
 		return 0
 	}
-	quantI8(q, x, 127/amax)
-	return amax / 127
+	if !k {
+		quantI8(q, x, 127/amax)
+		return amax / 127
+	}
+	m := amax
+	for _, v := range x {
+		if abs32(v) == amax {
+			m = v
+			break
+		}
+	}
+	is := -127 / m
+	quantI8(q, x, is)
+	return 1 / is
 }
 
 // absMaxGo returns max |x[i]| (len(x) a multiple of 8).
@@ -73,14 +88,13 @@ func quantI8Go(q []int8, x []float32, id float32) {
 }
 
 // quantBlock32 quantizes a 32-element activation block (for Q8_0 and Q4_0
-// weights) as llama.cpp's quantize_row_q8_0 does on x86: values x·(127/amax)
-// rounded to nearest even, and the scale amax/127 stored as float16, so
-// that the products carry the float16-rounded scale. Keeping the float32
-// scale instead moved tiny models' log-probabilities 0.1-0.2 away from
-// llama.cpp's (peer tests llama-q8_0, llama-q4_0, qwen2-q4_0); with the
-// rounding they agree within 6e-4, as float files do.
+// weights) as llama.cpp's quantize_row_q8_0 does on x86, the scale stored
+// as float16, so that the products carry the float16-rounded scale.
+// Keeping the float32 scale instead moved tiny models' log-probabilities
+// 0.1-0.2 away from llama.cpp's (peer tests llama-q8_0, llama-q4_0,
+// qwen2-q4_0); with the rounding they agree within 6e-4, as float files do.
 func quantBlock32(q []int8, x []float32) float32 {
-	return f16ToF32(f32ToF16(quantRow(q, x)))
+	return f16ToF32(f32ToF16(quantSym(q, x, false)))
 }
 
 func quantizeQ8Act(dst []blockQ8, x []float32) {
@@ -96,27 +110,8 @@ func quantizeQ8Act(dst []blockQ8, x []float32) {
 }
 
 // quantBlockK quantizes a 256-element activation block (for K-quant
-// weights) as llama.cpp's quantize_row_q8_K does: with the scale taken
-// from the value of largest magnitude m (the first one), values x·(−127/m)
-// rounded to nearest even, and the scale 1/(−127/m).
-func quantBlockK(q []int8, x []float32) float32 {
-	amax := absMax(x)
-	q = q[:len(x)]
-	if amax == 0 {
-		clear(q)
-		return 0
-	}
-	m := amax
-	for _, v := range x {
-		if abs32(v) == amax {
-			m = v
-			break
-		}
-	}
-	is := -127 / m
-	quantI8(q, x, is)
-	return 1 / is
-}
+// weights) as llama.cpp's quantize_row_q8_K does (see quantSym).
+func quantBlockK(q []int8, x []float32) float32 { return quantSym(q, x, true) }
 
 func quantizeQ8KAct(dst []blockQ8K, x []float32) {
 	for b := range dst {

@@ -1321,6 +1321,13 @@ func gemvQ() {
 	p("CMPQ tail+48(FP), $0")
 	p("JEQ %sreduce", l)
 	step(0, true)
+	gemvRowEnd(l)
+}
+
+// gemvRowEnd ends a decoding kernel's row: it sums the 16 lanes of Z0 as
+// h = lo + hi, ((h0+h1)+(h2+h3)) + ((h4+h5)+(h6+h7)), stores the result at
+// AX, and moves to the next row (BX += ws, R9 rows left) or returns.
+func gemvRowEnd(l string) {
 	label(l + "reduce")
 	p("VEXTRACTF64X4 $1, Z0, Y31")
 	p("VADDPS Y31, Y0, Y0")
@@ -1786,20 +1793,7 @@ func gemvQ4B() {
 		p("KMOVQ m%d+%d(FP), K%d", i, 64+8*i, 2+i)
 	}
 	finish(true)
-	label(l + "reduce")
-	p("VEXTRACTF64X4 $1, Z0, Y31")
-	p("VADDPS Y31, Y0, Y0")
-	p("VHADDPS Y0, Y0, Y0")
-	p("VHADDPS Y0, Y0, Y0")
-	p("VEXTRACTF128 $1, Y0, X1")
-	p("VADDSS X1, X0, X0")
-	p("MOVSS X0, (AX)")
-	p("ADDQ $4, AX")
-	p("ADDQ ws+16(FP), BX")
-	p("DECQ R9")
-	p("JNZ %srow", l)
-	p("VZEROUPPER")
-	p("RET")
+	gemvRowEnd(l)
 }
 
 // gemmQ4B is the matrix kernel: for `pairs` pairs of packed weight rows
