@@ -161,41 +161,21 @@ func matMulFloat(p *Pool, out []float32, w Mat, x []float32, n int) {
 		return
 	}
 	cols, rows := w.Cols, w.Rows
-	// gemvAt computes res[j] = Σ_{c<kn} W[r+j·step, k0+c]·xs[c], j < 4
-	// (step 0 repeats row r).
-	gemvAt := func(res *[4]float32, r, step, k0, kn int, xs []float32) {
-		switch w.Type {
-		case weights.F32:
-			gemvF32(res, asF32(w.Data)[r*cols+k0:], step*cols, xs, kn)
-		case weights.F16:
-			gemvF16(res, asU16(w.Data)[r*cols+k0:], step*cols, xs, kn)
-		default:
-			gemvBF16(res, asU16(w.Data)[r*cols+k0:], step*cols, xs, kn)
+	if n < 4 && curFloat.gemvRowsF32 == nil {
+		// Decoding on the plain-Go kernels: a pooled job, so that a warm
+		// call allocates nothing (the closures below would).
+		j := floatGemvJobs.Get().(*floatGemvJob)
+		j.out, j.w, j.x, j.n = out, w, x, n
+		if len(j.res) < rows {
+			j.res = make([][4]float32, rows)
 		}
+		p.For(rows, j.runFn)
+		j.out, j.w, j.x = nil, Mat{}, nil
+		floatGemvJobs.Put(j)
+		return
 	}
 	// gemvRows computes out[i, r] for r in [r0, r1) from the stored weights.
-	gemvRows := func(i, r0, r1 int) {
-		var res [4]float32
-		xi := x[i*cols : (i+1)*cols]
-		for r := r0; r < r1; {
-			cnt, step := 4, 1
-			if r+4 > r1 {
-				cnt, step = 1, 0
-			}
-			for k0 := 0; k0 < cols; k0 += kChunk {
-				kn := min(kChunk, cols-k0)
-				gemvAt(&res, r, step, k0, kn, xi[k0:k0+kn])
-				for j := range cnt {
-					if k0 == 0 {
-						out[i*rows+r+j] = res[j]
-					} else {
-						out[i*rows+r+j] += res[j]
-					}
-				}
-			}
-			r += cnt
-		}
-	}
+	gemvRows := func(i, r0, r1 int) { floatGemvRows(new([4]float32), out, w, x, i, r0, r1) }
 	// With a row-streaming kernel (same per-row arithmetic), the rows are
 	// read one after the other: a single stream, faster from memory than
 	// four interleaved rows.
@@ -273,6 +253,70 @@ func matMulFloat(p *Pool, out []float32, w Mat, x []float32, n int) {
 			}
 		}
 	})
+}
+
+// floatGemvAt computes res[j] = Σ_{c<kn} W[r+j·step, k0+c]·xs[c], j < 4
+// (step 0 repeats row r), for F32, F16 or BF16 weights w.
+func floatGemvAt(res *[4]float32, w Mat, r, step, k0, kn int, xs []float32) {
+	cols := w.Cols
+	switch w.Type {
+	case weights.F32:
+		gemvF32(res, asF32(w.Data)[r*cols+k0:], step*cols, xs, kn)
+	case weights.F16:
+		gemvF16(res, asU16(w.Data)[r*cols+k0:], step*cols, xs, kn)
+	default:
+		gemvBF16(res, asU16(w.Data)[r*cols+k0:], step*cols, xs, kn)
+	}
+}
+
+// floatGemvRows computes out[i, r] = W[r]·x[i] for r in [r0, r1), four rows
+// at a time in chunks of kChunk columns (one at a time for the last rows),
+// with res as scratch (a local array would escape through the kernel's
+// function value and allocate).
+func floatGemvRows(res *[4]float32, out []float32, w Mat, x []float32, i, r0, r1 int) {
+	cols, rows := w.Cols, w.Rows
+	xi := x[i*cols : (i+1)*cols]
+	for r := r0; r < r1; {
+		cnt, step := 4, 1
+		if r+4 > r1 {
+			cnt, step = 1, 0
+		}
+		for k0 := 0; k0 < cols; k0 += kChunk {
+			kn := min(kChunk, cols-k0)
+			floatGemvAt(res, w, r, step, k0, kn, xi[k0:k0+kn])
+			for j := range cnt {
+				if k0 == 0 {
+					out[i*rows+r+j] = res[j]
+				} else {
+					out[i*rows+r+j] += res[j]
+				}
+			}
+		}
+		r += cnt
+	}
+}
+
+// floatGemvJob is matMulFloat for fewer than 4 input rows without
+// row-streaming kernels, its loop body bound once (runFn).
+type floatGemvJob struct {
+	out   []float32
+	w     Mat
+	x     []float32
+	n     int
+	res   [][4]float32 // scratch of the chunk starting at row lo: res[lo]
+	runFn func(lo, hi int)
+}
+
+var floatGemvJobs = sync.Pool{New: func() any {
+	j := new(floatGemvJob)
+	j.runFn = j.run
+	return j
+}}
+
+func (j *floatGemvJob) run(lo, hi int) {
+	for i := range j.n {
+		floatGemvRows(&j.res[lo], j.out, j.w, j.x, i, lo, hi)
+	}
 }
 
 // Scratch float buffers, reused across calls so steady-state inference does

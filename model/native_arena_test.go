@@ -1,11 +1,9 @@
 package model
 
 import (
-	"strings"
 	"testing"
 
 	"github.com/goformer/goformer/internal/defaultmodel"
-	"github.com/goformer/goformer/kernels"
 	"github.com/goformer/goformer/weights"
 )
 
@@ -61,10 +59,6 @@ func TestArenaKeepReusesLayerMemory(t *testing.T) {
 func TestNativeDecodeNoAlloc(t *testing.T) {
 	if raceEnabled {
 		t.Skip("allocation counts are meaningless under the race detector")
-	}
-	if strings.HasPrefix(kernels.SIMD(), "none") {
-		// Known gap: the plain-Go float MatVec binds its loops as closures.
-		t.Skip("the plain-Go kernels (purego) allocate in float MatVec")
 	}
 	m, be := nativeDefault(t)
 	cache, err := be.NewCache(m.Config().CacheSpec(256, 1))
