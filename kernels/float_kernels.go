@@ -34,12 +34,16 @@ var goFloatKernels = floatKernels{}
 // curFloat are the float kernels in use (see useKernels).
 var curFloat floatKernels
 
-// floatRowsJob is one MatVec of float weights on the row-streaming kernels,
-// with its loop body bound once, so that decoding hands the pool no new
-// closure per call (jobs are recycled through floatRowsJobs).
+// floatRowsJob is one product of float weights with n < 4 input rows (a
+// MatVec when decoding), row by row: on the row-streaming kernels where the
+// set has them, else on the plain-Go gemv (floatGemvRows). Its loop body is
+// bound once, so that decoding hands the pool no new closure per call (jobs
+// are recycled through floatRowsJobs).
 type floatRowsJob struct {
 	out, x []float32
 	w      Mat
+	n      int
+	res    [][4]float32 // plain-Go gemv: scratch of the chunk starting at row lo, res[lo]
 	run    func(lo, hi int)
 }
 
@@ -49,8 +53,17 @@ var floatRowsJobs = sync.Pool{New: func() any {
 	return j
 }}
 
-// rows computes out[lo:hi].
-func (j *floatRowsJob) rows(lo, hi int) { floatRows(j.out[lo:hi], j.w, lo, j.x) }
+// rows computes rows [lo, hi) of every input row.
+func (j *floatRowsJob) rows(lo, hi int) {
+	cols, rows := j.w.Cols, j.w.Rows
+	for i := range j.n {
+		if curFloat.gemvRowsF32 != nil {
+			floatRows(j.out[i*rows+lo:i*rows+hi], j.w, lo, j.x[i*cols:(i+1)*cols])
+		} else {
+			floatGemvRows(&j.res[lo], j.out, j.w, j.x, i, lo, hi)
+		}
+	}
+}
 
 // floatRows sets out[i] = row r0+i of w (F32, F16 or BF16) · x for
 // i < len(out) with the row-streaming kernel of w's type, which must exist
@@ -67,15 +80,15 @@ func floatRows(out []float32, w Mat, r0 int, x []float32) {
 	}
 }
 
-// startFloatRows returns the job of a MatVec of F32/F16/BF16 weights on
-// the row-streaming kernels, whose loop over the weight rows (j.run) the
-// caller runs; nil when the kernel set has none.
-func startFloatRows(out []float32, w Mat, x []float32) *floatRowsJob {
-	if curFloat.gemvRowsF32 == nil {
-		return nil
-	}
+// startFloatRows returns the job of the product of F32/F16/BF16 weights
+// with n < 4 input rows, whose loop over the weight rows (j.run) the caller
+// runs.
+func startFloatRows(out []float32, w Mat, x []float32, n int) *floatRowsJob {
 	j := floatRowsJobs.Get().(*floatRowsJob)
-	j.out, j.w, j.x = out, w, x
+	j.out, j.w, j.x, j.n = out, w, x, n
+	if curFloat.gemvRowsF32 == nil && len(j.res) < w.Rows {
+		j.res = make([][4]float32, w.Rows)
+	}
 	return j
 }
 

@@ -161,17 +161,10 @@ func matMulFloat(p *Pool, out []float32, w Mat, x []float32, n int) {
 		return
 	}
 	cols, rows := w.Cols, w.Rows
-	if n < 4 && curFloat.gemvRowsF32 == nil {
-		// Decoding on the plain-Go kernels: a pooled job, so that a warm
-		// call allocates nothing (the closures below would).
-		j := floatGemvJobs.Get().(*floatGemvJob)
-		j.out, j.w, j.x, j.n = out, w, x, n
-		if len(j.res) < rows {
-			j.res = make([][4]float32, rows)
-		}
-		p.For(rows, j.runFn)
-		j.out, j.w, j.x = nil, Mat{}, nil
-		floatGemvJobs.Put(j)
+	if n < 4 { // row by row, on a pooled job: a warm call allocates nothing
+		j := startFloatRows(out, w, x, n)
+		p.For(rows, j.run)
+		j.release()
 		return
 	}
 	// gemvRows computes out[i, r] for r in [r0, r1) from the stored weights.
@@ -184,14 +177,8 @@ func matMulFloat(p *Pool, out []float32, w Mat, x []float32, n int) {
 			floatRows(out[i*rows+r0:i*rows+r1], w, r0, x[i*cols:(i+1)*cols])
 		}
 	}
-	groups := n &^ 3 // input rows handled four at a time by gemm
+	groups := n &^ 3 // input rows handled four at a time by gemm (n ≥ 4 here)
 	p.For(rows, func(lo, hi int) {
-		if groups == 0 {
-			for i := range n {
-				gemvRows(i, lo, hi)
-			}
-			return
-		}
 		var panel []float32
 		if w.Type != weights.F32 {
 			bp := getF32(panelRows * min(kChunk, cols))
@@ -293,29 +280,6 @@ func floatGemvRows(res *[4]float32, out []float32, w Mat, x []float32, i, r0, r1
 			}
 		}
 		r += cnt
-	}
-}
-
-// floatGemvJob is matMulFloat for fewer than 4 input rows without
-// row-streaming kernels, its loop body bound once (runFn).
-type floatGemvJob struct {
-	out   []float32
-	w     Mat
-	x     []float32
-	n     int
-	res   [][4]float32 // scratch of the chunk starting at row lo: res[lo]
-	runFn func(lo, hi int)
-}
-
-var floatGemvJobs = sync.Pool{New: func() any {
-	j := new(floatGemvJob)
-	j.runFn = j.run
-	return j
-}}
-
-func (j *floatGemvJob) run(lo, hi int) {
-	for i := range j.n {
-		floatGemvRows(&j.res[lo], j.out, j.w, j.x, i, lo, hi)
 	}
 }
 

@@ -122,10 +122,8 @@ func startMatVec(p *Pool, out []float32, w Mat, x []float32) (func(lo, hi int), 
 		if j := startTiled(p, out, w, x, 1); j != nil {
 			return j.run, j
 		}
-		if j := startFloatRows(out, w, x); j != nil {
-			return j.run, j
-		}
-		matMulFloat(p, out, w, x, 1)
+		j := startFloatRows(out, w, x, 1)
+		return j.run, j
 	default:
 		if quantFloatPath {
 			matMulDequant(p, out, w, x, 1)
