@@ -27,7 +27,7 @@ type quantJob struct {
 	ss           int            // bytes per pair of input rows in side
 	gemv         gemvQFunc
 	full, units  int // whole groups of 4 weight rows; groups including a partial one
-	panel        int // groups per kernel call
+	panel        int // groups per kernel call (Q4_0 block sums: weight rows per packed panel)
 
 	// Per-row dot kernels: activation blocks and the dots of the weight type.
 	nb, tile int
