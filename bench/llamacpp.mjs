@@ -3,7 +3,7 @@
 // with one object per test.
 //
 //   node bench/llamacpp.mjs --model F.gguf [--p 512] [--n 128] [--r 3] [--t 2]
-//        [--c CONTEXT] [--mmap] [--kv f16|f32] [--peer DIR]
+//        [--c CONTEXT] [--mmap] [--kv f16|f32] [--peer DIR] [--step]
 //
 // ppN: N random token ids decoded from an empty KV cache in batches of 512
 // (logits of the last token only); tgN: N single-token decodes from an empty
@@ -11,19 +11,25 @@
 // straight to the native context (initBatch/addToBatch/decodeBatch, the
 // llama_decode calls llama-bench makes): no sampling, no detokenization.
 //
+// --step: before each warm-up and repetition, write "step TEST REP/REPS" (REP
+// 0: the warm-up) to stderr and wait for a line on stdin, as `goformer bench
+// -step` does, so that bench/cmd/compare can run the two in lockstep.
+//
 // The package is looked up in --peer DIR, $GOFORMER_PEER, bench/node_modules
 // or /work/peer (each a folder holding node_modules/node-llama-cpp).
 import {existsSync} from "node:fs";
 import {join, dirname, basename} from "node:path";
 import {fileURLToPath, pathToFileURL} from "node:url";
 import {cpus} from "node:os";
+import {createInterface} from "node:readline";
 
 function parseArgs(argv) {
-    const o = {p: "512", n: "128", r: 3, t: 2, c: 0, mmap: false, kv: "f16", peer: ""};
+    const o = {p: "512", n: "128", r: 3, t: 2, c: 0, mmap: false, kv: "f16", peer: "", step: false};
     for (let i = 0; i < argv.length; i++) {
         const a = argv[i].replace(/^--?/, "");
         if (a === "mmap") { o.mmap = true; continue; }
         if (a === "no-mmap") { o.mmap = false; continue; }
+        if (a === "step") { o.step = true; continue; }
         if (i + 1 >= argv.length) throw new Error(`flag --${a} needs a value`);
         o[a] = argv[++i];
     }
@@ -125,6 +131,22 @@ async function tg(n) {
     return Number(process.hrtime.bigint() - start);
 }
 
+// The lockstep gate (--step): lines from stdin, each releasing one step;
+// once stdin ends, steps no longer wait.
+let stepLines = 0, stepEnded = false, stepWake = null;
+if (o.step) {
+    const rl = createInterface({input: process.stdin});
+    rl.on("line", () => { stepLines++; stepWake?.(); });
+    rl.on("close", () => { stepEnded = true; stepWake?.(); });
+}
+async function step(name, rep) {
+    if (!o.step) return;
+    process.stderr.write(`step ${name} ${rep}/${o.r}\n`);
+    while (stepLines === 0 && !stepEnded) await new Promise((resolve) => { stepWake = resolve; });
+    stepWake = null;
+    if (stepLines > 0) stepLines--;
+}
+
 const tests = [...o.p.map((p) => ({p, g: 0})), ...o.n.map((g) => ({p: 0, g}))];
 const results = [];
 
@@ -182,9 +204,12 @@ for (const {p, g} of tests) {
     const run = p > 0 ? () => pp(p) : () => tg(g);
     const testTime = new Date().toISOString().replace(/\.\d+Z$/, "Z");
     current = {p, g, testTime, samplesNs: []};
+    const name = p > 0 ? "pp" + p : "tg" + g;
+    await step(name, 0);
     await (p > 0 ? pp(p) : tg(1)); // warm-up, as llama-bench does
     for (let r = 0; r < o.r; r++) {
-        process.stderr.write(`llama.cpp: ${p > 0 ? "pp" + p : "tg" + g} ${r + 1}/${o.r}\n`);
+        if (o.step) await step(name, r + 1);
+        else process.stderr.write(`llama.cpp: ${name} ${r + 1}/${o.r}\n`);
         current.samplesNs.push(await run());
     }
     results.push(record(p, g, testTime, current.samplesNs, false));
@@ -192,6 +217,7 @@ for (const {p, g} of tests) {
 }
 
 process.stdout.write(JSON.stringify(results, null, 2) + "\n");
+if (o.step) process.stdin.destroy(); // the gate's reader would keep the process alive
 await context.dispose();
 await model.dispose();
 await llama.dispose();

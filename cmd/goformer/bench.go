@@ -39,6 +39,7 @@ measures them; tokenization and sampling are left out.`)
 	quiet := fs.Bool("q", false, "no progress lines on stderr")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the timed tests to `FILE` (go tool pprof)")
 	exactBF16 := fs.Bool("exact-bf16", false, exactBF16Usage)
+	step := fs.Bool("step", false, "before each warm-up and repetition, write 'step TEST REP/REPS' (REP 0: the warm-up) to stderr and wait for a line on stdin (for running two engines in lockstep, as bench/compare.sh does)")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -71,7 +72,10 @@ measures them; tokenization and sampling are left out.`)
 	case *format != "md" && *format != "json":
 		return fmt.Errorf("-o %q: want md or json", *format)
 	}
-	if !*quiet {
+	switch {
+	case *step:
+		o.Progress = bench.StepGate(ctx, os.Stdin, stderr)
+	case !*quiet:
 		o.Progress = func(test string, rep, reps int) {
 			if rep == 0 {
 				fmt.Fprintf(stderr, "bench: %s warm-up\n", test)

@@ -10,7 +10,9 @@
 // It builds goformer, installs node-llama-cpp into bench/node_modules/peer
 // when no peer is found ($GOFORMER_PEER, bench/node_modules/peer,
 // /work/peer), writes the random-weight files it lacks into -dir and keeps
-// them for later runs. Each run of each engine is a separate process.
+// them for later runs. Each run of each engine is a separate process; by
+// default (-lockstep) the two engines' processes run at the same time and
+// take turns repetition by repetition.
 package main
 
 import (
@@ -38,6 +40,7 @@ type options struct {
 	models, types  string
 	p, n, r, t, c  int
 	rounds         int
+	lockstep       bool
 	dir, peer      string
 	shared         string
 	mmap           bool
@@ -58,7 +61,8 @@ func main() {
 	flag.IntVar(&o.p, "p", 512, "prompt-processing test length")
 	flag.IntVar(&o.n, "n", 128, "generation test length")
 	flag.IntVar(&o.r, "r", 3, "repetitions of each test in each round")
-	flag.IntVar(&o.rounds, "rounds", 2, "rounds per file: each runs both engines, in alternating order (goformer first, then llama.cpp first, ...); the table merges the rounds' repetitions")
+	flag.IntVar(&o.rounds, "rounds", 1, "rounds per file: each runs both engines (in lockstep, or one after the other in alternating order: goformer first, then llama.cpp first, ...); the table merges the rounds' repetitions")
+	flag.BoolVar(&o.lockstep, "lockstep", true, "run both engines at once, loaded, taking turns repetition by repetition in alternating order (false: one engine's whole run after the other's)")
 	flag.IntVar(&o.t, "t", 2, "threads, for both engines")
 	flag.IntVar(&o.c, "c", 0, "context (KV cache positions) for both engines (0: p+n rounded up to a multiple of 256)")
 	flag.StringVar(&o.dir, "dir", filepath.Join(os.TempDir(), "goformer-bench"), "folder for the synthetic files, the binary and raw results")
@@ -199,10 +203,35 @@ func run(ctx context.Context, o options, stdout io.Writer) error {
 				}
 				r.lc = mergeResults(r.lc, m)
 			}
-			if round%2 == 0 {
+			switch {
+			case o.lockstep && !o.skipLlama:
+				logf("goformer and llama.cpp in lockstep on %s (round %d)", filepath.Base(f.path), round+1)
+				before := meter.best(nearPasses)
+				who := [2]string{"goformer" + suffix, "llamacpp" + suffix}
+				argv := [2][]string{append(append([]string{gfBin}, args...), "-step"), append(append([]string{"node"}, largs...), "--step")}
+				if round%2 == 1 {
+					who[0], who[1], argv[0], argv[1] = who[1], who[0], argv[1], argv[0]
+				}
+				ms, errs := runLockstep(ctx, 2*o.timeout, o.dir, f.path, who, argv)
+				for i, w := range who {
+					if strings.HasPrefix(w, "goformer") {
+						r.gf = mergeResults(r.gf, ms[i])
+						if errs[i] != nil {
+							r.errs = append(r.errs, "goformer: "+errs[i].Error())
+						}
+					} else {
+						r.lc = mergeResults(r.lc, ms[i])
+						if errs[i] != nil {
+							r.errs = append(r.errs, "llama.cpp: "+errs[i].Error())
+						}
+					}
+				}
+				r.nearBW = max(r.nearBW, before, meter.best(nearPasses))
+				logf("memory read bandwidth around that run: %.1f GB/s", r.nearBW/1e9)
+			case round%2 == 0:
 				runGF()
 				runLC()
-			} else {
+			default:
 				runLC()
 				runGF()
 			}
@@ -399,11 +428,17 @@ func runJSON(ctx context.Context, limit time.Duration, dir, who, model, name str
 	if ctx.Err() == context.DeadlineExceeded {
 		runErr = fmt.Errorf("stopped after %v", limit)
 	}
-	if err := os.WriteFile(filepath.Join(dir, base+"."+who+".json"), out.Bytes(), 0o644); err != nil {
+	return parseResults(out.Bytes(), runErr, dir, base, who, logPath)
+}
+
+// parseResults saves an engine's llama-bench JSON output in dir and returns
+// its records by test name; runErr is the engine run's error, if any.
+func parseResults(out []byte, runErr error, dir, base, who, logPath string) (map[string]result, error) {
+	if err := os.WriteFile(filepath.Join(dir, base+"."+who+".json"), out, 0o644); err != nil {
 		return nil, err
 	}
 	var rs []result
-	if err := json.Unmarshal(out.Bytes(), &rs); err != nil {
+	if err := json.Unmarshal(out, &rs); err != nil {
 		if runErr != nil {
 			return nil, fmt.Errorf("%v (log: %s)", runErr, logPath)
 		}
@@ -552,8 +587,12 @@ func writeTable(w io.Writer, o options, rows []*row, bw float64, loadBefore, loa
 	fmt.Fprintf(w, "Machine: %s, %d threads; %s UTC; goformer %s; llama.cpp through node-llama-cpp 3.21.1 (CPU); load average %s before, %s after; %s.\n\n",
 		cpuModel(), o.t, time.Now().UTC().Format("2006-01-02 15:04"), gitCommit(), loadBefore, loadAfter, took.Round(time.Second))
 	rounds := max(1, o.rounds)
-	fmt.Fprintf(w, "Settings: %s; batch 512; context %d; %d round(s) per file, the engines taking turns in alternating order, each round %d repetitions after a warm-up (t/s are mean ± std over all rounds' repetitions); goformer KV cache f32, llama.cpp KV cache %s. "+
-		"Memory read bandwidth (%d threads): %.1f GB/s.\n\n", mode, o.c, rounds, o.r, o.kv, o.t, bw/1e9)
+	turns := "the engines taking turns in alternating order"
+	if o.lockstep && !o.skipLlama {
+		turns = "both engines loaded at once and taking turns warm-up by warm-up and repetition by repetition, in alternating order (lockstep)"
+	}
+	fmt.Fprintf(w, "Settings: %s; batch 512; context %d; %d round(s) per file, %s, each round %d repetitions after a warm-up (t/s are mean ± std over all rounds' repetitions); goformer KV cache f32, llama.cpp KV cache %s. "+
+		"Memory read bandwidth (%d threads): %.1f GB/s.\n\n", mode, o.c, rounds, turns, o.r, o.kv, o.t, bw/1e9)
 	fmt.Fprintf(w, "| file | weights | %s goformer t/s | %s llama.cpp t/s | %s ratio | %s goformer t/s | %s llama.cpp t/s | %s ratio | tg bandwidth use | load (mmap) | tg peak RSS / (file + KV) |\n", pp, pp, pp, tg, tg, tg)
 	fmt.Fprintf(w, "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
 	var notes []string
