@@ -5,10 +5,12 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"unsafe"
 )
 
 // File is an opened checkpoint: named tensors plus metadata.
@@ -147,70 +149,106 @@ func looksLikeSafetensors(head []byte) bool {
 }
 
 func openGGUF(path string, opts Options) (*File, error) {
-	data, release, err := loadFile(path, opts)
-	if err != nil {
-		return nil, err
-	}
-	f, err := ReadGGUF(path, data)
-	if err != nil {
-		release()
-		return nil, err
-	}
-	f.closers = append(f.closers, release)
-	return f, nil
+	return openWith(path, opts, ReadGGUF)
 }
 
 func openSafetensors(path string, opts Options) (*File, error) {
-	data, release, err := loadFile(path, opts)
+	return openWith(path, opts, ReadSafetensors)
+}
+
+// openWith loads a file and parses it with read. A file read into memory is
+// then moved, where that helps, so that its tensors start on cache lines
+// (alignShift).
+func openWith(path string, opts Options, read func(string, []byte) (*File, error)) (*File, error) {
+	data, spare, release, err := loadFile(path, opts)
 	if err != nil {
 		return nil, err
 	}
-	f, err := ReadSafetensors(path, data)
+	f, err := read(path, data)
 	if err != nil {
 		release()
 		return nil, err
+	}
+	if spare > 0 {
+		if s := alignShift(f.Tensors); s > 0 {
+			moved := data[:len(data)+s]
+			copy(moved[s:], data)
+			if f, err = read(path, moved[s:]); err != nil {
+				release()
+				return nil, err
+			}
+		}
 	}
 	f.closers = append(f.closers, release)
 	return f, nil
 }
 
-// loadFile maps (or reads) a whole file and returns its bytes with the
-// function that releases them.
-func loadFile(path string, opts Options) ([]byte, func() error, error) {
+// cacheLine is the alignment a file read into memory gets for its tensors.
+const cacheLine = 64
+
+// alignShift returns by how many bytes (0 ≤ shift < cacheLine) to move the
+// tensor data for the most tensor bytes to start on a cache line. GGUF
+// aligns tensors to 32 bytes in the file, and a file's data section often
+// starts 32 bytes past a 64-byte boundary: read as is, every 64-byte vector
+// load of a row then spans two cache lines, which cost llama3.2-1b F32
+// decoding ~20% (matrix-vector products streaming from memory, 2 threads).
+// Memory-mapped files keep their file offsets (mmap works in pages).
+func alignShift(ts []*Tensor) int {
+	var weight [cacheLine]int64
+	for _, t := range ts {
+		if len(t.Data) > 0 {
+			mis := int(uintptr(unsafe.Pointer(unsafe.SliceData(t.Data))) % cacheLine)
+			weight[(cacheLine-mis)%cacheLine] += int64(len(t.Data))
+		}
+	}
+	best := 0
+	for s, b := range weight {
+		if b > weight[best] {
+			best = s
+		}
+	}
+	return best
+}
+
+// loadFile maps (or reads) a whole file and returns its bytes, how many
+// spare bytes follow them in the same allocation (cacheLine when read into
+// memory, for alignShift; 0 when mapped), and the function that releases
+// them.
+func loadFile(path string, opts Options) (data []byte, spare int, release func() error, err error) {
 	fh, err := os.Open(path)
 	if err != nil {
-		return nil, nil, fmt.Errorf("weights: %w", err)
+		return nil, 0, nil, fmt.Errorf("weights: %w", err)
 	}
 	defer fh.Close()
 	st, err := fh.Stat()
 	if err != nil {
-		return nil, nil, fmt.Errorf("weights: %w", err)
+		return nil, 0, nil, fmt.Errorf("weights: %w", err)
 	}
 	size := st.Size()
-	if size != int64(int(size)) || size < 0 {
-		return nil, nil, newError("weights", path, -1, ErrUnsupported, "file of %d bytes is too large to address", size)
+	if size != int64(int(size)) || size < 0 || size > math.MaxInt-cacheLine {
+		return nil, 0, nil, newError("weights", path, -1, ErrUnsupported, "file of %d bytes is too large to address", size)
 	}
-	var data []byte
-	release := func() error { return nil }
+	release = func() error { return nil }
 	if size == 0 {
-		return nil, release, nil
+		return nil, 0, release, nil
 	}
 	if opts.NoMmap || !canMmap {
-		data, release, err = readAlloc(int(size))
+		buf, rel, err := readAlloc(int(size) + cacheLine)
 		if err != nil {
-			return nil, nil, fmt.Errorf("weights: allocating %d bytes for %s: %w", size, path, err)
+			return nil, 0, nil, fmt.Errorf("weights: allocating %d bytes for %s: %w", size, path, err)
 		}
+		data = buf[:size]
 		if _, err := io.ReadFull(fh, data); err != nil {
-			release()
-			return nil, nil, fmt.Errorf("weights: reading %s: %w", path, err)
+			rel()
+			return nil, 0, nil, fmt.Errorf("weights: reading %s: %w", path, err)
 		}
-	} else {
-		data, release, err = mmapFile(fh, int(size))
-		if err != nil {
-			return nil, nil, fmt.Errorf("weights: mapping %s: %w", path, err)
-		}
+		return data, cacheLine, rel, nil
 	}
-	return data, release, nil
+	data, release, err = mmapFile(fh, int(size))
+	if err != nil {
+		return nil, 0, nil, fmt.Errorf("weights: mapping %s: %w", path, err)
+	}
+	return data, 0, release, nil
 }
 
 // HF directory file names.
