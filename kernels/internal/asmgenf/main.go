@@ -97,13 +97,18 @@ func gemvRows(kind string) {
 	switch kind {
 	case "BF16Dot":
 		p("VMOVDQU32 (DI)(DX*2), Z20")
-		p("VMOVDQU32 (SI)(DX*2), Z16")
+		// The weights in two 32-byte halves: GGUF aligns tensors to 32
+		// bytes, and a 64-byte load at 32 mod 64 would span two cache
+		// lines (memory-mapped files keep their offsets).
+		p("VMOVDQU32 (SI)(DX*2), Y16")
+		p("VINSERTI64X4 $1, 32(SI)(DX*2), Z16, Z16")
 		vdpbf16ps(0, 16, 20)
 	default:
 		p("VMOVUPS (DI)(DX*4), Z20")
 		switch kind {
 		case "F32":
-			p("VMOVUPS (SI)(DX*4), Z16")
+			p("VMOVUPS (SI)(DX*4), Y16") // two halves, as for BF16Dot
+			p("VINSERTF64X4 $1, 32(SI)(DX*4), Z16, Z16")
 		case "F16":
 			p("VCVTPH2PS (SI)(DX*2), Z16")
 		case "BF16":
