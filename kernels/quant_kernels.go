@@ -15,7 +15,8 @@ package kernels
 //
 // gemmQ4K[np-1] multiplies Q4_K weight rows with np pairs of activation
 // rows (see gemmQ4KGo); per weight row it performs the float operations of
-// the kernel set's dotQ4K, so decoding keeps that per-row kernel. gemmQ6K
+// the kernel set's dotQ4K; gemvQ4K, where set, is the decoding kernel that
+// does so for a run of weight rows (else decoding keeps dotQ4K). gemmQ6K
 // [nr-1] does the same for Q6_K (and dotQ6K) with nr activation rows. nil
 // entries leave the type to the per-row dots.
 type quantKernels struct {
@@ -24,6 +25,7 @@ type quantKernels struct {
 	gemvQ4B  gemvQ4BFunc
 	gemmQ4B  gemmQ4BFunc
 	gemmQ4K  [2]gemmKPFunc
+	gemvQ4K  gemvKFunc
 	gemmQ6K  [4]gemmKFunc
 }
 
@@ -32,6 +34,10 @@ type quantKernels struct {
 // as counted in blocks), the result of weight row i and activation row t
 // stored at out[t·ldo+i].
 type gemmKFunc func(out []float32, ldo int, w []byte, ws, rows int, a []blockQ8K, as, nb int)
+
+// gemvKFunc is a K-quant decoding kernel: out[i] = weight row i (at
+// w[i·ws:], len(a) blocks) times the activation row a, i < len(out).
+type gemvKFunc func(out []float32, w []byte, ws int, a []blockQ8K)
 
 // gemmKPFunc is a gemmKFunc for np pairs of activation rows that also reads
 // each pair's side records (pair q at side[q·ss:], see packQ4KSide) and

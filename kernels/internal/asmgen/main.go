@@ -62,6 +62,7 @@ func main() {
 	q4Constants()
 	gemvQ4B()
 	gemmQ4B()
+	gemvQ4K()
 	gemmQ4K(1)
 	gemmQ4K(2)
 	for nr := 1; nr <= 4; nr++ {
@@ -112,6 +113,25 @@ func constants() {
 		fmt.Fprintf(&out, "DATA bcastq4<>+%d(SB)/8, $0x%016x\n", 8*q, v)
 	}
 	fmt.Fprintf(&out, "GLOBL bcastq4<>(SB), RODATA|NOPTR, $256\n")
+	// q4kscl: gemvQ4K's scale unpacking: two VPSHUFB indexes (0x80: zero),
+	// the low-bit masks, and the two high bits of a byte.
+	z := 0x80
+	kscl := [64]int{
+		0, 1, 2, 3, 8, 9, 10, 11, 4, 5, 6, 7, 8, 9, 10, 11,
+		z, z, z, z, 0, 1, 2, 3, z, z, z, z, 4, 5, 6, 7,
+		63, 63, 63, 63, 15, 15, 15, 15, 63, 63, 63, 63, 0, 0, 0, 0,
+	}
+	for i := 48; i < 64; i++ {
+		kscl[i] = 0xc0
+	}
+	for q := range 8 {
+		var v uint64
+		for k := range 8 {
+			v |= uint64(kscl[8*q+k]) << (8 * k)
+		}
+		fmt.Fprintf(&out, "DATA q4kscl<>+%d(SB)/8, $0x%016x\n", 8*q, v)
+	}
+	fmt.Fprintf(&out, "GLOBL q4kscl<>(SB), RODATA|NOPTR, $64\n")
 }
 
 // hsumY reduces the 8 floats of Y<r> into the low lane of X<r> (clobbers X<t>).
@@ -1335,6 +1355,98 @@ func gemvRowEnd(l string) {
 	p("VHADDPS Y0, Y0, Y0")
 	p("VEXTRACTF128 $1, Y0, X1")
 	p("VADDSS X1, X0, X0")
+	p("MOVSS X0, (AX)")
+	p("ADDQ $4, AX")
+	p("ADDQ ws+16(FP), BX")
+	p("DECQ R9")
+	p("JNZ %srow", l)
+	p("VZEROUPPER")
+	p("RET")
+}
+
+// gemvQ4K is the Q4_K decoding kernel of the VNNI set: out[i] = weight
+// row i (at w + i·ws, nb blocks) times one activation row (blockQ8K),
+// i < rows, with the integers and float operations of dotQ4K (bit for bit
+// its result) but gemmQ4K's 64 elements per instruction (one zmm holds a
+// 32-byte chunk of nibbles twice: low nibbles in its lower half, high ones
+// in its upper half) and the 6-bit scales and mins unpacked with vector
+// shuffles instead of scalar code: per block, with q the 12 scale bytes,
+// sc[0..3] = q[0..3]&63, m[0..3] = q[4..7]&63,
+// sc[4..7] = q[8..11]&15 | q[0..3]>>6<<4, m[4..7] = q[8..11]>>4 | q[4..7]>>6<<4.
+//
+// Registers: Y0 the row's float accumulator, Z8 the block's int32 lanes,
+// Z16 the scales as int16 in each 128-bit lane, X17 the mins, Z20 the
+// nibble mask, K1 the upper 16 words, K2 bytes 12-15 of an xmm; X26-X28
+// and X19 the unpacking constants (q4kscl).
+func gemvQ4K() {
+	const name = "gemvQ4KVNNI"
+	text(name, "$0-48", "(out *float32, w *byte, ws int, rows int, a *blockQ8K, nb int)")
+	l := name + "_"
+	p("MOVL $0x0f0f0f0f, AX")
+	p("VPBROADCASTD AX, Z20")
+	p("MOVL $0xffff0000, AX")
+	p("KMOVD AX, K1")
+	p("MOVL $0xf000, AX")
+	p("KMOVW AX, K2")
+	p("VMOVDQU32 q4kscl<>+0(SB), X26")
+	p("VMOVDQU32 q4kscl<>+16(SB), X27")
+	p("VMOVDQU32 q4kscl<>+32(SB), X28")
+	p("VMOVDQU32 q4kscl<>+48(SB), X19")
+	p("MOVQ out+0(FP), AX")
+	p("MOVQ w+8(FP), BX")
+	p("MOVQ rows+24(FP), R9")
+	label(l + "row")
+	p("MOVQ BX, SI")
+	p("MOVQ a+32(FP), DI")
+	p("MOVQ nb+40(FP), CX")
+	p("VXORPS Y0, Y0, Y0")
+	label(l + "block")
+	// Scales and mins → X10 (bytes sc[0..7], m[0..7]).
+	p("VMOVDQU 4(SI), X10")
+	p("VPSHUFB X26, X10, X11") // q0-3, q8-11, q4-7, q8-11
+	p("VPSHUFB X27, X10, X13") // 0, q0-3, 0, q4-7
+	p("VPSRLW $4, X11, X12")
+	p("VPANDD X20, X12, X12")        // q>>4
+	p("VPANDD X28, X11, X11")        // q&63, q&15
+	p("VPBLENDMB X12, X11, K2, X11") // bytes 12-15: q8-11>>4
+	p("VPANDD X19, X13, X13")
+	p("VPSRLW $2, X13, X13") // q>>6<<4
+	p("VPORD X13, X11, X10")
+	p("VPMOVZXBW X10, Y10")
+	p("VSHUFI32X4 $0, Z10, Z10, Z16")
+	p("VEXTRACTI32X4 $1, Y10, X17")
+	p("VPMADDWD 288(DI), X17, X17")
+	for c := 0; c < 4; c++ {
+		p("VBROADCASTI64X4 %d(SI), Z23", 16+32*c)
+		p("VPSRLW $4, Z23, K1, Z23")
+		p("VPANDD Z20, Z23, Z23")
+		p("VPSHUFB bcastq4<>+%d(SB), Z16, Z24", 64*c)
+		p("VPMADDUBSW %d(DI), Z23, Z25", 64*c)
+		if c == 0 {
+			p("VPMADDWD Z25, Z24, Z8")
+		} else {
+			p("VPDPWSSD Z25, Z24, Z8")
+		}
+	}
+	p("VEXTRACTI64X4 $1, Z8, Y2")
+	p("VPADDD Y8, Y2, Y2")
+	// As dotQ4K: mins first, then scales.
+	p("VMOVD (SI), X7")
+	p("VCVTPH2PS X7, X7")
+	p("VBROADCASTSS 304(DI), X6")
+	p("VMULPS X6, X7, X7")
+	p("VMOVSHDUP X7, X5")
+	p("VBROADCASTSS X5, Y5")
+	p("VCVTDQ2PS Y17, Y9")
+	p("VFNMADD231PS Y5, Y9, Y0")
+	p("VBROADCASTSS X7, Y6")
+	p("VCVTDQ2PS Y2, Y2")
+	p("VFMADD231PS Y6, Y2, Y0")
+	p("ADDQ $144, SI")
+	p("ADDQ $320, DI")
+	p("DECQ CX")
+	p("JNZ " + l + "block")
+	hsumTree(0, 2)
 	p("MOVSS X0, (AX)")
 	p("ADDQ $4, AX")
 	p("ADDQ ws+16(FP), BX")
