@@ -576,17 +576,7 @@ func dotQ4K(vnni bool) {
 	}
 	// Mins first, then scales: the same float operations, in the same
 	// order, as dotQ4Kx4 performs for each of its rows.
-	p("VMOVD (SI), X7")
-	p("VCVTPH2PS X7, X7")
-	p("VBROADCASTSS 304(DI), X6")
-	p("VMULPS X6, X7, X7")
-	p("VMOVSHDUP X7, X5")
-	p("VBROADCASTSS X5, Y5")
-	p("VCVTDQ2PS Y9, Y9")
-	p("VFNMADD231PS Y5, Y9, Y0")
-	p("VBROADCASTSS X7, Y6")
-	p("VCVTDQ2PS Y2, Y2")
-	p("VFMADD231PS Y6, Y2, Y0")
+	q4KFloat(9)
 	p("ADDQ $144, SI")
 	p("ADDQ $320, DI")
 	p("DECQ CX")
@@ -596,6 +586,24 @@ func dotQ4K(vnni bool) {
 	p("VZEROUPPER")
 	p("MOVSS X0, ret+24(FP)")
 	p("RET")
+}
+
+// q4KFloat emits the float work of a Q4_K block in dotQ4K and gemvQ4K (block
+// at SI, activation block at DI): with the mins term's int32 lanes in
+// Y<mins> and the scales term's in Y2, Y0 -= cvt(mins)·(dmin·d_x), then
+// Y0 += cvt(Y2)·(d·d_x).
+func q4KFloat(mins int) {
+	p("VMOVD (SI), X7")
+	p("VCVTPH2PS X7, X7")
+	p("VBROADCASTSS 304(DI), X6")
+	p("VMULPS X6, X7, X7")
+	p("VMOVSHDUP X7, X5")
+	p("VBROADCASTSS X5, Y5")
+	p("VCVTDQ2PS Y%d, Y9", mins)
+	p("VFNMADD231PS Y5, Y9, Y0")
+	p("VBROADCASTSS X7, Y6")
+	p("VCVTDQ2PS Y2, Y2")
+	p("VFMADD231PS Y6, Y2, Y0")
 }
 
 // dotQ6K: per super-block, Σ_k sc[k]·(Σ q·x - 32·bsum16[k]) in int32 lanes
@@ -1355,6 +1363,12 @@ func gemvRowEnd(l string) {
 	p("VHADDPS Y0, Y0, Y0")
 	p("VEXTRACTF128 $1, Y0, X1")
 	p("VADDSS X1, X0, X0")
+	gemvRowNext(l)
+}
+
+// gemvRowNext stores a decoding kernel's row result (X0) at AX and moves to
+// the next row (BX += ws, R9 rows left) or returns.
+func gemvRowNext(l string) {
 	p("MOVSS X0, (AX)")
 	p("ADDQ $4, AX")
 	p("ADDQ ws+16(FP), BX")
@@ -1362,6 +1376,17 @@ func gemvRowEnd(l string) {
 	p("JNZ %srow", l)
 	p("VZEROUPPER")
 	p("RET")
+}
+
+// q4KChunk emits the unpacking of 32-byte chunk c of a Q4_K block at SI for
+// gemmQ4K and gemvQ4K: Z23 = its low nibbles (sub-block 2c) in the lower
+// half and its high nibbles (2c+1) in the upper half, Z24 = the scales of
+// the two sub-blocks as words (from Z16), likewise.
+func q4KChunk(c int) {
+	p("VBROADCASTI64X4 %d(SI), Z23", 16+32*c)
+	p("VPSRLW $4, Z23, K1, Z23")
+	p("VPANDD Z20, Z23, Z23")
+	p("VPSHUFB bcastq4<>+%d(SB), Z16, Z24", 64*c)
 }
 
 // gemvQ4K is the Q4_K decoding kernel of the VNNI set: out[i] = weight
@@ -1417,10 +1442,7 @@ func gemvQ4K() {
 	p("VEXTRACTI32X4 $1, Y10, X17")
 	p("VPMADDWD 288(DI), X17, X17")
 	for c := 0; c < 4; c++ {
-		p("VBROADCASTI64X4 %d(SI), Z23", 16+32*c)
-		p("VPSRLW $4, Z23, K1, Z23")
-		p("VPANDD Z20, Z23, Z23")
-		p("VPSHUFB bcastq4<>+%d(SB), Z16, Z24", 64*c)
+		q4KChunk(c)
 		p("VPMADDUBSW %d(DI), Z23, Z25", 64*c)
 		if c == 0 {
 			p("VPMADDWD Z25, Z24, Z8")
@@ -1430,30 +1452,13 @@ func gemvQ4K() {
 	}
 	p("VEXTRACTI64X4 $1, Z8, Y2")
 	p("VPADDD Y8, Y2, Y2")
-	// As dotQ4K: mins first, then scales.
-	p("VMOVD (SI), X7")
-	p("VCVTPH2PS X7, X7")
-	p("VBROADCASTSS 304(DI), X6")
-	p("VMULPS X6, X7, X7")
-	p("VMOVSHDUP X7, X5")
-	p("VBROADCASTSS X5, Y5")
-	p("VCVTDQ2PS Y17, Y9")
-	p("VFNMADD231PS Y5, Y9, Y0")
-	p("VBROADCASTSS X7, Y6")
-	p("VCVTDQ2PS Y2, Y2")
-	p("VFMADD231PS Y6, Y2, Y0")
+	q4KFloat(17)
 	p("ADDQ $144, SI")
 	p("ADDQ $320, DI")
 	p("DECQ CX")
 	p("JNZ " + l + "block")
 	hsumTree(0, 2)
-	p("MOVSS X0, (AX)")
-	p("ADDQ $4, AX")
-	p("ADDQ ws+16(FP), BX")
-	p("DECQ R9")
-	p("JNZ %srow", l)
-	p("VZEROUPPER")
-	p("RET")
+	gemvRowNext(l)
 }
 
 // gemmQ4K is the tiled Q4_K kernel: `rows` weight rows (row i at w + i·ws)
@@ -1550,10 +1555,7 @@ func gemmQ4K(np int) {
 		p("VFNMADD231PS Z22, Z21, Z%d", q)
 	}
 	for c := 0; c < 4; c++ {
-		p("VBROADCASTI64X4 %d(SI), Z23", 16+32*c)
-		p("VPSRLW $4, Z23, K1, Z23")
-		p("VPANDD Z20, Z23, Z23")
-		p("VPSHUFB bcastq4<>+%d(SB), Z16, Z24", 64*c)
+		q4KChunk(c)
 		for t := range nr {
 			tmp := 25 + t%4
 			p("VPMADDUBSW %d(%s), Z23, Z%d", 64*c, x4rows[t], tmp)
