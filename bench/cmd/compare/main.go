@@ -61,7 +61,7 @@ func main() {
 	flag.IntVar(&o.p, "p", 512, "prompt-processing test length")
 	flag.IntVar(&o.n, "n", 128, "generation test length")
 	flag.IntVar(&o.r, "r", 3, "repetitions of each test in each round")
-	flag.IntVar(&o.rounds, "rounds", 1, "rounds per file: each runs both engines (in lockstep, or one after the other in alternating order: goformer first, then llama.cpp first, ...); the table merges the rounds' repetitions")
+	flag.IntVar(&o.rounds, "rounds", 2, "rounds per file: each runs both engines in fresh processes (in lockstep, or one after the other in alternating order: goformer first, then llama.cpp first, ...); the table merges the rounds' repetitions")
 	flag.BoolVar(&o.lockstep, "lockstep", true, "run both engines at once, loaded, taking turns repetition by repetition in alternating order (false: one engine's whole run after the other's)")
 	flag.IntVar(&o.t, "t", 2, "threads, for both engines")
 	flag.IntVar(&o.c, "c", 0, "context (KV cache positions) for both engines (0: p+n rounded up to a multiple of 256)")
