@@ -1389,6 +1389,37 @@ func q4KChunk(c int) {
 	p("VPSHUFB bcastq4<>+%d(SB), Z16, Z24", 64*c)
 }
 
+// q4KScalesSetup loads q4KScales' constants into X<k[0..3]> and its byte
+// mask into K2 (clobbers AX).
+func q4KScalesSetup(k [4]int) {
+	p("MOVL $0xf000, AX")
+	p("KMOVW AX, K2")
+	for i, r := range k {
+		p("VMOVDQU32 q4kscl<>+%d(SB), X%d", 16*i, r)
+	}
+}
+
+// q4KScales unpacks the 6-bit scales and mins of the Q4_K block at SI into
+// Y<t[0]>: the scales as int16 in its lower 128 bits, the mins in its upper
+// ones (t[1..3] are clobbered; X20 holds the nibble mask, k and K2 are set
+// by q4KScalesSetup). With q the 12 scale bytes:
+// sc[0..3] = q[0..3]&63, m[0..3] = q[4..7]&63,
+// sc[4..7] = q[8..11]&15 | q[0..3]>>6<<4, m[4..7] = q[8..11]>>4 | q[4..7]>>6<<4.
+func q4KScales(t, k [4]int) {
+	t0, t1, t2, t3 := t[0], t[1], t[2], t[3]
+	p("VMOVDQU 4(SI), X%d", t0)
+	p("VPSHUFB X%d, X%d, X%d", k[0], t0, t1) // q0-3, q8-11, q4-7, q8-11
+	p("VPSHUFB X%d, X%d, X%d", k[1], t0, t3) // 0, q0-3, 0, q4-7
+	p("VPSRLW $4, X%d, X%d", t1, t2)
+	p("VPANDD X20, X%d, X%d", t2, t2)            // q>>4
+	p("VPANDD X%d, X%d, X%d", k[2], t1, t1)      // q&63, q&15
+	p("VPBLENDMB X%d, X%d, K2, X%d", t2, t1, t1) // bytes 12-15: q8-11>>4
+	p("VPANDD X%d, X%d, X%d", k[3], t3, t3)
+	p("VPSRLW $2, X%d, X%d", t3, t3) // q>>6<<4
+	p("VPORD X%d, X%d, X%d", t3, t1, t0)
+	p("VPMOVZXBW X%d, Y%d", t0, t0)
+}
+
 // gemvQ4K is the Q4_K decoding kernel of the VNNI set: out[i] = weight
 // row i (at w + i·ws, nb blocks) times one activation row (blockQ8K),
 // i < rows, with the integers and float operations of dotQ4K (bit for bit
@@ -1411,12 +1442,7 @@ func gemvQ4K() {
 	p("VPBROADCASTD AX, Z20")
 	p("MOVL $0xffff0000, AX")
 	p("KMOVD AX, K1")
-	p("MOVL $0xf000, AX")
-	p("KMOVW AX, K2")
-	p("VMOVDQU32 q4kscl<>+0(SB), X26")
-	p("VMOVDQU32 q4kscl<>+16(SB), X27")
-	p("VMOVDQU32 q4kscl<>+32(SB), X28")
-	p("VMOVDQU32 q4kscl<>+48(SB), X19")
+	q4KScalesSetup([4]int{26, 27, 28, 19})
 	p("MOVQ out+0(FP), AX")
 	p("MOVQ w+8(FP), BX")
 	p("MOVQ rows+24(FP), R9")
@@ -1426,18 +1452,7 @@ func gemvQ4K() {
 	p("MOVQ nb+40(FP), CX")
 	p("VXORPS Y0, Y0, Y0")
 	label(l + "block")
-	// Scales and mins → X10 (bytes sc[0..7], m[0..7]).
-	p("VMOVDQU 4(SI), X10")
-	p("VPSHUFB X26, X10, X11") // q0-3, q8-11, q4-7, q8-11
-	p("VPSHUFB X27, X10, X13") // 0, q0-3, 0, q4-7
-	p("VPSRLW $4, X11, X12")
-	p("VPANDD X20, X12, X12")        // q>>4
-	p("VPANDD X28, X11, X11")        // q&63, q&15
-	p("VPBLENDMB X12, X11, K2, X11") // bytes 12-15: q8-11>>4
-	p("VPANDD X19, X13, X13")
-	p("VPSRLW $2, X13, X13") // q>>6<<4
-	p("VPORD X13, X11, X10")
-	p("VPMOVZXBW X10, Y10")
+	q4KScales([4]int{10, 11, 12, 13}, [4]int{26, 27, 28, 19})
 	p("VSHUFI32X4 $0, Z10, Z10, Z16")
 	p("VEXTRACTI32X4 $1, Y10, X17")
 	p("VPMADDWD 288(DI), X17, X17")
@@ -1497,6 +1512,7 @@ func gemmQ4K(np int) {
 	p("VPBROADCASTD AX, Z20")
 	p("MOVL $0xffff0000, AX")
 	p("KMOVD AX, K1")
+	q4KScalesSetup([4]int{12, 13, 14, 15})
 	p("MOVQ ss+72(FP), BX")
 	label(l + "row")
 	p("MOVQ as+48(FP), AX")
@@ -1512,35 +1528,9 @@ func gemmQ4K(np int) {
 	}
 	label(l + "block")
 	// Scales → Z16, mins → Z17 (int16, the same 8 in every 128-bit lane).
-	p("MOVL 4(SI), AX")
-	p("MOVL 12(SI), DX")
-	p("MOVL AX, R13")
-	p("ANDL $0x3f3f3f3f, R13")
-	p("MOVL DX, R12")
-	p("ANDL $0x0f0f0f0f, R12")
-	p("SHRL $6, AX")
-	p("ANDL $0x03030303, AX")
-	p("SHLL $4, AX")
-	p("ORL AX, R12")
-	p("SHLQ $32, R12")
-	p("ORQ R12, R13")
-	p("VMOVQ R13, X16")
-	p("MOVL 8(SI), AX")
-	p("MOVL AX, R13")
-	p("ANDL $0x3f3f3f3f, R13")
-	p("SHRL $4, DX")
-	p("ANDL $0x0f0f0f0f, DX")
-	p("SHRL $6, AX")
-	p("ANDL $0x03030303, AX")
-	p("SHLL $4, AX")
-	p("ORL AX, DX")
-	p("SHLQ $32, DX")
-	p("ORQ DX, R13")
-	p("VMOVQ R13, X17")
-	p("VPMOVZXBW X16, X16")
-	p("VSHUFI32X4 $0, Z16, Z16, Z16")
-	p("VPMOVZXBW X17, X17")
-	p("VSHUFI32X4 $0, Z17, Z17, Z17")
+	q4KScales([4]int{2, 3, 4, 5}, [4]int{12, 13, 14, 15})
+	p("VSHUFI32X4 $0, Z2, Z2, Z16")
+	p("VSHUFI32X4 $0x55, Z2, Z2, Z17")
 	// Z18 = d, Z19 = dmin in every lane.
 	p("VMOVD (SI), X18")
 	p("VCVTPH2PS X18, X18")
