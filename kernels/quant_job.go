@@ -211,12 +211,16 @@ func (j *quantJob) quantK(lo, hi int) {
 // matrix-vector product of decoding, with no per-row work beyond the dot.
 func (j *quantJob) gemv8(lo, hi int) { gemvBlocks(j, lo, hi, j.a8, j.dot8) }
 
-// gemvK is gemv8 for K-quants, on the set's Q4_K decoding kernel where it
-// has one.
+// gemvK is gemv8 for K-quants, on the set's decoding kernel for the type
+// where it has one.
 func (j *quantJob) gemvK(lo, hi int) {
-	if j.w.Type == weights.Q4_K && curQuant.gemvQ4K != nil {
+	gemv := curQuant.gemvQ4K
+	if j.w.Type == weights.Q6_K {
+		gemv = curQuant.gemvQ6K
+	}
+	if gemv != nil {
 		rb := j.w.rowBytes()
-		curQuant.gemvQ4K(j.out[lo:hi], j.w.Data[lo*rb:], rb, j.a8K)
+		gemv(j.out[lo:hi], j.w.Data[lo*rb:], rb, j.a8K)
 		return
 	}
 	gemvBlocks(j, lo, hi, j.a8K, j.dotK)

@@ -188,34 +188,42 @@ func testGemmKMatMulRows(t *testing.T, typ weights.DType) {
 	checkMatMulRows(t, p, rng, typ, [][2]int{{1, 256}, {3, 512}, {7, 768}, {13, 1280}, {37, 256}, {64, 2048}, {41, 4864}, {300, 1024}}, ns)
 }
 
-// The Q4_K decoding kernel equals the kernel set's dotQ4K bit for bit, row
-// by row, on random blocks (every 6-bit scale and min pattern), odd block
-// counts and strides.
-func TestGemvQ4K(t *testing.T) {
+// The K-quant decoding kernels equal the kernel set's dotQ4K / dotQ6K bit
+// for bit, row by row, on random blocks (every 6-bit scale and min pattern),
+// odd block counts and strides.
+func TestGemvK(t *testing.T) {
 	forEachSIMD(t, func(t *testing.T, k *kernelSet) {
-		if k.quant.gemvQ4K == nil {
-			t.Skip("no Q4_K decoding kernel in this set")
-		}
-		kq := kQuants[0]
-		rng := rand.New(rand.NewPCG(71, 72))
-		for _, nb := range []int{1, 2, 3, 5, 8, 19} {
-			for _, rows := range []int{1, 3, 7} {
-				ws := nb*q4KBytes + 16*rng.IntN(3)
-				w := randKRows(rng, kq, rows, nb, ws)
-				a := randQ8KRows(rng, 1, nb, nb)
-				got := make([]float32, rows, rows+1)
-				got[:rows+1][rows] = -7
-				k.quant.gemvQ4K(got, w, ws, a)
-				if v := got[:rows+1][rows]; v != -7 {
-					t.Fatalf("nb=%d rows=%d: wrote %g past the results", nb, rows, v)
+		for _, kq := range kQuants {
+			gemv := k.quant.gemvQ4K
+			if kq.typ == weights.Q6_K {
+				gemv = k.quant.gemvQ6K
+			}
+			t.Run(kq.typ.String(), func(t *testing.T) {
+				if gemv == nil {
+					t.Skip("no decoding kernel for this type in this set")
 				}
-				for i := range rows {
-					want := k.dotQ4K(w[i*ws:i*ws+nb*q4KBytes], a)
-					if math.Float32bits(got[i]) != math.Float32bits(want) {
-						t.Fatalf("nb=%d rows=%d ws=%d: row %d = %g, dotQ4K %g", nb, rows, ws, i, got[i], want)
+				dot := kq.dot(k)
+				rng := rand.New(rand.NewPCG(71, 72))
+				for _, nb := range []int{1, 2, 3, 5, 8, 19} {
+					for _, rows := range []int{1, 3, 7} {
+						ws := nb*kq.blockBytes + 16*rng.IntN(3)
+						w := randKRows(rng, kq, rows, nb, ws)
+						a := randQ8KRows(rng, 1, nb, nb)
+						got := make([]float32, rows, rows+1)
+						got[:rows+1][rows] = -7
+						gemv(got, w, ws, a)
+						if v := got[:rows+1][rows]; v != -7 {
+							t.Fatalf("nb=%d rows=%d: wrote %g past the results", nb, rows, v)
+						}
+						for i := range rows {
+							want := dot(w[i*ws:i*ws+nb*kq.blockBytes], a)
+							if math.Float32bits(got[i]) != math.Float32bits(want) {
+								t.Fatalf("nb=%d rows=%d ws=%d: row %d = %g, per-row dot %g", nb, rows, ws, i, got[i], want)
+							}
+						}
 					}
 				}
-			}
+			})
 		}
 	})
 }

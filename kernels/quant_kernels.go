@@ -17,8 +17,8 @@ package kernels
 // rows (see gemmQ4KGo); per weight row it performs the float operations of
 // the kernel set's dotQ4K; gemvQ4K, where set, is the decoding kernel that
 // does so for a run of weight rows (else decoding keeps dotQ4K). gemmQ6K
-// [nr-1] does the same for Q6_K (and dotQ6K) with nr activation rows. nil
-// entries leave the type to the per-row dots.
+// [nr-1] does the same for Q6_K (and dotQ6K) with nr activation rows, and
+// gemvQ6K for Q6_K decoding. nil entries leave the type to the per-row dots.
 type quantKernels struct {
 	gemmQ8_0 [4]gemmQFunc
 	gemvQ8_0 gemvQFunc
@@ -26,6 +26,7 @@ type quantKernels struct {
 	gemmQ4B  gemmQ4BFunc
 	gemmQ4K  [2]gemmKPFunc
 	gemvQ4K  gemvKFunc
+	gemvQ6K  gemvKFunc
 	gemmQ6K  [4]gemmKFunc
 }
 

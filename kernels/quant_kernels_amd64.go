@@ -173,6 +173,7 @@ func archQuant(k *kernelSet) {
 		gemmKPWrap(gemmQ4Kx4VNNI, 2, q4KBytes),
 	}
 	k.quant.gemvQ4K = gemvQ4KWrap
+	k.quant.gemvQ6K = gemvQ6KWrap
 	k.quant.gemmQ6K = [4]gemmKFunc{
 		gemmKWrap(gemmQ6Kx1VNNI, 1, q6KBytes),
 		gemmKWrap(gemmQ6Kx2VNNI, 2, q6KBytes),
@@ -199,4 +200,24 @@ func gemvQ4KWrap(out []float32, w []byte, ws int, a []blockQ8K) {
 		panic("kernels: bad gemvQ4K arguments")
 	}
 	gemvQ4KVNNI(&out[0], &w[0], ws, rows, &a[0], nb)
+}
+
+//go:noescape
+func gemvQ6KVNNI(out *float32, w *byte, ws int, rows int, a *blockQ8K, nb int)
+
+// gemvQ6KWrap checks the bounds of a gemvKFunc, then calls the assembly.
+func gemvQ6KWrap(out []float32, w []byte, ws int, a []blockQ8K) {
+	rows, nb := len(out), len(a)
+	if rows == 0 {
+		return
+	}
+	if nb == 0 {
+		clear(out)
+		return
+	}
+	_ = w[(rows-1)*ws+nb*q6KBytes-1]
+	if ws < 0 {
+		panic("kernels: bad gemvQ6K arguments")
+	}
+	gemvQ6KVNNI(&out[0], &w[0], ws, rows, &a[0], nb)
 }

@@ -63,6 +63,7 @@ func main() {
 	gemvQ4B()
 	gemmQ4B()
 	gemvQ4K()
+	gemvQ6K()
 	gemmQ4K(1)
 	gemmQ4K(2)
 	for nr := 1; nr <= 4; nr++ {
@@ -132,6 +133,37 @@ func constants() {
 		fmt.Fprintf(&out, "DATA q4kscl<>+%d(SB)/8, $0x%016x\n", 8*q, v)
 	}
 	fmt.Fprintf(&out, "GLOBL q4kscl<>(SB), RODATA|NOPTR, $64\n")
+	// bcastq6: 4 masks of 64 bytes for gemvQ6K; mask q selects word 2q of
+	// each 128-bit lane in the lower 256 bits and word 2q+1 in the upper.
+	// q6shift: word shift counts, 4 then 2 (left), and 0 then 2 (right),
+	// 16 words each.
+	dataBytes := func(name string, b []byte) {
+		for q := 0; q < len(b)/8; q++ {
+			var v uint64
+			for k := 7; k >= 0; k-- {
+				v = v<<8 | uint64(b[8*q+k])
+			}
+			fmt.Fprintf(&out, "DATA %s<>+%d(SB)/8, $0x%016x\n", name, 8*q, v)
+		}
+		fmt.Fprintf(&out, "GLOBL %s<>(SB), RODATA|NOPTR, $%d\n", name, len(b))
+	}
+	var b6 []byte
+	for q := range 4 {
+		for lane := range 4 {
+			j := 2*q + lane/2
+			for range 8 {
+				b6 = append(b6, byte(2*j), byte(2*j+1))
+			}
+		}
+	}
+	dataBytes("bcastq6", b6)
+	var sh []byte
+	for _, c := range []byte{4, 2, 0, 2} {
+		for range 16 {
+			sh = append(sh, c, 0)
+		}
+	}
+	dataBytes("q6shift", sh)
 }
 
 // hsumY reduces the 8 floats of Y<r> into the low lane of X<r> (clobbers X<t>).
@@ -1418,6 +1450,92 @@ func q4KScales(t, k [4]int) {
 	p("VPSRLW $2, X%d, X%d", t3, t3) // q>>6<<4
 	p("VPORD X%d, X%d, X%d", t3, t1, t0)
 	p("VPMOVZXBW X%d, Y%d", t0, t0)
+}
+
+// gemvQ6K is the Q6_K decoding kernel of the VNNI set: out[i] = weight
+// row i (at w + i·ws, nb blocks) times one activation row (blockQ8K),
+// i < rows, with the integers and float operations of dotQ6K (bit for bit
+// its result) but 64 elements per instruction: the two 32-element groups
+// that share 64 bytes of ql (g = 0, 1: low nibbles; g = 2, 3: high ones)
+// are unpacked into one zmm, their qh bits shifted per half by word-wise
+// variable shifts (4 and 2 left; 0 and 2 right); the int32 lanes of the
+// two halves are added (exactly) at the end of the block, which gives
+// dotQ6K's 8 lanes.
+//
+// Registers: Y0 the row's float accumulator, Y2 the block's int32 lanes
+// (starting at the bsum16 term), Z21 the block's 16 int32 lanes, Z8 the
+// scales as words (even sub-blocks in 128-bit lanes 0 and 2, odd ones in 1
+// and 3), Z20 the nibble mask, Z19 bits 4-5, Z26-Z27 the shift counts,
+// X11 the even-odd byte order.
+func gemvQ6K() {
+	const name = "gemvQ6KVNNI"
+	text(name, "$0-48", "(out *float32, w *byte, ws int, rows int, a *blockQ8K, nb int)")
+	l := name + "_"
+	p("MOVL $0x0f0f0f0f, AX")
+	p("VPBROADCASTD AX, Z20")
+	p("MOVL $0x30303030, AX")
+	p("VPBROADCASTD AX, Z19")
+	p("VMOVDQU64 q6shift<>+0(SB), Z26")
+	p("VMOVDQU64 q6shift<>+64(SB), Z27")
+	p("VMOVDQU evenodd<>(SB), X11")
+	p("MOVQ out+0(FP), AX")
+	p("MOVQ w+8(FP), BX")
+	p("MOVQ rows+24(FP), R9")
+	label(l + "row")
+	p("MOVQ BX, SI")
+	p("MOVQ a+32(FP), DI")
+	p("MOVQ nb+40(FP), CX")
+	p("VXORPS Y0, Y0, Y0")
+	label(l + "block")
+	// As dotQ6K: the int accumulators start at -32·Σ sc[k]·bsum16[k].
+	p("VMOVDQU 192(SI), X8")
+	p("VPMOVSXBW X8, Y9")
+	p("VPSHUFB X11, X8, X8")
+	p("VPMOVSXBW X8, Y8")
+	p("VINSERTI64X4 $1, Y8, Z8, Z8")
+	p("VPMADDWD 256(DI), Y9, Y9")
+	p("VPSLLD $5, Y9, Y9")
+	p("VPXOR Y2, Y2, Y2")
+	p("VPSUBD Y9, Y2, Y2")
+	for h := 0; h < 2; h++ {
+		p("VMOVDQU64 %d(SI), Z3", 64*h)
+		p("VBROADCASTI64X4 %d(SI), Z4", 128+32*h)
+		for pair := 0; pair < 2; pair++ {
+			if pair == 0 {
+				p("VPANDD Z20, Z3, Z5")
+				p("VPSLLVW Z26, Z4, Z6")
+			} else {
+				p("VPSRLW $4, Z3, Z5")
+				p("VPANDD Z20, Z5, Z5")
+				p("VPSRLVW Z27, Z4, Z6")
+			}
+			p("VPANDD Z19, Z6, Z6")
+			p("VPORD Z6, Z5, Z5")
+			p("VPMADDUBSW %d(DI), Z5, Z5", 128*h+64*pair)
+			p("VPSHUFB bcastq6<>+%d(SB), Z8, Z22", 64*(2*h+pair))
+			if h == 0 && pair == 0 {
+				p("VPMADDWD Z5, Z22, Z21")
+			} else {
+				p("VPDPWSSD Z5, Z22, Z21")
+			}
+		}
+	}
+	p("VEXTRACTI64X4 $1, Z21, Y9")
+	p("VPADDD Y21, Y9, Y9")
+	p("VPADDD Y9, Y2, Y2")
+	p("MOVWLZX 208(SI), DX")
+	p("VMOVD DX, X7")
+	p("VCVTPH2PS X7, X7")
+	p("VMULSS 304(DI), X7, X7")
+	p("VBROADCASTSS X7, Y7")
+	p("VCVTDQ2PS Y2, Y2")
+	p("VFMADD231PS Y7, Y2, Y0")
+	p("ADDQ $210, SI")
+	p("ADDQ $320, DI")
+	p("DECQ CX")
+	p("JNZ " + l + "block")
+	hsumTree(0, 1)
+	gemvRowNext(l)
 }
 
 // gemvQ4K is the Q4_K decoding kernel of the VNNI set: out[i] = weight
