@@ -238,6 +238,9 @@ func TestMatchesLlamaCpp(t *testing.T) {
 		// work, in the prompt's matrix products and in decoding alike.
 		{"llama-q4_0", synth.Options{Arch: "llama", DType: weights.Q4_0}, 16, 0, 256, quantTol(), false, false},
 		{"qwen2-q4_0", synth.Options{Arch: "qwen2", DType: weights.Q4_0}, 16, 0, 256, quantTol(), false, false},
+		// Q6_K (Q4_K_M files hold their output matrix and some others in
+		// it): every matrix of the 256-wide llama.
+		{"llama-256-q6_k", synth.Options{Arch: "llama", Config: wide(t, "llama", 256), DType: weights.Q6_K}, 16, 0, 256, quantTol(), false, false},
 	}
 	type prepared struct {
 		m   model.Model

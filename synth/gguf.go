@@ -346,15 +346,15 @@ func llama3Factors(a *arch, dims int) []float32 {
 
 func writeGGUF(path string, o Options, a *arch, tok *tokenizer, specs []spec) error {
 	switch o.DType {
-	case weights.F32, weights.BF16, weights.F16, weights.Q8_0, weights.Q4_0, weights.Q4_K:
+	case weights.F32, weights.BF16, weights.F16, weights.Q8_0, weights.Q4_0, weights.Q4_K, weights.Q6_K:
 	default:
-		return fmt.Errorf("synth: dtype %s (want f32, bf16, f16, q8_0, q4_0 or q4_k)", o.DType)
+		return fmt.Errorf("synth: dtype %s (want f32, bf16, f16, q8_0, q4_0, q4_k or q6_k)", o.DType)
 	}
 	kv, extra, err := a.ggufMeta(tok)
 	if err != nil {
 		return err
 	}
-	ft := map[weights.DType]uint32{weights.F32: 0, weights.F16: 1, weights.Q8_0: 7, weights.Q4_0: 2, weights.Q4_K: 15, weights.BF16: 32}[o.DType]
+	ft := map[weights.DType]uint32{weights.F32: 0, weights.F16: 1, weights.Q8_0: 7, weights.Q4_0: 2, weights.Q4_K: 15, weights.Q6_K: 18, weights.BF16: 32}[o.DType]
 	kv = append(kv, weights.KV{Key: "general.file_type", Value: ft})
 	tkv, err := tok.ggufKVs(a.i("vocab_size"))
 	if err != nil {

@@ -45,7 +45,7 @@ type Options struct {
 	// directory to use, synth_pooling ("mean" or "cls") a BERT model's
 	// pooling.
 	Config map[string]any
-	// DType of the matrices: F32, BF16, F16, or (GGUF only) Q8_0, Q4_0, Q4_K.
+	// DType of the matrices: F32, BF16, F16, or (GGUF only) Q8_0, Q4_0, Q4_K, Q6_K.
 	DType weights.DType
 	// Format is "gguf" or "hf".
 	Format string

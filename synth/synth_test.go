@@ -116,7 +116,7 @@ func TestWriteErrors(t *testing.T) {
 		{Arch: "llama", Shape: "huge", DType: weights.F32, Format: "gguf"},
 		{Arch: "llama", Shape: "qwen2.5-0.5b", DType: weights.F32, Format: "gguf"},
 		{Arch: "llama", Shape: "tiny", DType: weights.Q8_0, Format: "hf"},
-		{Arch: "llama", Shape: "tiny", DType: weights.Q6_K, Format: "gguf"},
+		{Arch: "llama", Shape: "tiny", DType: weights.Q5_K, Format: "gguf"},
 		{Arch: "llama", Shape: "tiny", DType: weights.F32, Format: "onnx"},
 	}
 	for _, o := range cases {

@@ -20,7 +20,7 @@ func cmdSynth(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs := flag.NewFlagSet("synth", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: goformer synth --arch ARCH (--shape NAME | --config config.json) --dtype f32|bf16|f16|q8_0|q4_0|q4_k [--format gguf|hf] -o PATH")
+		fmt.Fprintln(stderr, "Usage: goformer synth --arch ARCH (--shape NAME | --config config.json) --dtype f32|bf16|f16|q8_0|q4_0|q4_k|q6_k [--format gguf|hf] -o PATH")
 		fs.PrintDefaults()
 		fmt.Fprintln(stderr, "\nArchitectures and shapes:")
 		shapes := synth.Shapes()
@@ -31,7 +31,7 @@ func cmdSynth(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	arch := fs.String("arch", "", "family: "+strings.Join(synth.Arches, ", "))
 	shape := fs.String("shape", "", "preset shape: tiny, or a real model's (see below)")
 	cfgPath := fs.String("config", "", "Hugging Face config.json giving the shape instead of --shape")
-	dtype := fs.String("dtype", "f32", "matrix type: f32, bf16, f16, q8_0, q4_0 or q4_k (quantized: gguf only)")
+	dtype := fs.String("dtype", "f32", "matrix type: f32, bf16, f16, q8_0, q4_0, q4_k or q6_k (quantized: gguf only)")
 	format := fs.String("format", "gguf", "output format: gguf (a file) or hf (a directory)")
 	out := fs.String("o", "", "output path")
 	tokDir := fs.String("tokenizers", "../shared/tokenizers", "directory of the shared tokenizers")
@@ -48,9 +48,9 @@ func cmdSynth(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return errors.New("synth needs --arch, -o, and one of --shape or --config")
 	}
 	dt, ok := map[string]weights.DType{"f32": weights.F32, "bf16": weights.BF16, "f16": weights.F16,
-		"q8_0": weights.Q8_0, "q4_0": weights.Q4_0, "q4_k": weights.Q4_K}[strings.ToLower(*dtype)]
+		"q8_0": weights.Q8_0, "q4_0": weights.Q4_0, "q4_k": weights.Q4_K, "q6_k": weights.Q6_K}[strings.ToLower(*dtype)]
 	if !ok {
-		return fmt.Errorf("synth: --dtype %q: want f32, bf16, f16, q8_0, q4_0 or q4_k", *dtype)
+		return fmt.Errorf("synth: --dtype %q: want f32, bf16, f16, q8_0, q4_0, q4_k or q6_k", *dtype)
 	}
 	o := synth.Options{Arch: *arch, Shape: *shape, DType: dt, Format: *format, Tokenizers: *tokDir, Seed: *seed}
 	if *cfgPath != "" {
