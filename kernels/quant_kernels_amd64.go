@@ -172,8 +172,8 @@ func archQuant(k *kernelSet) {
 		gemmKPWrap(gemmQ4Kx2VNNI, 1, q4KBytes),
 		gemmKPWrap(gemmQ4Kx4VNNI, 2, q4KBytes),
 	}
-	k.quant.gemvQ4K = gemvQ4KWrap
-	k.quant.gemvQ6K = gemvQ6KWrap
+	k.quant.gemvQ4K = gemvKWrap(gemvQ4KVNNI, q4KBytes)
+	k.quant.gemvQ6K = gemvKWrap(gemvQ6KVNNI, q6KBytes)
 	k.quant.gemmQ6K = [4]gemmKFunc{
 		gemmKWrap(gemmQ6Kx1VNNI, 1, q6KBytes),
 		gemmKWrap(gemmQ6Kx2VNNI, 2, q6KBytes),
@@ -185,39 +185,25 @@ func archQuant(k *kernelSet) {
 //go:noescape
 func gemvQ4KVNNI(out *float32, w *byte, ws int, rows int, a *blockQ8K, nb int)
 
-// gemvQ4KWrap checks the bounds of a gemvKFunc, then calls the assembly.
-func gemvQ4KWrap(out []float32, w []byte, ws int, a []blockQ8K) {
-	rows, nb := len(out), len(a)
-	if rows == 0 {
-		return
-	}
-	if nb == 0 {
-		clear(out)
-		return
-	}
-	_ = w[(rows-1)*ws+nb*q4KBytes-1]
-	if ws < 0 {
-		panic("kernels: bad gemvQ4K arguments")
-	}
-	gemvQ4KVNNI(&out[0], &w[0], ws, rows, &a[0], nb)
-}
-
 //go:noescape
 func gemvQ6KVNNI(out *float32, w *byte, ws int, rows int, a *blockQ8K, nb int)
 
-// gemvQ6KWrap checks the bounds of a gemvKFunc, then calls the assembly.
-func gemvQ6KWrap(out []float32, w []byte, ws int, a []blockQ8K) {
-	rows, nb := len(out), len(a)
-	if rows == 0 {
-		return
+// gemvKWrap returns a gemvKFunc that checks the bounds for weights of
+// blockBytes per block, then calls the assembly f.
+func gemvKWrap(f func(out *float32, w *byte, ws int, rows int, a *blockQ8K, nb int), blockBytes int) gemvKFunc {
+	return func(out []float32, w []byte, ws int, a []blockQ8K) {
+		rows, nb := len(out), len(a)
+		if rows == 0 {
+			return
+		}
+		if nb == 0 {
+			clear(out)
+			return
+		}
+		_ = w[(rows-1)*ws+nb*blockBytes-1]
+		if ws < 0 {
+			panic("kernels: bad gemvK arguments")
+		}
+		f(&out[0], &w[0], ws, rows, &a[0], nb)
 	}
-	if nb == 0 {
-		clear(out)
-		return
-	}
-	_ = w[(rows-1)*ws+nb*q6KBytes-1]
-	if ws < 0 {
-		panic("kernels: bad gemvQ6K arguments")
-	}
-	gemvQ6KVNNI(&out[0], &w[0], ws, rows, &a[0], nb)
 }

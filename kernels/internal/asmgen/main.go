@@ -1421,6 +1421,29 @@ func q4KChunk(c int) {
 	p("VPSHUFB bcastq4<>+%d(SB), Z16, Z24", 64*c)
 }
 
+// gemvKLoops begins the row and block loops of gemvQ4K / gemvQ6K (out at
+// AX, the row at BX, rows left in R9; per row: SI the block, DI the
+// activation block, CX blocks left, Y0 the float accumulator zeroed).
+func gemvKLoops(l string) {
+	p("MOVQ out+0(FP), AX")
+	p("MOVQ w+8(FP), BX")
+	p("MOVQ rows+24(FP), R9")
+	label(l + "row")
+	p("MOVQ BX, SI")
+	p("MOVQ a+32(FP), DI")
+	p("MOVQ nb+40(FP), CX")
+	p("VXORPS Y0, Y0, Y0")
+	label(l + "block")
+}
+
+// gemvKNext moves gemvKLoops' block loop to the next block (of bsize bytes).
+func gemvKNext(l string, bsize int) {
+	p("ADDQ $%d, SI", bsize)
+	p("ADDQ $320, DI")
+	p("DECQ CX")
+	p("JNZ " + l + "block")
+}
+
 // q4KScalesSetup loads q4KScales' constants into X<k[0..3]> and its byte
 // mask into K2 (clobbers AX).
 func q4KScalesSetup(k [4]int) {
@@ -1478,15 +1501,7 @@ func gemvQ6K() {
 	p("VMOVDQU64 q6shift<>+0(SB), Z26")
 	p("VMOVDQU64 q6shift<>+64(SB), Z27")
 	p("VMOVDQU evenodd<>(SB), X11")
-	p("MOVQ out+0(FP), AX")
-	p("MOVQ w+8(FP), BX")
-	p("MOVQ rows+24(FP), R9")
-	label(l + "row")
-	p("MOVQ BX, SI")
-	p("MOVQ a+32(FP), DI")
-	p("MOVQ nb+40(FP), CX")
-	p("VXORPS Y0, Y0, Y0")
-	label(l + "block")
+	gemvKLoops(l)
 	// As dotQ6K: the int accumulators start at -32·Σ sc[k]·bsum16[k].
 	p("VMOVDQU 192(SI), X8")
 	p("VPMOVSXBW X8, Y9")
@@ -1530,10 +1545,7 @@ func gemvQ6K() {
 	p("VBROADCASTSS X7, Y7")
 	p("VCVTDQ2PS Y2, Y2")
 	p("VFMADD231PS Y7, Y2, Y0")
-	p("ADDQ $210, SI")
-	p("ADDQ $320, DI")
-	p("DECQ CX")
-	p("JNZ " + l + "block")
+	gemvKNext(l, 210)
 	hsumTree(0, 1)
 	gemvRowNext(l)
 }
@@ -1561,15 +1573,7 @@ func gemvQ4K() {
 	p("MOVL $0xffff0000, AX")
 	p("KMOVD AX, K1")
 	q4KScalesSetup([4]int{26, 27, 28, 19})
-	p("MOVQ out+0(FP), AX")
-	p("MOVQ w+8(FP), BX")
-	p("MOVQ rows+24(FP), R9")
-	label(l + "row")
-	p("MOVQ BX, SI")
-	p("MOVQ a+32(FP), DI")
-	p("MOVQ nb+40(FP), CX")
-	p("VXORPS Y0, Y0, Y0")
-	label(l + "block")
+	gemvKLoops(l)
 	q4KScales([4]int{10, 11, 12, 13}, [4]int{26, 27, 28, 19})
 	p("VSHUFI32X4 $0, Z10, Z10, Z16")
 	p("VEXTRACTI32X4 $1, Y10, X17")
@@ -1586,10 +1590,7 @@ func gemvQ4K() {
 	p("VEXTRACTI64X4 $1, Z8, Y2")
 	p("VPADDD Y8, Y2, Y2")
 	q4KFloat(17)
-	p("ADDQ $144, SI")
-	p("ADDQ $320, DI")
-	p("DECQ CX")
-	p("JNZ " + l + "block")
+	gemvKNext(l, 144)
 	hsumTree(0, 2)
 	gemvRowNext(l)
 }
