@@ -17,22 +17,18 @@ import (
 // stops on ctx).
 func StepGate(ctx context.Context, r io.Reader, w io.Writer) func(test string, rep, reps int) {
 	lines := make(chan struct{})
-	started := false
-	return func(test string, rep, reps int) {
-		if !started {
-			started = true
-			go func() {
-				defer close(lines)
-				s := bufio.NewScanner(r)
-				for s.Scan() {
-					select {
-					case lines <- struct{}{}:
-					case <-ctx.Done():
-						return
-					}
-				}
-			}()
+	go func() {
+		defer close(lines)
+		s := bufio.NewScanner(r)
+		for s.Scan() {
+			select {
+			case lines <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
 		}
+	}()
+	return func(test string, rep, reps int) {
 		fmt.Fprintf(w, "step %s %d/%d\n", test, rep, reps)
 		select {
 		case <-lines:

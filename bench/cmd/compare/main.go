@@ -207,24 +207,20 @@ func run(ctx context.Context, o options, stdout io.Writer) error {
 			case o.lockstep && !o.skipLlama:
 				logf("goformer and llama.cpp in lockstep on %s (round %d)", filepath.Base(f.path), round+1)
 				before := meter.best(nearPasses)
-				who := [2]string{"goformer" + suffix, "llamacpp" + suffix}
-				argv := [2][]string{append(append([]string{gfBin}, args...), "-step"), append(append([]string{"node"}, largs...), "--step")}
-				if round%2 == 1 {
-					who[0], who[1], argv[0], argv[1] = who[1], who[0], argv[1], argv[0]
-				}
+				gi := round % 2 // goformer's place: it starts first in even rounds
+				var who [2]string
+				var argv [2][]string
+				who[gi], who[1-gi] = "goformer"+suffix, "llamacpp"+suffix
+				argv[gi] = append(append([]string{gfBin}, args...), "-step")
+				argv[1-gi] = append(append([]string{"node"}, largs...), "--step")
 				ms, errs := runLockstep(ctx, 2*o.timeout, o.dir, f.path, who, argv)
-				for i, w := range who {
-					if strings.HasPrefix(w, "goformer") {
-						r.gf = mergeResults(r.gf, ms[i])
-						if errs[i] != nil {
-							r.errs = append(r.errs, "goformer: "+errs[i].Error())
-						}
-					} else {
-						r.lc = mergeResults(r.lc, ms[i])
-						if errs[i] != nil {
-							r.errs = append(r.errs, "llama.cpp: "+errs[i].Error())
-						}
-					}
+				r.gf = mergeResults(r.gf, ms[gi])
+				r.lc = mergeResults(r.lc, ms[1-gi])
+				if errs[gi] != nil {
+					r.errs = append(r.errs, "goformer: "+errs[gi].Error())
+				}
+				if errs[1-gi] != nil {
+					r.errs = append(r.errs, "llama.cpp: "+errs[1-gi].Error())
 				}
 				r.nearBW = max(r.nearBW, before, meter.best(nearPasses))
 				logf("memory read bandwidth around that run: %.1f GB/s", r.nearBW/1e9)
