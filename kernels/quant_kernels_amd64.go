@@ -28,7 +28,7 @@ func gemmQ8_0x4x4VNNI(out *float32, ldo int, w *byte, ws int, groups int, a *byt
 func gemvQ8_0VNNI(out *float32, w *byte, ws int, rows int, a *byte, np int, tail int)
 
 //go:noescape
-func gemvQ4_0BVNNI(out *float32, w *byte, ws int, rows int, a *byte, nch int, tp int, th int, m0 uint64, m1 uint64, m2 uint64, m3 uint64)
+func gemvQ4_0BVNNI(out *float32, w *byte, ws int, rows int, a *byte, nch int, tail int, m *[4]uint64)
 
 //go:noescape
 func gemmQ4_0x2x4BVNNI(out *float32, ldo int, w *byte, ws int, pairs int, a *byte, as int, nch int)
@@ -135,8 +135,8 @@ func gemvQ4BVNNI(out []float32, w []byte, ws, rows int, a []byte, nb int) {
 	if nb <= 0 || ws < 0 {
 		panic("kernels: bad gemvQ4B arguments")
 	}
-	tp, th, m := q4ChunkTail(nb)
-	gemvQ4_0BVNNI(&out[0], &w[0], ws, rows, &a[0], nb/q4ChunkBlocks, tp, th, m[0], m[1], m[2], m[3])
+	m := q4ChunkTail(nb)
+	gemvQ4_0BVNNI(&out[0], &w[0], ws, rows, &a[0], nb/q4ChunkBlocks, nb%q4ChunkBlocks, &m)
 }
 
 // gemmQ4BVNNI checks the bounds of a gemmQ4BFunc, then calls the assembly.

@@ -41,11 +41,10 @@ const (
 
 func q4Chunks(nb int) int { return (nb + q4ChunkBlocks - 1) / q4ChunkBlocks }
 
-// q4ChunkTail returns gemvQ4B's arguments for the partial last chunk of nb
-// blocks: whole pairs, a half pair (0 or 1), and the byte masks of its
-// scale loads at chunk offsets 0, 64, 144 and 208 (a bit per byte that lies
-// within the chunk's blocks).
-func q4ChunkTail(nb int) (tp, th int, m [4]uint64) {
+// q4ChunkTail returns the byte masks of gemvQ4B's scale loads in the
+// partial last chunk of nb blocks, at chunk offsets 0, 64, 144 and 208 (a
+// bit per byte that lies within the chunk's blocks).
+func q4ChunkTail(nb int) (m [4]uint64) {
 	r := nb % q4ChunkBlocks
 	for i, off := range []int{0, 64, 144, 208} {
 		if v := min(64, max(0, r*q4_0Bytes-off)); v == 64 {
@@ -54,7 +53,7 @@ func q4ChunkTail(nb int) (tp, th int, m [4]uint64) {
 			m[i] = 1<<v - 1
 		}
 	}
-	return r / 2, r % 2, m
+	return m
 }
 
 // packQ4Sides writes the int32 −8·Σx and float32 dx of the chunk's blocks
@@ -69,17 +68,33 @@ func packQ4Sides(side []byte, a []blockQ8) {
 	}
 }
 
+// q4GemvBlock is the block of a chunk whose values lie in lane i of group k
+// of the decoding kernel's activation layout (packQ4GemvAct).
+func q4GemvBlock(k, i int) int { return 2*k + i%2 + 8*(i/2) }
+
 // packQ4GemvAct packs one activation row (its blocks a) for gemvQ4B: per
-// chunk the blocks' values in order (zeros past the last block), then the
-// sides (len(dst) ≥ q4Chunks(len(a))·q4ActChunk).
+// chunk 4 groups of 128 bytes, group k's lane i (16 bytes) holding block
+// q4GemvBlock(k, i)'s values 0…15 in the first 64 bytes and its values
+// 16…31 in the second (zeros past the last block), then the sides
+// (len(dst) ≥ q4Chunks(len(a))·q4ActChunk).
 func packQ4GemvAct(dst []byte, a []blockQ8) {
 	for ch := range q4Chunks(len(a)) {
 		d := dst[ch*q4ActChunk : (ch+1)*q4ActChunk]
 		blk := a[ch*q4ChunkBlocks : min(len(a), (ch+1)*q4ChunkBlocks)]
-		for c := range blk {
-			copy(d[32*c:32*c+32], unsafe.Slice((*byte)(unsafe.Pointer(&blk[c].qs[0])), 32))
+		if len(blk) < q4ChunkBlocks {
+			clear(d[:512])
 		}
-		clear(d[32*len(blk) : 512])
+		for k := range 4 {
+			for i := range 4 {
+				c := q4GemvBlock(k, i)
+				if c >= len(blk) {
+					continue
+				}
+				q := unsafe.Slice((*byte)(unsafe.Pointer(&blk[c].qs[0])), 32)
+				copy(d[128*k+16*i:][:16], q[:16])
+				copy(d[128*k+64+16*i:][:16], q[16:])
+			}
+		}
 		packQ4Sides(d[512:], blk)
 	}
 }

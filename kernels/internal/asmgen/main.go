@@ -1890,30 +1890,38 @@ func q4Constants() {
 }
 
 // gemvQ4B is the decoding kernel: out[i] = weight row i (at w + i·ws, nch
-// full chunks then a partial one of tp whole pairs and th = 0 or 1 half
-// pair) times the packed activation row a (packQ4GemvAct: per chunk its 16
-// blocks' int8 values in order, then 16 int32 corrections −8·Σx and 16
-// float32 scales dx, both in lane order). The block scales are picked
-// from four 64-byte loads at chunk offsets 0, 64, 144 and 208 (q4perm); in
-// the partial chunk those loads are masked by m0…m3 (a bit per byte of the
-// chunk's blocks), so that nothing past the row is read. Each full chunk
-// prefetches the bytes 8 KiB ahead into L2: on the qwen2.5-0.5b layer
-// stream at 2 threads (BenchmarkMatVecLayers) that was 10% faster over 8
-// alternating pairs; without it the kernel streams about half as fast from
-// memory as from cache, as if compute and misses did not overlap.
+// full chunks then, if tail > 0, a partial one of tail blocks) times the
+// packed activation row a (packQ4GemvAct: per chunk 4 groups, group k the
+// low-nibble then the high-nibble int8 values of blocks 2k, 2k+1, 2k+8 and
+// 2k+9, 16 per 128-bit lane; then 16 int32 corrections −8·Σx and 16
+// float32 scales dx, both in lane order).
 //
-// Registers: Z0 float accumulator, Z8-Z15 pair sums, Z16-Z23 unpacked
-// weights, Z24-Z27 the scale loads, Z28-Z29 q4perm, Z30 the nibble mask,
-// Z4 int16 ones, K1
-// the upper 128 bits of each 256-bit half (words), K2-K5 m0…m3.
+// Group k's 4 blocks' nibble bytes are loaded 16 at a time into the lanes
+// of one zmm, split into low and high nibbles (a shift, two ands), and two
+// VPDPBUSD leave each block's sums of 8 products in its lane's 4 dwords.
+// Two pack / multiply-add levels then reduce the 4 groups to a dword per
+// block: group k lane i lands in dword 4i+k, which is q4Lane of the block
+// there. The block scales are picked from four 64-byte loads at chunk
+// offsets 0, 64, 144 and 208 (q4perm); in the partial chunk only its
+// blocks' nibbles are loaded and the scale loads are masked by m (a bit
+// per byte of the chunk's blocks), so that nothing past the row is read.
+// Each full chunk prefetches the bytes 8 KiB ahead into L2.
+//
+// The nibbles are loaded 16 bytes at a time on purpose: loading them 64
+// at a time (two loads per group, joined by a two-table permute) was as
+// fast in cache but streamed from memory at under half the speed (14
+// against 32 GB/s on one core of the development VM).
+//
+// Registers: Z0 float accumulator, Z8-Z11 group sums, Z12-Z15 high
+// nibbles, Z16-Z19 low nibbles, Z24-Z27 the scale loads, Z28-Z29 q4perm,
+// Z30 the nibble mask, Z4 int16 ones, DX the tail's blocks, R8 m, K3 a
+// scale mask.
 func gemvQ4B() {
 	name := "gemvQ4_0BVNNI"
-	text(name, "$0-96", "(out *float32, w *byte, ws int, rows int, a *byte, nch int, tp int, th int, m0 uint64, m1 uint64, m2 uint64, m3 uint64)")
+	text(name, "$0-64", "(out *float32, w *byte, ws int, rows int, a *byte, nch int, tail int, m *[4]uint64)")
 	l := name + "_"
 	p("MOVL $0x0f0f0f0f, AX")
 	p("VPBROADCASTD AX, Z30")
-	p("MOVL $0xff00ff00, DX")
-	p("KMOVD DX, K1")
 	p("MOVL $0x00010001, AX")
 	p("VPBROADCASTD AX, Z4")
 	p("VMOVDQU64 q4perm<>(SB), Z28")
@@ -1921,40 +1929,58 @@ func gemvQ4B() {
 	p("MOVQ out+0(FP), AX")
 	p("MOVQ w+8(FP), BX")
 	p("MOVQ rows+24(FP), R9")
-	p("MOVQ tp+48(FP), DX")
-	p("MOVQ th+56(FP), R10")
-	// pair multiplies pair k of the chunk at SI (half: its first block) with
-	// the activations at DI into Z8+k.
-	pair := func(k int, half bool) {
-		w, v := 16+k, 8+k
-		p("VMOVDQU64 %d(SI), X%d", 36*k+2, w)
-		if !half {
-			p("VINSERTI32X4 $1, %d(SI), Y%d, Y%d", 36*k+20, w, w)
+	p("MOVQ tail+48(FP), DX")
+	p("MOVQ m+56(FP), R8")
+	// group multiplies group k of the chunk at SI with the activations at
+	// DI into Z8+k; in the partial chunk (tail) only the blocks below DX
+	// are loaded, the others' lanes stay zero.
+	group := func(k int, tail bool) {
+		lo, hi, acc := 16+k, 12+k, 8+k
+		if tail {
+			p("VPXORD Z%d, Z%d, Z%d", lo, lo, lo)
 		}
-		p("VSHUFI64X2 $0x50, Z%d, Z%d, Z%d", w, w, w)
-		p("VPSRLW $4, Z%d, K1, Z%d", w, w)
-		p("VPANDD Z30, Z%d, Z%d", w, w)
-		p("VPDPBUSD %d(DI), Z%d, Z%d", 64*k, w, v)
+		for i := range 4 {
+			c := 2*k + i%2 + 8*(i/2)
+			off := 18*c + 2
+			if tail {
+				p("CMPQ DX, $%d", c)
+				p("JLE %sskip%d", l, c)
+			}
+			switch {
+			case i == 0 && !tail:
+				p("VMOVDQU64 %d(SI), X%d", off, lo)
+			case i == 1:
+				p("VINSERTI32X4 $1, %d(SI), Y%d, Y%d", off, lo, lo)
+			default:
+				p("VINSERTI32X4 $%d, %d(SI), Z%d, Z%d", i, off, lo, lo)
+			}
+			if tail {
+				label(fmt.Sprintf("%sskip%d", l, c))
+			}
+		}
+		p("VPSRLW $4, Z%d, Z%d", lo, hi)
+		p("VPANDD Z30, Z%d, Z%d", lo, lo)
+		p("VPANDD Z30, Z%d, Z%d", hi, hi)
+		p("VPXORD Z%d, Z%d, Z%d", acc, acc, acc)
+		p("VPDPBUSD %d(DI), Z%d, Z%d", 128*k, lo, acc)
+		p("VPDPBUSD %d(DI), Z%d, Z%d", 128*k+64, hi, acc)
 	}
-	// finish reduces Z8-Z15 to the block sums in lane order and does the
+	// finish reduces Z8-Z11 to the block sums in lane order and does the
 	// chunk's float work (masked: the partial chunk).
 	finish := func(masked bool) {
-		// |lane sums| ≤ 4·15·127 = 7620, so the first two levels add pairs
-		// of lanes as int16 (pack, then multiply-add with ones): the sums
-		// of 4 and 8 lanes stay below 2^15.
-		for _, ab := range [][2]int{{8, 9}, {10, 11}, {12, 13}, {14, 15}, {8, 10}, {12, 14}} {
+		// |dword sums| ≤ 8·15·127 = 15240 and the sums of two ≤ 30480, so
+		// both levels add pairs as int16 (pack, then multiply-add with ones).
+		for _, ab := range [][2]int{{8, 9}, {10, 11}, {8, 10}} {
 			a, b := ab[0], ab[1]
 			p("VPACKSSDW Z%d, Z%d, Z%d", b, a, a)
 			p("VPMADDWD Z4, Z%d, Z%d", a, a)
 		}
-		p("VSHUFI32X4 $0x88, Z12, Z8, Z24")
-		p("VSHUFI32X4 $0xdd, Z12, Z8, Z8")
-		p("VPADDD Z24, Z8, Z8")
 		p("VPADDD 512(DI), Z8, Z8")
 		p("VCVTDQ2PS Z8, Z8")
 		for i, off := range []int{0, 64, 144, 208} {
 			if masked {
-				p("VMOVDQU8.Z %d(SI), K%d, Z%d", off, 2+i, 24+i)
+				p("KMOVQ %d(R8), K3", 8*i)
+				p("VMOVDQU8.Z %d(SI), K3, Z%d", off, 24+i)
 			} else {
 				p("VMOVDQU64 %d(SI), Z%d", off, 24+i)
 			}
@@ -1968,11 +1994,6 @@ func gemvQ4B() {
 		p("VMULPS 576(DI), Z2, Z2")
 		p("VFMADD231PS Z2, Z8, Z0")
 	}
-	zero := func() {
-		for k := range 8 {
-			p("VPXORD Z%d, Z%d, Z%d", 8+k, 8+k, 8+k)
-		}
-	}
 	label(l + "row")
 	p("MOVQ BX, SI")
 	p("MOVQ a+32(FP), DI")
@@ -1981,39 +2002,22 @@ func gemvQ4B() {
 	p("TESTQ CX, CX")
 	p("JZ %stail", l)
 	label(l + "chunk")
-	zero()
-	for k := range 8 {
-		pair(k, false)
-		if k < 5 { // the chunk's 288 bytes, 8 KiB ahead, into L2
-			p("PREFETCHT1 %d(SI)", 8192+64*k)
-		}
+	for k := range 4 {
+		group(k, false)
+		// the chunk's 288 bytes, 8 KiB ahead, into L2
+		p("PREFETCHT1 %d(SI)", 8192+64*k)
 	}
+	p("PREFETCHT1 %d(SI)", 8192+256)
 	finish(false)
 	p("ADDQ $288, SI")
 	p("ADDQ $640, DI")
 	p("DECQ CX")
 	p("JNZ %schunk", l)
 	label(l + "tail")
-	p("MOVQ DX, CX")
-	p("ORQ R10, CX")
+	p("TESTQ DX, DX")
 	p("JZ %sreduce", l)
-	zero()
-	for k := range 8 {
-		p("CMPQ DX, $%d", k)
-		p("JEQ %shalf%d", l, k)
-		pair(k, false)
-	}
-	p("JMP %sfinish", l)
-	for k := range 8 {
-		label(fmt.Sprintf("%shalf%d", l, k))
-		p("TESTQ R10, R10")
-		p("JZ %sfinish", l)
-		pair(k, true)
-		p("JMP %sfinish", l)
-	}
-	label(l + "finish")
-	for i := range 4 {
-		p("KMOVQ m%d+%d(FP), K%d", i, 64+8*i, 2+i)
+	for k := range 4 {
+		group(k, true)
 	}
 	finish(true)
 	gemvRowEnd(l)
