@@ -200,45 +200,54 @@ func RoPEFreqs(freqs []float32, dims int, base float64, factors []float32) {
 	}
 }
 
-// RoPE rotates one head in place at position pos. freqs has dims/2 entries
-// (see RoPEFreqs); dims ≤ len(head) elements are rotated, the rest pass
-// through.
+// RoPEAngles fills cs with the cosines (cs[:len(freqs)]) and sines
+// (cs[len(freqs):2·len(freqs)]) of the angles pos·freqs[i] of one position
+// (see RoPEFreqs), computed in float64 and rounded to float32. They depend
+// on the position only, so a forward pass computes them once per token
+// for all heads and layers.
+func RoPEAngles(cs []float32, pos int, freqs []float32) {
+	half := len(freqs)
+	cs = cs[:2*half]
+	p := float64(pos)
+	for i, f := range freqs {
+		s, c := math.Sincos(p * float64(f))
+		cs[i], cs[half+i] = float32(c), float32(s)
+	}
+}
+
+// RoPE rotates one head in place by the angles cs of RoPEAngles (dims/2
+// cosines, then dims/2 sines); dims ≤ len(head) elements are rotated, the
+// rest pass through.
 //
 // Adjacent-pair ("normal", GPT-J, the GGUF Llama layout) rotates pairs
 // (2i, 2i+1). Half-split ("NeoX", Hugging Face rotate_half) rotates pairs
 // (i, i+dims/2); with interleaveOut the rotated pair is stored at (2i, 2i+1),
 // which turns a Hugging Face head into exactly the GGUF layout, so both
 // checkpoint formats feed identical vectors to attention.
-func RoPE(head []float32, pos int, freqs []float32, neox, interleaveOut bool, tmp []float32) {
-	half := len(freqs)
-	p := float64(pos)
+func RoPE(head []float32, cs []float32, neox, interleaveOut bool, tmp []float32) {
+	half := len(cs) / 2
+	cos, sin := cs[:half], cs[half:2*half]
 	if !neox {
 		for i := 0; i < half; i++ {
-			s, c := math.Sincos(p * float64(freqs[i]))
-			cs, sn := float32(c), float32(s)
 			x0, x1 := head[2*i], head[2*i+1]
-			head[2*i] = x0*cs - x1*sn
-			head[2*i+1] = x0*sn + x1*cs
+			head[2*i] = x0*cos[i] - x1*sin[i]
+			head[2*i+1] = x0*sin[i] + x1*cos[i]
 		}
 		return
 	}
 	if interleaveOut {
 		copy(tmp[:2*half], head[:2*half])
 		for i := 0; i < half; i++ {
-			s, c := math.Sincos(p * float64(freqs[i]))
-			cs, sn := float32(c), float32(s)
 			x0, x1 := tmp[i], tmp[i+half]
-			head[2*i] = x0*cs - x1*sn
-			head[2*i+1] = x0*sn + x1*cs
+			head[2*i] = x0*cos[i] - x1*sin[i]
+			head[2*i+1] = x0*sin[i] + x1*cos[i]
 		}
 		return
 	}
 	for i := 0; i < half; i++ {
-		s, c := math.Sincos(p * float64(freqs[i]))
-		cs, sn := float32(c), float32(s)
 		x0, x1 := head[i], head[i+half]
-		head[i] = x0*cs - x1*sn
-		head[i+half] = x0*sn + x1*cs
+		head[i] = x0*cos[i] - x1*sin[i]
+		head[i+half] = x0*sin[i] + x1*cos[i]
 	}
 }
 
