@@ -112,6 +112,9 @@ func absMaxAVX2(x *float32, n int) float32
 //go:noescape
 func quantI8AVX2(q *int8, x *float32, n int, id float32)
 
+//go:noescape
+func quantQ8AVX512(dst *blockQ8, x *float32, nb int)
+
 // Slice wrappers: bounds are checked here, the assembly trusts them.
 
 func floatDot(f func(a, b *float32, n int) float32) func(a, b []float32) float32 {
@@ -250,6 +253,14 @@ func absMaxAVX2w(x []float32) float32 {
 	return absMaxAVX2(&x[0], len(x))
 }
 
+func quantQ8AVX512w(dst []blockQ8, x []float32) {
+	if len(dst) == 0 {
+		return
+	}
+	_ = x[32*len(dst)-1]
+	quantQ8AVX512(&dst[0], &x[0], len(dst))
+}
+
 func quantI8AVX2w(q []int8, x []float32, id float32) {
 	if len(x)%32 != 0 {
 		quantI8Go(q, x, id)
@@ -286,6 +297,7 @@ func archKernelSets() (sets []*kernelSet) {
 		dotQ6K:         q8KDot(dotQ6KAVX2, q6KBytes),
 		absMax:         absMaxAVX2w,
 		quantI8:        quantI8AVX2w,
+		quantQ8:        quantizeQ8ActGo,
 		dotQ8_0x4:      q8Dot4(dotQ8_0x4AVX2, q8_0Bytes),
 		dotQ4_0x4:      q8Dot4(dotQ4_0x4AVX2, q4_0Bytes),
 		dotQ4Kx4:       q8KDot4(dotQ4Kx4AVX2, q4KBytes),
@@ -303,6 +315,7 @@ func archKernelSets() (sets []*kernelSet) {
 		k.gemvBF16 = gemvWrap(gemvBF16x4AVX512, bf16ToF32, false)
 		k.dotF16 = halfDot(dotF16AVX512)
 		k.dotBF16 = halfDot(dotBF16AVX512)
+		k.quantQ8 = quantQ8AVX512w
 		if x.HasAVX512VNNI {
 			k.name = "avx512+vnni"
 			k.dotQ8_0 = q8Dot(dotQ8_0VNNI, q8_0Bytes)

@@ -97,7 +97,13 @@ func quantBlock32(q []int8, x []float32) float32 {
 	return f16ToF32(f32ToF16(quantSym(q, x, false)))
 }
 
-func quantizeQ8Act(dst []blockQ8, x []float32) {
+// quantizeQ8Act quantizes x into the activation blocks dst (len(x) =
+// 32·len(dst)) with the kernel set's quantQ8.
+func quantizeQ8Act(dst []blockQ8, x []float32) { quantQ8(dst, x) }
+
+// quantizeQ8ActGo is the plain-Go quantQ8: each block by quantBlock32, and
+// the sum of its values.
+func quantizeQ8ActGo(dst []blockQ8, x []float32) {
 	for b := range dst {
 		blk := &dst[b]
 		blk.d = quantBlock32(blk.qs[:], x[32*b:32*b+32])

@@ -205,3 +205,33 @@ func TestActivationQuantizationAsLlamaCpp(t *testing.T) {
 		}
 	}
 }
+
+// Every kernel set's activation quantizer (quantQ8) equals the plain-Go
+// one bit for bit: blocks of random values at scales from float16
+// subnormal to overflowing float16, all-zero blocks (+0 and −0), and a
+// block whose values round halfway.
+func TestQuantQ8Kernels(t *testing.T) {
+	forEachSIMD(t, func(t *testing.T, k *kernelSet) {
+		rng := rand.New(rand.NewPCG(71, 72))
+		const nb = 64
+		for _, scale := range []float64{1e-9, 3e-7, 1e-3, 1, 250, 1e6, 1e9} {
+			x := randVec(rng, 32*nb, scale)
+			clear(x[32*3 : 32*4])
+			for i := 32 * 5; i < 32*6; i++ {
+				x[i] = float32(math.Copysign(0, -1))
+			}
+			for i := 32 * 7; i < 32*8; i++ {
+				x[i] = float32(i%5) - 2 // amax 2: values ·63.5, halfway cases
+			}
+			got, want := make([]blockQ8, nb), make([]blockQ8, nb)
+			k.quantQ8(got, x)
+			quantizeQ8ActGo(want, x)
+			for b := range nb {
+				g, w := got[b], want[b]
+				if math.Float32bits(g.d) != math.Float32bits(w.d) || g.sum != w.sum || g.qs != w.qs {
+					t.Fatalf("scale %g block %d: d %g sum %d qs %v, plain Go d %g sum %d qs %v", scale, b, g.d, g.sum, g.qs, w.d, w.sum, w.qs)
+				}
+			}
+		}
+	})
+}

@@ -45,6 +45,7 @@ func main() {
 	cvtHalfAVX2("cvtBF16AVX2", true)
 	absMaxAVX2()
 	quantI8AVX2()
+	quantQ8AVX512()
 	for _, vnni := range []bool{false, true} {
 		dotQ8_0(vnni, false)
 		dotQ8_0(vnni, true)
@@ -1017,6 +1018,75 @@ func quantI8AVX2() {
 	label("quanti8_done")
 	p("VZEROUPPER")
 	p("RET")
+}
+
+// quantQ8AVX512 quantizes nb 32-element activation blocks (x) into blockQ8
+// (dst: d float32, sum int32, qs [32]int8, 40 bytes) exactly as
+// quantizeQ8ActGo does: amax = max |x|; a zero block when amax is 0; else
+// qs = round-to-even(x·(127/amax)), d = amax/127 rounded through float16
+// (VCVTPS2PH, round to nearest even), sum = Σ qs.
+func quantQ8AVX512() {
+	text("quantQ8AVX512", "$0-24", "(dst *blockQ8, x *float32, nb int)")
+	p("MOVQ dst+0(FP), DI")
+	p("MOVQ x+8(FP), SI")
+	p("MOVQ nb+16(FP), CX")
+	p("VBROADCASTSS absmask<>(SB), Z15")
+	p("MOVL $0x42fe0000, AX") // 127
+	p("VMOVD AX, X14")
+	p("TESTQ CX, CX")
+	p("JZ quantq8_done")
+	label("quantq8_loop")
+	p("VMOVUPS (SI), Z0")
+	p("VMOVUPS 64(SI), Z1")
+	p("VANDPS Z15, Z0, Z2")
+	p("VANDPS Z15, Z1, Z3")
+	p("VMAXPS Z3, Z2, Z2")
+	p("VEXTRACTF64X4 $1, Z2, Y3")
+	p("VMAXPS Y3, Y2, Y2")
+	p("VEXTRACTF128 $1, Y2, X3")
+	p("VMAXPS X3, X2, X2")
+	p("VPERMILPD $1, X2, X3")
+	p("VMAXPS X3, X2, X2")
+	p("VMOVSHDUP X2, X3")
+	p("VMAXSS X3, X2, X2")
+	p("VXORPS X3, X3, X3")
+	p("VUCOMISS X3, X2")
+	p("JEQ quantq8_zero")
+	p("VDIVSS X2, X14, X4") // id = 127/amax
+	p("VDIVSS X14, X2, X5") // amax/127
+	p("VCVTPS2PH $0, X5, X5")
+	p("VCVTPH2PS X5, X5")
+	p("VMOVSS X5, (DI)")
+	p("VBROADCASTSS X4, Z4")
+	p("VMULPS Z4, Z0, Z0")
+	p("VMULPS Z4, Z1, Z1")
+	p("VCVTPS2DQ Z0, Z0")
+	p("VCVTPS2DQ Z1, Z1")
+	p("VPMOVSDB Z0, 8(DI)")
+	p("VPMOVSDB Z1, 24(DI)")
+	p("VPADDD Z1, Z0, Z0")
+	p("VEXTRACTI64X4 $1, Z0, Y1")
+	p("VPADDD Y1, Y0, Y0")
+	p("VEXTRACTI128 $1, Y0, X1")
+	p("VPADDD X1, X0, X0")
+	p("VPSHUFD $0x4e, X0, X1")
+	p("VPADDD X1, X0, X0")
+	p("VPSHUFD $0xb1, X0, X1")
+	p("VPADDD X1, X0, X0")
+	p("VMOVD X0, 4(DI)")
+	label("quantq8_next")
+	p("ADDQ $128, SI")
+	p("ADDQ $40, DI")
+	p("DECQ CX")
+	p("JNZ quantq8_loop")
+	label("quantq8_done")
+	p("VZEROUPPER")
+	p("RET")
+	label("quantq8_zero")
+	p("VXORPS Y0, Y0, Y0")
+	p("VMOVUPS Y0, (DI)")
+	p("MOVQ $0, 32(DI)")
+	p("JMP quantq8_next")
 }
 
 // gemmF32 emits a register-blocked kernel: m weight rows (w, w+ws, …) times
