@@ -3,7 +3,6 @@ package weights
 import (
 	"bytes"
 	"fmt"
-	"os"
 	"path/filepath"
 	"testing"
 	"unsafe"
@@ -29,13 +28,7 @@ func TestNoMmapAlignsTensors(t *testing.T) {
 			{Name: "a", DType: F32, Shape: []int{16, 4}, Data: mk(256, 1)},
 			{Name: "b", DType: F32, Shape: []int{32}, Data: mk(128, 2)},
 		}
-		var buf bytes.Buffer
-		if err := WriteGGUF(&buf, []KV{{Key: "general.name", Value: string(make([]byte, 8*pad))}}, tensors); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		writeFile(t, path, writeGGUF(t, []KV{{Key: "general.name", Value: string(make([]byte, 8*pad))}}, tensors))
 		mapped, err := Open(path, Options{})
 		if err != nil {
 			t.Fatal(err)
