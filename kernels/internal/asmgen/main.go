@@ -1942,6 +1942,11 @@ func q6kConstants() {
 // block 4 lanes higher.
 func q4Lane(c int) int { k := c / 2; return (k/4)*8 + (c%2)*4 + k%4 }
 
+// q4GemvBlock is the block in lane i of gemvQ4B's group k (as
+// kernels.q4GemvBlock, which packs the activations to match): group k lane
+// i lands in dword 4i+k of the reduction, q4Lane of this block.
+func q4GemvBlock(k, i int) int { return 2*k + i%2 + 8*(i/2) }
+
 // q4Constants: q4perm holds two VPERMI2W index vectors (words) that pick
 // a chunk's Q4_0 block scales, 18 bytes = 9 words apart, in lane order:
 // the first, from words 0…63 of the chunk, those of blocks 0…7 (lanes 0…7);
@@ -2015,7 +2020,7 @@ func gemvQ4B() {
 			p("VPXORD Z%d, Z%d, Z%d", lo, lo, lo)
 		}
 		for i := range 4 {
-			c := 2*k + i%2 + 8*(i/2)
+			c := q4GemvBlock(k, i)
 			off := 18*c + 2
 			if tail {
 				p("CMPQ DX, $%d", c)
