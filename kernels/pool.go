@@ -1,17 +1,20 @@
 package kernels
 
 import (
+	"math"
 	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
 )
 
-// Pool is a fixed set of persistent worker goroutines that run the chunks of
-// a parallel loop. For splits [0,n) into contiguous chunks (up to two per
-// thread) that the workers and the calling goroutine take in turn, so that a
-// thread slowed by other load gets less of the work; no goroutine is started
-// per call.
+// Pool is a fixed set of persistent worker goroutines that run the steps of
+// a parallel loop. For splits [0,n) into one contiguous range per thread;
+// each thread walks its own range upward a step at a time, and a thread that
+// has finished its range takes steps from the back of the others' (a thread
+// slowed by other load thus gets less of the work), so that each thread
+// reads its part of the data as one ascending stream, the pattern that
+// streams fastest from memory. No goroutine is started per call.
 //
 // Decoding a token runs a few hundred short parallel loops, so handing work
 // over must be cheap: an idle worker spins for a short while (SpinWait)
@@ -56,6 +59,7 @@ const spinWait = 2 * time.Millisecond
 // spinWait. A dispatcher that clears sleeping owes the worker a wake-up. The
 // worker sets finished to seq when it is done with that job.
 type poolWorker struct {
+	part     int // the range of a job this worker owns (the caller owns 0)
 	seq      atomic.Uint64
 	job      atomic.Pointer[poolJob] // nil job (with seq bumped): exit
 	sleeping atomic.Bool
@@ -65,40 +69,76 @@ type poolWorker struct {
 	_        [64]byte
 }
 
-// poolJob is one For call: chunk i of `chunks` covers bounds(i).
+// poolJob is one For call. Thread t (the caller 0, worker i i+1) owns the
+// range spans[t] of [0,n), t < parts; what is left of each range is kept in
+// one word, so that its owner (from the front) and the others (from the
+// back) take steps of it with a compare-and-swap.
 type poolJob struct {
-	fn          func(lo, hi int)
-	chunks      int
-	base, extra int          // n = chunks·base + extra; the first extra chunks are one longer
-	next        atomic.Int64 // next chunk to take
-	panicked    atomic.Pointer[any]
+	fn       func(lo, hi int)
+	parts    int
+	step     int // the fewest indices per step
+	spans    []poolSpan
+	stop     atomic.Bool // a step panicked: take no more
+	panicked atomic.Pointer[any]
 }
 
-func (j *poolJob) bounds(i int) (lo, hi int) {
-	lo = i*j.base + min(i, j.extra)
-	hi = lo + j.base
-	if i < j.extra {
-		hi++
-	}
-	return lo, hi
+// poolSpan is the part [lo, hi) of a range not yet taken, as lo<<32 | hi, on
+// a cache line of its own.
+type poolSpan struct {
+	v atomic.Uint64
+	_ [56]byte
 }
 
-// run takes and runs chunks until none is left (or one panicked).
-func (j *poolJob) run() {
+// maxSpan is the longest range a span holds.
+var maxSpan uint64 = math.MaxUint32
+
+func packSpan(lo, hi int) uint64 { return uint64(lo)<<32 | uint64(hi) }
+
+func unpackSpan(v uint64) (lo, hi int) { return int(v >> 32), int(uint32(v)) }
+
+// run takes and runs steps as thread t until none is left (or one
+// panicked): first from the front of its own range, then from the back of
+// whichever range has the most left; each step is half of what is left of
+// the range, and at least j.step.
+func (j *poolJob) run(t int) {
 	defer func() {
 		if r := recover(); r != nil {
 			v := new(any) // allocated only when fn panicked
 			*v = r
 			j.panicked.CompareAndSwap(nil, v)
-			j.next.Store(int64(j.chunks)) // stop the others early
+			j.stop.Store(true) // stop the others early
 		}
 	}()
-	for {
-		i := int(j.next.Add(1) - 1)
-		if i >= j.chunks {
+	own := &j.spans[t].v
+	for !j.stop.Load() {
+		v := own.Load()
+		lo, hi := unpackSpan(v)
+		if lo >= hi {
+			break
+		}
+		e := min(lo+max(j.step, (hi-lo+1)/2), hi)
+		if own.CompareAndSwap(v, packSpan(e, hi)) {
+			j.fn(lo, e)
+		}
+	}
+	for !j.stop.Load() {
+		var from *atomic.Uint64
+		var fv uint64
+		left := 0
+		for i := range j.spans[:j.parts] {
+			v := j.spans[i].v.Load()
+			if lo, hi := unpackSpan(v); hi-lo > left {
+				from, fv, left = &j.spans[i].v, v, hi-lo
+			}
+		}
+		if from == nil {
 			return
 		}
-		j.fn(j.bounds(i))
+		lo, hi := unpackSpan(fv)
+		b := max(lo, hi-max(j.step, (hi-lo+1)/2))
+		if from.CompareAndSwap(fv, packSpan(lo, b)) {
+			j.fn(b, hi)
+		}
 	}
 }
 
@@ -110,10 +150,11 @@ func NewPool(threads int) *Pool {
 		threads = runtime.NumCPU()
 	}
 	p := &Pool{threads: threads, done: make(chan struct{}, 1)}
+	p.job.spans = make([]poolSpan, threads)
 	p.workers = make([]*poolWorker, threads-1)
 	p.exited.Add(threads - 1)
 	for i := range p.workers {
-		w := &poolWorker{wake: make(chan struct{}, 1)}
+		w := &poolWorker{part: i + 1, wake: make(chan struct{}, 1)}
 		p.workers[i] = w
 		go p.worker(w)
 	}
@@ -161,7 +202,7 @@ func (p *Pool) worker(w *poolWorker) {
 		if j == nil {
 			return
 		}
-		j.run()
+		j.run(w.part)
 		w.finished.Store(seen)
 		if p.waiting.CompareAndSwap(true, false) {
 			p.done <- struct{}{}
@@ -188,12 +229,29 @@ func (p *Pool) Threads() int {
 
 // For calls fn on contiguous chunks [lo,hi) that together cover [0,n) exactly
 // once, in parallel on up to Threads() goroutines, and returns when all have
-// finished. Each chunk holds at least one index; there are at most
-// 2·Threads() chunks (more, finer chunks made memory-bound decoding
-// slower: each thread streams fewer, longer runs of weights); n ≤ 0 calls nothing. A panic in fn is re-raised on the
-// calling goroutine once the running chunks are done (chunks not yet started
-// are then skipped).
-func (p *Pool) For(n int, fn func(lo, hi int)) {
+// finished: ForSteps with 2 steps per thread. n ≤ 0 calls nothing.
+func (p *Pool) For(n int, fn func(lo, hi int)) { p.ForSteps(n, 2, fn) }
+
+// ForSteps is For with finer steps at the end of each range. A thread
+// takes half of what is left of a range at a time (its own range from the
+// front, another's from the back once its own is done), but never less than
+// 1/steps of a range (steps ≥ 1), so fn is called at most (steps+1)·Threads()
+// times. The first steps are long, and the last ones short: a thread that
+// finishes early waits for at most one short step of another. More steps
+// balance the threads better at the cost of more calls: decoding's
+// matrix-vector products, whose calls are cheap and whose rows stream from
+// memory, use more than loops whose every call has a set-up cost. Each
+// chunk holds at least one index. A panic in fn is re-raised on the calling
+// goroutine once the running chunks are done (chunks not yet started are
+// then skipped).
+func (p *Pool) ForSteps(n, steps int, fn func(lo, hi int)) {
+	for uint64(n) > maxSpan { // spans hold 32-bit bounds (64-bit ints only)
+		m := int(maxSpan)
+		p.ForSteps(m, steps, fn)
+		n -= m
+		next := fn
+		fn = func(lo, hi int) { next(lo+m, hi+m) }
+	}
 	if n <= 0 {
 		return
 	}
@@ -211,16 +269,20 @@ func (p *Pool) For(n int, fn func(lo, hi int)) {
 		fn(0, n)
 		return
 	}
-	chunks := min(n, 2*p.threads)
 	j := &p.job
-	j.fn, j.chunks, j.base, j.extra = fn, chunks, n/chunks, n%chunks
-	j.next.Store(0)
+	parts := min(n, p.threads)
+	j.fn, j.parts = fn, parts
+	j.step = max(1, (n+parts*max(steps, 1)-1)/(parts*max(steps, 1)))
+	for t := range parts {
+		j.spans[t].v.Store(packSpan(t*n/parts, (t+1)*n/parts))
+	}
+	j.stop.Store(false)
 	j.panicked.Store(nil)
-	helpers := p.workers[:min(p.threads, chunks)-1]
+	helpers := p.workers[:parts-1]
 	for _, w := range helpers {
 		w.post(j)
 	}
-	j.run()
+	j.run(0)
 	p.wait(helpers)
 	j.fn = nil
 	if r := j.panicked.Load(); r != nil {

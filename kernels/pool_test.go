@@ -4,6 +4,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // checkCover runs For and verifies every index is visited exactly once in
@@ -53,6 +54,62 @@ func TestPoolFor(t *testing.T) {
 	if NewPool(0).Threads() < 1 {
 		t.Fatal("NewPool(0) has no threads")
 	}
+}
+
+// TestPoolForSteps checks ForSteps' cover and its bound on the number of
+// calls, (steps+1)·Threads().
+func TestPoolForSteps(t *testing.T) {
+	for _, threads := range []int{1, 2, 3, 8} {
+		p := NewPool(threads)
+		for _, steps := range []int{0, 1, 2, 5, 64} {
+			for _, n := range []int{1, 2, 7, 64, 1000, 100003} {
+				hits := make([]int32, n)
+				var calls atomic.Int32
+				p.ForSteps(n, steps, func(lo, hi int) {
+					calls.Add(1)
+					if lo >= hi || lo < 0 || hi > n {
+						t.Errorf("n=%d: bad chunk [%d,%d)", n, lo, hi)
+						return
+					}
+					for i := lo; i < hi; i++ {
+						atomic.AddInt32(&hits[i], 1)
+					}
+				})
+				for i, h := range hits {
+					if h != 1 {
+						t.Fatalf("threads=%d steps=%d n=%d: index %d visited %d times", threads, steps, n, i, h)
+					}
+				}
+				if c, most := int(calls.Load()), (max(steps, 1)+1)*threads; c > most {
+					t.Errorf("threads=%d steps=%d n=%d: %d calls, want at most %d", threads, steps, n, c, most)
+				}
+			}
+		}
+		p.Close()
+	}
+}
+
+// TestPoolForStealsFromStalledThread stalls the call that holds the first
+// index of the second thread's range until every other index is done: the
+// other thread must take the rest of that range.
+func TestPoolForStealsFromStalledThread(t *testing.T) {
+	p := NewPool(2)
+	defer p.Close()
+	const n = 64
+	var done atomic.Int32
+	p.ForSteps(n, 8, func(lo, hi int) {
+		if lo <= n/2 && n/2 < hi {
+			deadline := time.Now().Add(10 * time.Second)
+			for done.Load() != int32(n-(hi-lo)) {
+				if time.Now().After(deadline) {
+					t.Errorf("indices outside the stalled call [%d,%d) still not done after 10 s: %d of %d", lo, hi, done.Load(), n-(hi-lo))
+					break
+				}
+				time.Sleep(time.Millisecond)
+			}
+		}
+		done.Add(int32(hi - lo))
+	})
 }
 
 func TestPoolConcurrentAndNested(t *testing.T) {
