@@ -5,6 +5,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 // checkCover runs For and verifies every index is visited exactly once in
@@ -208,5 +209,14 @@ func TestPoolForDoesNotAllocate(t *testing.T) {
 	}
 	if a := testing.AllocsPerRun(100, func() { p.For(len(x), fn) }); a != 0 {
 		t.Fatalf("For allocates %v times per call", a)
+	}
+}
+
+// TestPoolWorkerLayout checks that a worker's mailbox fills the first cache
+// line of its 256-byte allocation and finished starts the second.
+func TestPoolWorkerLayout(t *testing.T) {
+	var w poolWorker
+	if s, o, f := unsafe.Sizeof(w), unsafe.Offsetof(w.wake)+unsafe.Sizeof(w.wake), unsafe.Offsetof(w.finished); s != 256 || o > 64 || f != 64 {
+		t.Errorf("poolWorker: size %d (want 256), mailbox ends at %d (want ≤ 64), finished at %d (want 64)", s, o, f)
 	}
 }
