@@ -178,6 +178,9 @@ func (j *quantJob) start(p *Pool, out []float32, w Mat, x []float32, n int) func
 			j.dotK, j.dotKx4 = dotQ6K, dotQ6Kx4
 		}
 		if n == 1 {
+			if w.Type == weights.Q4_K && curQuant.gemvQ4K != nil {
+				q4KGemvOrder(j.a8K)
+			}
 			return j.gemvKFn
 		}
 		if w.Type == weights.Q6_K && curQuant.gemmQ6K[0] != nil {

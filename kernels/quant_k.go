@@ -120,3 +120,20 @@ func gemmKGo(nr int, out []float32, ldo int, w []byte, ws, rows int, a []blockQ8
 		}
 	}
 }
+
+// q4KGemvOrder reorders the 32-element groups of each activation block in
+// a from 0-7 to 0, 2, 1, 3, 4, 6, 5, 7, the order in which the VNNI Q4_K
+// decoding kernel (gemvQ4KVNNI) reads them: 64 bytes of a block's nibbles
+// hold groups 4k and 4k+2 as low nibbles and 4k+1 and 4k+3 as high ones.
+// The block sums and scale are unchanged.
+func q4KGemvOrder(a []blockQ8K) {
+	for i := range a {
+		q := &a[i].qs
+		var t [32]int8
+		for _, g := range [2]int{1, 5} {
+			copy(t[:], q[32*g:32*g+32])
+			copy(q[32*g:32*g+32], q[32*g+32:32*g+64])
+			copy(q[32*g+32:32*g+64], t[:])
+		}
+	}
+}

@@ -209,9 +209,14 @@ func TestGemvK(t *testing.T) {
 						ws := nb*kq.blockBytes + 16*rng.IntN(3)
 						w := randKRows(rng, kq, rows, nb, ws)
 						a := randQ8KRows(rng, 1, nb, nb)
+						ga := a
+						if kq.typ == weights.Q4_K {
+							ga = append([]blockQ8K(nil), a...)
+							q4KGemvOrder(ga)
+						}
 						got := make([]float32, rows, rows+1)
 						got[:rows+1][rows] = -7
-						gemv(got, w, ws, a)
+						gemv(got, w, ws, ga)
 						if v := got[:rows+1][rows]; v != -7 {
 							t.Fatalf("nb=%d rows=%d: wrote %g past the results", nb, rows, v)
 						}

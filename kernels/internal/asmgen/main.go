@@ -115,6 +115,18 @@ func constants() {
 		fmt.Fprintf(&out, "DATA bcastq4<>+%d(SB)/8, $0x%016x\n", 8*q, v)
 	}
 	fmt.Fprintf(&out, "GLOBL bcastq4<>(SB), RODATA|NOPTR, $256\n")
+	// bcastq4g: 4 masks of 64 bytes for gemvQ4K; mask m repeats word
+	// q4KGemvSub[m][0] of each 128-bit lane in the lower 256 bits and
+	// q4KGemvSub[m][1] in the upper.
+	for q := 0; q < 4*8; q++ {
+		j := q4KGemvSub[q/8][q%8/4]
+		var v uint64
+		for k := 0; k < 4; k++ {
+			v |= uint64(2*j)<<(16*k) | uint64(2*j+1)<<(16*k+8)
+		}
+		fmt.Fprintf(&out, "DATA bcastq4g<>+%d(SB)/8, $0x%016x\n", 8*q, v)
+	}
+	fmt.Fprintf(&out, "GLOBL bcastq4g<>(SB), RODATA|NOPTR, $256\n")
 	// q4kscl: gemvQ4K's scale unpacking: two VPSHUFB indexes (0x80: zero),
 	// the low-bit masks, and the two high bits of a byte.
 	z := 0x80
@@ -1625,41 +1637,57 @@ func gemvQ6K() {
 	gemvRowNext(l)
 }
 
+// q4KGemvSub lists the sub-blocks of a Q4_K block in the four zmm
+// registers gemvQ4K multiplies, lower 256 bits first: 64 bytes of nibbles
+// (the first or last half of the block's 128) hold, as low nibbles,
+// sub-blocks 4k and 4k+2 and, as high nibbles, 4k+1 and 4k+3. The
+// activations of a block are reordered to match (q4KGemvOrder in
+// quant_k.go).
+var q4KGemvSub = [4][2]int{{0, 2}, {1, 3}, {4, 6}, {5, 7}}
+
 // gemvQ4K is the Q4_K decoding kernel of the VNNI set: out[i] = weight
-// row i (at w + i·ws, nb blocks) times one activation row (blockQ8K),
-// i < rows, with the integers and float operations of dotQ4K (bit for bit
-// its result) but gemmQ4K's 64 elements per instruction (one zmm holds a
-// 32-byte chunk of nibbles twice: low nibbles in its lower half, high ones
-// in its upper half) and the 6-bit scales and mins unpacked with vector
-// shuffles instead of scalar code: per block, with q the 12 scale bytes,
+// row i (at w + i·ws, nb blocks) times one activation row (blockQ8K, its
+// 32-byte groups in q4KGemvOrder), i < rows, with the integers and float
+// operations of dotQ4K (bit for bit its result): per block, two 64-byte
+// loads of nibbles, each split into low and high nibbles (one and, one
+// shift and one and for 128 weights), 64 elements per multiply (see
+// q4KGemvSub), and the 6-bit scales and mins unpacked with vector
+// shuffles instead of scalar code: with q the 12 scale bytes,
 // sc[0..3] = q[0..3]&63, m[0..3] = q[4..7]&63,
 // sc[4..7] = q[8..11]&15 | q[0..3]>>6<<4, m[4..7] = q[8..11]>>4 | q[4..7]>>6<<4.
+// Each int32 lane of the block sums the same products as dotQ4K's lane
+// (integer sums, exact in any order), so the float work is dotQ4K's.
 //
 // Registers: Y0 the row's float accumulator, Z8 the block's int32 lanes,
 // Z16 the scales as int16 in each 128-bit lane, X17 the mins, Z20 the
-// nibble mask, K1 the upper 16 words, K2 bytes 12-15 of an xmm; X26-X28
-// and X19 the unpacking constants (q4kscl).
+// nibble mask, K2 bytes 12-15 of an xmm; X26-X28 and X19 the unpacking
+// constants (q4kscl).
 func gemvQ4K() {
 	const name = "gemvQ4KVNNI"
 	text(name, "$0-48", "(out *float32, w *byte, ws int, rows int, a *blockQ8K, nb int)")
 	l := name + "_"
 	p("MOVL $0x0f0f0f0f, AX")
 	p("VPBROADCASTD AX, Z20")
-	p("MOVL $0xffff0000, AX")
-	p("KMOVD AX, K1")
 	q4KScalesSetup([4]int{26, 27, 28, 19})
 	gemvKLoops(l)
 	q4KScales([4]int{10, 11, 12, 13}, [4]int{26, 27, 28, 19})
 	p("VSHUFI32X4 $0, Z10, Z10, Z16")
 	p("VEXTRACTI32X4 $1, Y10, X17")
 	p("VPMADDWD 288(DI), X17, X17")
-	for c := 0; c < 4; c++ {
-		q4KChunk(c)
-		p("VPMADDUBSW %d(DI), Z23, Z25", 64*c)
-		if c == 0 {
-			p("VPMADDWD Z25, Z24, Z8")
-		} else {
-			p("VPDPWSSD Z25, Z24, Z8")
+	for k := 0; k < 2; k++ {
+		p("VMOVDQU64 %d(SI), Z22", 16+64*k)
+		p("VPANDD Z20, Z22, Z23")
+		p("VPSRLW $4, Z22, Z22")
+		p("VPANDD Z20, Z22, Z22")
+		for h, r := range []int{23, 22} {
+			m := 2*k + h
+			p("VPSHUFB bcastq4g<>+%d(SB), Z16, Z24", 64*m)
+			p("VPMADDUBSW %d(DI), Z%d, Z25", 64*m, r)
+			if m == 0 {
+				p("VPMADDWD Z25, Z24, Z8")
+			} else {
+				p("VPDPWSSD Z25, Z24, Z8")
+			}
 		}
 	}
 	p("VEXTRACTI64X4 $1, Z8, Y2")
