@@ -462,6 +462,7 @@ type kernelSet struct {
 	absMax         func(x []float32) float32
 	quantI8        func(q []int8, x []float32, id float32)
 	quantQ8        func(dst []blockQ8, x []float32)
+	quantQ8K       func(dst []blockQ8K, x []float32)
 	dotQ8_0x4      func(res *[4]float32, w []byte, a []blockQ8, nb int)
 	dotQ4_0x4      func(res *[4]float32, w []byte, a []blockQ8, nb int)
 	dotQ4Kx4       func(res *[4]float32, w []byte, a []blockQ8K, nb int)
@@ -492,6 +493,7 @@ var goKernels = kernelSet{
 	absMax:         absMaxGo,
 	quantI8:        quantI8Go,
 	quantQ8:        quantizeQ8ActGo,
+	quantQ8K:       quantizeQ8KActGo,
 	dotQ8_0x4:      dotQ8_0x4Go,
 	dotQ4_0x4:      dotQ4_0x4Go,
 	dotQ4Kx4:       dotQ4Kx4Go,
@@ -525,6 +527,7 @@ var (
 	absMax          func(x []float32) float32
 	quantI8         func(q []int8, x []float32, id float32)
 	quantQ8         func(dst []blockQ8, x []float32)
+	quantQ8K        func(dst []blockQ8K, x []float32)
 	dotQ8_0x4       func(res *[4]float32, w []byte, a []blockQ8, nb int)
 	dotQ4_0x4       func(res *[4]float32, w []byte, a []blockQ8, nb int)
 	dotQ4Kx4        func(res *[4]float32, w []byte, a []blockQ8K, nb int)
@@ -558,7 +561,7 @@ func useKernels(k *kernelSet) {
 	f16ToF32Slice, bf16ToF32Slice = k.f16ToF32Slice, k.bf16ToF32Slice
 	dotQ8_0, dotQ4_0, dotQ4K, dotQ6K = k.dotQ8_0, k.dotQ4_0, k.dotQ4K, k.dotQ6K
 	dotQ8_0x4, dotQ4_0x4, dotQ4Kx4, dotQ6Kx4 = k.dotQ8_0x4, k.dotQ4_0x4, k.dotQ4Kx4, k.dotQ6Kx4
-	absMax, quantI8, quantQ8 = k.absMax, k.quantI8, k.quantQ8
+	absMax, quantI8, quantQ8, quantQ8K = k.absMax, k.quantI8, k.quantQ8, k.quantQ8K
 	axpyF32, expShiftSum = k.axpyF32, k.expShiftSum
 	curQuant, curFloat = k.quant, k.float
 	simdDescription = k.name

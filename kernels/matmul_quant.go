@@ -119,7 +119,13 @@ func quantizeQ8ActGo(dst []blockQ8, x []float32) {
 // weights) as llama.cpp's quantize_row_q8_K does (see quantSym).
 func quantBlockK(q []int8, x []float32) float32 { return quantSym(q, x, true) }
 
-func quantizeQ8KAct(dst []blockQ8K, x []float32) {
+// quantizeQ8KAct quantizes x into the activation blocks dst (len(x) =
+// 256·len(dst)) with the kernel set's quantQ8K.
+func quantizeQ8KAct(dst []blockQ8K, x []float32) { quantQ8K(dst, x) }
+
+// quantizeQ8KActGo is the plain-Go quantQ8K: each block by quantBlockK,
+// and its sums of 16 and of 32 values.
+func quantizeQ8KActGo(dst []blockQ8K, x []float32) {
 	for b := range dst {
 		blk := &dst[b]
 		blk.d = quantBlockK(blk.qs[:], x[256*b:256*b+256])

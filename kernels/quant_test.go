@@ -235,3 +235,38 @@ func TestQuantQ8Kernels(t *testing.T) {
 		}
 	})
 }
+
+func TestQuantQ8KKernels(t *testing.T) {
+	forEachSIMD(t, func(t *testing.T, k *kernelSet) {
+		rng := rand.New(rand.NewPCG(73, 74))
+		const nb = 24
+		for _, scale := range []float64{1e-9, 3e-7, 1e-3, 1, 250, 1e6, 1e9} {
+			x := randVec(rng, 256*nb, scale)
+			clear(x[256*3 : 256*4])
+			for i := 256 * 5; i < 256*6; i++ {
+				x[i] = float32(math.Copysign(0, -1))
+			}
+			for i := 256 * 7; i < 256*8; i++ {
+				x[i] = float32(i%5) - 2 // the first of magnitude amax is −2: halfway cases
+			}
+			for i := 256 * 9; i < 256*10; i++ {
+				x[i] = float32(i%7) - 3 // the first of magnitude amax is −3, the last +3
+			}
+			x[256*11+255] = -1e4 * float32(scale) // the largest is the block's last
+			x[256*12+17] = 1e4 * float32(scale)
+			x[256*12+200] = -1e4 * float32(scale) // two of magnitude amax, opposite signs
+			for i := 256 * 13; i < 256*14; i++ {
+				x[i] = float32(scale) * 127 * float32(1-2*(i%2)) // sums at the int16 extremes
+			}
+			got, want := make([]blockQ8K, nb), make([]blockQ8K, nb)
+			k.quantQ8K(got, x)
+			quantizeQ8KActGo(want, x)
+			for b := range nb {
+				g, w := got[b], want[b]
+				if math.Float32bits(g.d) != math.Float32bits(w.d) || g.qs != w.qs || g.bsum16 != w.bsum16 || g.bsum32 != w.bsum32 {
+					t.Fatalf("scale %g block %d: d %g bsum16 %v bsum32 %v, plain Go d %g bsum16 %v bsum32 %v (qs equal: %v)", scale, b, g.d, g.bsum16, g.bsum32, w.d, w.bsum16, w.bsum32, g.qs == w.qs)
+				}
+			}
+		}
+	})
+}

@@ -46,6 +46,7 @@ func main() {
 	absMaxAVX2()
 	quantI8AVX2()
 	quantQ8AVX512()
+	quantQ8KAVX512()
 	for _, vnni := range []bool{false, true} {
 		dotQ8_0(vnni, false)
 		dotQ8_0(vnni, true)
@@ -1099,6 +1100,111 @@ func quantQ8AVX512() {
 	p("VMOVUPS Y0, (DI)")
 	p("MOVQ $0, 32(DI)")
 	p("JMP quantq8_next")
+}
+
+// quantQ8KAVX512 quantizes nb 256-element activation blocks (x) into
+// blockQ8K (dst) exactly as quantizeQ8KActGo does: amax = max |x|; a zero
+// block when amax is 0; else m = the first x of magnitude amax, is =
+// −127/m, qs = round-to-even(x·is), d = 1/is; bsum16[k] = Σ qs[16k:16k+16],
+// bsum32[k] = bsum16[2k] + bsum16[2k+1]. The block sums come from the
+// stored bytes: biased by 128 (xor), summed 8 at a time by VPSADBW,
+// narrowed to words and added in pairs (VPHADDW), the bias taken off.
+func quantQ8KAVX512() {
+	text("quantQ8KAVX512", "$0-24", "(dst *blockQ8K, x *float32, nb int)")
+	l := "quantq8k_"
+	p("MOVQ dst+0(FP), DI")
+	p("MOVQ x+8(FP), SI")
+	p("MOVQ nb+16(FP), CX")
+	p("VBROADCASTSS absmask<>(SB), Z31")
+	p("MOVL $0x80808080, AX")
+	p("VPBROADCASTD AX, Z30")
+	p("MOVL $0x08000800, AX") // 2048 = 16·128 in each word
+	p("VPBROADCASTD AX, X26")
+	p("VPXORD Z27, Z27, Z27")
+	p("MOVL $0xc2fe0000, AX") // −127
+	p("VMOVD AX, X28")
+	p("MOVL $0x3f800000, AX") // 1
+	p("VMOVD AX, X29")
+	p("TESTQ CX, CX")
+	p("JZ %sdone", l)
+	label(l + "loop")
+	for i := range 16 {
+		p("VMOVUPS %d(SI), Z%d", 64*i, i)
+	}
+	// amax: two chains of maxima of |x|, then across the lanes.
+	p("VANDPS Z31, Z0, Z16")
+	p("VANDPS Z31, Z1, Z18")
+	for i := 2; i < 16; i++ {
+		acc := 16 + 2*(i%2)
+		p("VANDPS Z31, Z%d, Z17", i)
+		p("VMAXPS Z17, Z%d, Z%d", acc, acc)
+	}
+	p("VMAXPS Z18, Z16, Z16")
+	p("VEXTRACTF64X4 $1, Z16, Y17")
+	p("VMAXPS Y17, Y16, Y16")
+	p("VEXTRACTF32X4 $1, Y16, X17")
+	p("VMAXPS X17, X16, X16")
+	p("VPERMILPD $1, X16, X17")
+	p("VMAXPS X17, X16, X16")
+	p("VMOVSHDUP X16, X17")
+	p("VMAXSS X17, X16, X16")
+	p("VXORPS X17, X17, X17")
+	p("VUCOMISS X17, X16")
+	p("JEQ %szero", l)
+	// m: the first x with |x| = amax (amax itself if none, as with NaNs).
+	p("VBROADCASTSS X16, Z17")
+	for i := range 16 {
+		p("VANDPS Z31, Z%d, Z18", i)
+		p("VCMPPS $0, Z17, Z18, K1")
+		p("KMOVW K1, AX")
+		p("MOVL $%d, R8", 16*i)
+		p("TESTL AX, AX")
+		p("JNZ %sfound", l)
+	}
+	p("VMOVAPS X16, X19")
+	p("JMP %shave", l)
+	label(l + "found")
+	p("TZCNTL AX, AX")
+	p("ADDL R8, AX")
+	p("VMOVSS (SI)(AX*4), X19")
+	label(l + "have")
+	p("VDIVSS X19, X28, X21") // is = −127/m
+	p("VDIVSS X21, X29, X22") // d = 1/is
+	p("VMOVSS X22, 304(DI)")
+	p("VBROADCASTSS X21, Z21")
+	for i := range 16 {
+		p("VMULPS Z21, Z%d, Z%d", i, i)
+		p("VCVTPS2DQ Z%d, Z%d", i, i)
+		p("VPMOVSDB Z%d, %d(DI)", i, 16*i)
+	}
+	for j := range 4 {
+		p("VMOVDQU64 %d(DI), Z%d", 64*j, j)
+		p("VPXORD Z30, Z%d, Z%d", j, j)
+		p("VPSADBW Z27, Z%d, Z%d", j, j)
+		p("VPMOVQW Z%d, X%d", j, j)
+	}
+	p("VPHADDW X1, X0, X0")
+	p("VPHADDW X3, X2, X2")
+	p("VPSUBW X26, X0, X0")
+	p("VPSUBW X26, X2, X2")
+	p("VMOVDQU X0, 256(DI)")
+	p("VMOVDQU X2, 272(DI)")
+	p("VPHADDW X2, X0, X0")
+	p("VMOVDQU X0, 288(DI)")
+	label(l + "next")
+	p("ADDQ $1024, SI")
+	p("ADDQ $320, DI")
+	p("DECQ CX")
+	p("JNZ %sloop", l)
+	label(l + "done")
+	p("VZEROUPPER")
+	p("RET")
+	label(l + "zero")
+	p("VPXORD Z16, Z16, Z16")
+	for j := range 5 {
+		p("VMOVDQU64 Z16, %d(DI)", 64*j)
+	}
+	p("JMP %snext", l)
 }
 
 // gemmF32 emits a register-blocked kernel: m weight rows (w, w+ws, …) times
