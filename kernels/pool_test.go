@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -9,15 +10,23 @@ import (
 )
 
 // checkCover runs For and verifies every index is visited exactly once in
-// contiguous non-empty chunks.
+// contiguous non-empty chunks, at most 3·Threads() of them.
 func checkCover(t *testing.T, p *Pool, n int) {
+	t.Helper()
+	checkCoverRun(t, fmt.Sprintf("For threads=%d n=%d", p.Threads(), n), n, 3*p.Threads(), func(fn func(lo, hi int)) { p.For(n, fn) })
+}
+
+// checkCoverRun calls run with a loop body over [0,n) and verifies that the
+// body visited every index exactly once in contiguous non-empty chunks, in
+// at most most calls (what names the run in messages).
+func checkCoverRun(t *testing.T, what string, n, most int, run func(fn func(lo, hi int))) {
 	t.Helper()
 	hits := make([]int32, n)
 	var calls atomic.Int32
-	p.For(n, func(lo, hi int) {
+	run(func(lo, hi int) {
 		calls.Add(1)
 		if lo >= hi || lo < 0 || hi > n {
-			t.Errorf("n=%d: bad chunk [%d,%d)", n, lo, hi)
+			t.Errorf("%s: bad chunk [%d,%d)", what, lo, hi)
 			return
 		}
 		for i := lo; i < hi; i++ {
@@ -26,11 +35,11 @@ func checkCover(t *testing.T, p *Pool, n int) {
 	})
 	for i, h := range hits {
 		if h != 1 {
-			t.Fatalf("threads=%d n=%d: index %d visited %d times", p.Threads(), n, i, h)
+			t.Fatalf("%s: index %d visited %d times", what, i, h)
 		}
 	}
-	if c := int(calls.Load()); c > 4*p.Threads() || (n > 0 && c == 0) {
-		t.Fatalf("threads=%d n=%d: %d chunks", p.Threads(), n, c)
+	if c := int(calls.Load()); c > most || (n > 0 && c == 0) {
+		t.Fatalf("%s: %d chunks, want 1 to %d", what, c, most)
 	}
 }
 
@@ -64,26 +73,8 @@ func TestPoolForSteps(t *testing.T) {
 		p := NewPool(threads)
 		for _, steps := range []int{0, 1, 2, 5, 64} {
 			for _, n := range []int{1, 2, 7, 64, 1000, 100003} {
-				hits := make([]int32, n)
-				var calls atomic.Int32
-				p.ForSteps(n, steps, func(lo, hi int) {
-					calls.Add(1)
-					if lo >= hi || lo < 0 || hi > n {
-						t.Errorf("n=%d: bad chunk [%d,%d)", n, lo, hi)
-						return
-					}
-					for i := lo; i < hi; i++ {
-						atomic.AddInt32(&hits[i], 1)
-					}
-				})
-				for i, h := range hits {
-					if h != 1 {
-						t.Fatalf("threads=%d steps=%d n=%d: index %d visited %d times", threads, steps, n, i, h)
-					}
-				}
-				if c, most := int(calls.Load()), (max(steps, 1)+1)*threads; c > most {
-					t.Errorf("threads=%d steps=%d n=%d: %d calls, want at most %d", threads, steps, n, c, most)
-				}
+				what := fmt.Sprintf("ForSteps threads=%d steps=%d n=%d", threads, steps, n)
+				checkCoverRun(t, what, n, (max(steps, 1)+1)*threads, func(fn func(lo, hi int)) { p.ForSteps(n, steps, fn) })
 			}
 		}
 		p.Close()

@@ -206,23 +206,34 @@ func TestActivationQuantizationAsLlamaCpp(t *testing.T) {
 	}
 }
 
+// quantTestVec returns nb blocks of bs random values at the given scale
+// for the activation quantizer tests, with block 3 all +0, block 5 all −0
+// and block 7 values whose scaled forms round halfway (amax 2, the first of
+// that magnitude −2).
+func quantTestVec(rng *rand.Rand, bs, nb int, scale float64) []float32 {
+	x := randVec(rng, bs*nb, scale)
+	clear(x[bs*3 : bs*4])
+	for i := bs * 5; i < bs*6; i++ {
+		x[i] = float32(math.Copysign(0, -1))
+	}
+	for i := bs * 7; i < bs*8; i++ {
+		x[i] = float32(i%5) - 2
+	}
+	return x
+}
+
+// quantTestScales are the scales of quantTestVec's random values: from
+// float16 subnormal to overflowing float16.
+var quantTestScales = []float64{1e-9, 3e-7, 1e-3, 1, 250, 1e6, 1e9}
+
 // Every kernel set's activation quantizer (quantQ8) equals the plain-Go
-// one bit for bit: blocks of random values at scales from float16
-// subnormal to overflowing float16, all-zero blocks (+0 and −0), and a
-// block whose values round halfway.
+// one bit for bit on quantTestVec's blocks.
 func TestQuantQ8Kernels(t *testing.T) {
 	forEachSIMD(t, func(t *testing.T, k *kernelSet) {
 		rng := rand.New(rand.NewPCG(71, 72))
 		const nb = 64
-		for _, scale := range []float64{1e-9, 3e-7, 1e-3, 1, 250, 1e6, 1e9} {
-			x := randVec(rng, 32*nb, scale)
-			clear(x[32*3 : 32*4])
-			for i := 32 * 5; i < 32*6; i++ {
-				x[i] = float32(math.Copysign(0, -1))
-			}
-			for i := 32 * 7; i < 32*8; i++ {
-				x[i] = float32(i%5) - 2 // amax 2: values ·63.5, halfway cases
-			}
+		for _, scale := range quantTestScales {
+			x := quantTestVec(rng, 32, nb, scale)
 			got, want := make([]blockQ8, nb), make([]blockQ8, nb)
 			k.quantQ8(got, x)
 			quantizeQ8ActGo(want, x)
@@ -236,19 +247,16 @@ func TestQuantQ8Kernels(t *testing.T) {
 	})
 }
 
+// Every kernel set's activation quantizer for K-quant weights (quantQ8K)
+// equals the plain-Go one bit for bit on quantTestVec's blocks and blocks
+// whose first value of the largest magnitude is not the largest value, is
+// the last, or has an opposite twin, and blocks whose sums reach ±2032.
 func TestQuantQ8KKernels(t *testing.T) {
 	forEachSIMD(t, func(t *testing.T, k *kernelSet) {
 		rng := rand.New(rand.NewPCG(73, 74))
 		const nb = 24
-		for _, scale := range []float64{1e-9, 3e-7, 1e-3, 1, 250, 1e6, 1e9} {
-			x := randVec(rng, 256*nb, scale)
-			clear(x[256*3 : 256*4])
-			for i := 256 * 5; i < 256*6; i++ {
-				x[i] = float32(math.Copysign(0, -1))
-			}
-			for i := 256 * 7; i < 256*8; i++ {
-				x[i] = float32(i%5) - 2 // the first of magnitude amax is −2: halfway cases
-			}
+		for _, scale := range quantTestScales {
+			x := quantTestVec(rng, 256, nb, scale)
 			for i := 256 * 9; i < 256*10; i++ {
 				x[i] = float32(i%7) - 3 // the first of magnitude amax is −3, the last +3
 			}
@@ -256,7 +264,8 @@ func TestQuantQ8KKernels(t *testing.T) {
 			x[256*12+17] = 1e4 * float32(scale)
 			x[256*12+200] = -1e4 * float32(scale) // two of magnitude amax, opposite signs
 			for i := 256 * 13; i < 256*14; i++ {
-				x[i] = float32(scale) * 127 * float32(1-2*(i%2)) // sums at the int16 extremes
+				x[i] = float32(scale) // all quantized to −127
+				x[i+256] = -float32(scale)
 			}
 			got, want := make([]blockQ8K, nb), make([]blockQ8K, nb)
 			k.quantQ8K(got, x)
