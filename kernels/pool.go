@@ -264,15 +264,15 @@ func (p *Pool) For(n int, fn func(lo, hi int)) { p.ForSteps(n, 2, fn) }
 // goroutine once the running chunks are done (chunks not yet started are
 // then skipped).
 func (p *Pool) ForSteps(n, steps int, fn func(lo, hi int)) {
+	if n <= 0 {
+		return
+	}
 	for uint64(n) > maxSpan { // spans hold 32-bit bounds (64-bit ints only)
 		m := int(maxSpan)
 		p.ForSteps(m, steps, fn)
 		n -= m
 		next := fn
 		fn = func(lo, hi int) { next(lo+m, hi+m) }
-	}
-	if n <= 0 {
-		return
 	}
 	if p == nil || p.threads == 1 || n == 1 {
 		fn(0, n)

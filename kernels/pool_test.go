@@ -77,6 +77,10 @@ func TestPoolForSteps(t *testing.T) {
 				checkCoverRun(t, what, n, (max(steps, 1)+1)*threads, func(fn func(lo, hi int)) { p.ForSteps(n, steps, fn) })
 			}
 		}
+		for _, n := range []int{0, -1, -1 << 40} {
+			p.ForSteps(n, 4, func(lo, hi int) { t.Errorf("ForSteps(%d) called fn(%d, %d)", n, lo, hi) })
+			p.For(n, func(lo, hi int) { t.Errorf("For(%d) called fn(%d, %d)", n, lo, hi) })
+		}
 		p.Close()
 	}
 }
