@@ -463,6 +463,7 @@ type kernelSet struct {
 	quantI8        func(q []int8, x []float32, id float32)
 	quantQ8        func(dst []blockQ8, x []float32)
 	quantQ8K       func(dst []blockQ8K, x []float32)
+	packQ8         func(dst []byte, x []float32)
 	dotQ8_0x4      func(res *[4]float32, w []byte, a []blockQ8, nb int)
 	dotQ4_0x4      func(res *[4]float32, w []byte, a []blockQ8, nb int)
 	dotQ4Kx4       func(res *[4]float32, w []byte, a []blockQ8K, nb int)
@@ -494,6 +495,7 @@ var goKernels = kernelSet{
 	quantI8:        quantI8Go,
 	quantQ8:        quantizeQ8ActGo,
 	quantQ8K:       quantizeQ8KActGo,
+	packQ8:         packQ8ActGo,
 	dotQ8_0x4:      dotQ8_0x4Go,
 	dotQ4_0x4:      dotQ4_0x4Go,
 	dotQ4Kx4:       dotQ4Kx4Go,
@@ -528,6 +530,7 @@ var (
 	quantI8         func(q []int8, x []float32, id float32)
 	quantQ8         func(dst []blockQ8, x []float32)
 	quantQ8K        func(dst []blockQ8K, x []float32)
+	packQ8          func(dst []byte, x []float32)
 	dotQ8_0x4       func(res *[4]float32, w []byte, a []blockQ8, nb int)
 	dotQ4_0x4       func(res *[4]float32, w []byte, a []blockQ8, nb int)
 	dotQ4Kx4        func(res *[4]float32, w []byte, a []blockQ8K, nb int)
@@ -561,7 +564,7 @@ func useKernels(k *kernelSet) {
 	f16ToF32Slice, bf16ToF32Slice = k.f16ToF32Slice, k.bf16ToF32Slice
 	dotQ8_0, dotQ4_0, dotQ4K, dotQ6K = k.dotQ8_0, k.dotQ4_0, k.dotQ4K, k.dotQ6K
 	dotQ8_0x4, dotQ4_0x4, dotQ4Kx4, dotQ6Kx4 = k.dotQ8_0x4, k.dotQ4_0x4, k.dotQ4Kx4, k.dotQ6Kx4
-	absMax, quantI8, quantQ8, quantQ8K = k.absMax, k.quantI8, k.quantQ8, k.quantQ8K
+	absMax, quantI8, quantQ8, quantQ8K, packQ8 = k.absMax, k.quantI8, k.quantQ8, k.quantQ8K, k.packQ8
 	axpyF32, expShiftSum = k.axpyF32, k.expShiftSum
 	curQuant, curFloat = k.quant, k.float
 	simdDescription = k.name

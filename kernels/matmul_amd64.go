@@ -118,6 +118,9 @@ func quantQ8AVX512(dst *blockQ8, x *float32, nb int)
 //go:noescape
 func quantQ8KAVX512(dst *blockQ8K, x *float32, nb int)
 
+//go:noescape
+func packQ8AVX512(dst *byte, x *float32, nb int)
+
 // Slice wrappers: bounds are checked here, the assembly trusts them.
 
 func floatDot(f func(a, b *float32, n int) float32) func(a, b []float32) float32 {
@@ -256,6 +259,15 @@ func absMaxAVX2w(x []float32) float32 {
 	return absMaxAVX2(&x[0], len(x))
 }
 
+func packQ8AVX512w(dst []byte, x []float32) {
+	nb := len(x) / 32
+	if nb == 0 {
+		return
+	}
+	_ = dst[(nb+1)/2*q8PairBytes-1]
+	packQ8AVX512(&dst[0], &x[0], nb)
+}
+
 func quantQ8KAVX512w(dst []blockQ8K, x []float32) {
 	if len(dst) == 0 {
 		return
@@ -310,6 +322,7 @@ func archKernelSets() (sets []*kernelSet) {
 		quantI8:        quantI8AVX2w,
 		quantQ8:        quantizeQ8ActGo,
 		quantQ8K:       quantizeQ8KActGo,
+		packQ8:         packQ8ActGo,
 		dotQ8_0x4:      q8Dot4(dotQ8_0x4AVX2, q8_0Bytes),
 		dotQ4_0x4:      q8Dot4(dotQ4_0x4AVX2, q4_0Bytes),
 		dotQ4Kx4:       q8KDot4(dotQ4Kx4AVX2, q4KBytes),
@@ -327,7 +340,7 @@ func archKernelSets() (sets []*kernelSet) {
 		k.gemvBF16 = gemvWrap(gemvBF16x4AVX512, bf16ToF32, false)
 		k.dotF16 = halfDot(dotF16AVX512)
 		k.dotBF16 = halfDot(dotBF16AVX512)
-		k.quantQ8, k.quantQ8K = quantQ8AVX512w, quantQ8KAVX512w
+		k.quantQ8, k.quantQ8K, k.packQ8 = quantQ8AVX512w, quantQ8KAVX512w, packQ8AVX512w
 		if x.HasAVX512VNNI {
 			k.name = "avx512+vnni"
 			k.dotQ8_0 = q8Dot(dotQ8_0VNNI, q8_0Bytes)

@@ -19,8 +19,11 @@ import (
 const q8PairBytes = 192
 
 // packQ8Act packs one input row x (len a multiple of 32) into dst
-// (len ⌈len(x)/64⌉·q8PairBytes).
-func packQ8Act(dst []byte, x []float32) {
+// (len ⌈len(x)/64⌉·q8PairBytes) with the kernel set's packQ8.
+func packQ8Act(dst []byte, x []float32) { packQ8(dst, x) }
+
+// packQ8ActGo is the plain-Go packQ8.
+func packQ8ActGo(dst []byte, x []float32) {
 	const c = 128
 	nb := len(x) / 32
 	dst = dst[:(nb+1)/2*q8PairBytes]

@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"bytes"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -274,6 +275,34 @@ func TestQuantQ8KKernels(t *testing.T) {
 				g, w := got[b], want[b]
 				if math.Float32bits(g.d) != math.Float32bits(w.d) || g.qs != w.qs || g.bsum16 != w.bsum16 || g.bsum32 != w.bsum32 {
 					t.Fatalf("scale %g block %d: d %g bsum16 %v bsum32 %v, plain Go d %g bsum16 %v bsum32 %v (qs equal: %v)", scale, b, g.d, g.bsum16, g.bsum32, w.d, w.bsum16, w.bsum32, g.qs == w.qs)
+				}
+			}
+		}
+	})
+}
+
+// Every kernel set's packer of activations for the Q8_0 tile and decoding
+// kernels (packQ8) equals the plain-Go one byte for byte on quantTestVec's
+// blocks, for even and odd block counts.
+func TestPackQ8Kernels(t *testing.T) {
+	forEachSIMD(t, func(t *testing.T, k *kernelSet) {
+		rng := rand.New(rand.NewPCG(75, 76))
+		for _, nb := range []int{1, 2, 9, 16, 28, 29} {
+			for _, scale := range quantTestScales {
+				x := quantTestVec(rng, 32, max(nb, 8), scale)[:32*nb]
+				size := (nb + 1) / 2 * q8PairBytes
+				got, want := make([]byte, size), make([]byte, size)
+				for i := range got {
+					got[i], want[i] = 0x5a, 0xa5 // both must write every byte
+				}
+				k.packQ8(got, x)
+				packQ8ActGo(want, x)
+				if !bytes.Equal(got, want) {
+					for i := range got {
+						if got[i] != want[i] {
+							t.Fatalf("nb=%d scale %g: byte %d (pair %d, offset %d) = %#x, plain Go %#x", nb, scale, i, i/q8PairBytes, i%q8PairBytes, got[i], want[i])
+						}
+					}
 				}
 			}
 		}

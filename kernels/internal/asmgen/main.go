@@ -47,6 +47,7 @@ func main() {
 	quantI8AVX2()
 	quantQ8AVX512()
 	quantQ8KAVX512()
+	packQ8AVX512()
 	for _, vnni := range []bool{false, true} {
 		dotQ8_0(vnni, false)
 		dotQ8_0(vnni, true)
@@ -1100,6 +1101,95 @@ func quantQ8AVX512() {
 	p("VMOVUPS Y0, (DI)")
 	p("MOVQ $0, 32(DI)")
 	p("JMP quantq8_next")
+}
+
+// packQ8AVX512 packs nb 32-element activation blocks (x) into the pair
+// layout of the Q8_0 tile and decoding kernels (dst, q8PairBytes per two
+// blocks) exactly as packQ8ActGo does: per block, its qs as quantQ8AVX512
+// computes them (at 32h of its pair, h the block's half), the 8 sums of 4
+// qs times −128 (at 64+32h), and the float16-rounded scale 8 times (at
+// 128+32h); an odd last block's pair has its second half zeroed.
+func packQ8AVX512() {
+	text("packQ8AVX512", "$0-24", "(dst *byte, x *float32, nb int)")
+	l := "packq8_"
+	p("MOVQ dst+0(FP), DI")
+	p("MOVQ x+8(FP), SI")
+	p("MOVQ nb+16(FP), CX")
+	p("VBROADCASTSS absmask<>(SB), Z15")
+	p("MOVL $0x42fe0000, AX") // 127
+	p("VMOVD AX, X14")
+	p("MOVL $0x01010101, AX")
+	p("VPBROADCASTD AX, Y13")
+	p("MOVL $0x00010001, AX")
+	p("VPBROADCASTD AX, Y12")
+	p("VPXOR Y11, Y11, Y11")
+	p("SHRQ $1, CX")
+	p("JZ %sodd", l)
+	label(l + "pair")
+	packQ8Half(l+"h0", 0)
+	p("ADDQ $128, SI")
+	packQ8Half(l+"h1", 1)
+	p("ADDQ $128, SI")
+	p("ADDQ $192, DI")
+	p("DECQ CX")
+	p("JNZ %spair", l)
+	label(l + "odd")
+	p("TESTQ $1, nb+16(FP)")
+	p("JZ %sdone", l)
+	packQ8Half(l+"t0", 0)
+	p("VMOVDQU Y11, 32(DI)")
+	p("VMOVDQU Y11, 96(DI)")
+	p("VMOVDQU Y11, 160(DI)")
+	label(l + "done")
+	p("VZEROUPPER")
+	p("RET")
+}
+
+// packQ8Half emits packQ8AVX512's work on the block at SI, half h of the
+// pair at DI (labels prefixed l).
+func packQ8Half(l string, h int) {
+	p("VMOVUPS (SI), Z0")
+	p("VMOVUPS 64(SI), Z1")
+	p("VANDPS Z15, Z0, Z2")
+	p("VANDPS Z15, Z1, Z3")
+	p("VMAXPS Z3, Z2, Z2")
+	p("VEXTRACTF64X4 $1, Z2, Y3")
+	p("VMAXPS Y3, Y2, Y2")
+	p("VEXTRACTF128 $1, Y2, X3")
+	p("VMAXPS X3, X2, X2")
+	p("VPERMILPD $1, X2, X3")
+	p("VMAXPS X3, X2, X2")
+	p("VMOVSHDUP X2, X3")
+	p("VMAXSS X3, X2, X2")
+	p("VXORPS X3, X3, X3")
+	p("VUCOMISS X3, X2")
+	p("JNE %snz", l)
+	p("VMOVDQU Y11, %d(DI)", 32*h)
+	p("VMOVDQU Y11, %d(DI)", 64+32*h)
+	p("VMOVDQU Y11, %d(DI)", 128+32*h)
+	p("JMP %send", l)
+	label(l + "nz")
+	p("VDIVSS X2, X14, X4") // id = 127/amax
+	p("VDIVSS X14, X2, X5") // amax/127
+	p("VCVTPS2PH $0, X5, X5")
+	p("VCVTPH2PS X5, X5")
+	p("VBROADCASTSS X5, Y5")
+	p("VMOVDQU Y5, %d(DI)", 128+32*h)
+	p("VBROADCASTSS X4, Z4")
+	p("VMULPS Z4, Z0, Z0")
+	p("VMULPS Z4, Z1, Z1")
+	p("VCVTPS2DQ Z0, Z0")
+	p("VCVTPS2DQ Z1, Z1")
+	p("VPMOVSDB Z0, X0")
+	p("VPMOVSDB Z1, X1")
+	p("VINSERTI128 $1, X1, Y0, Y0")
+	p("VMOVDQU Y0, %d(DI)", 32*h)
+	p("VPMADDUBSW Y0, Y13, Y6") // pairs of qs (ones unsigned, qs signed)
+	p("VPMADDWD Y12, Y6, Y6")   // sums of 4
+	p("VPSLLD $7, Y6, Y6")
+	p("VPSUBD Y6, Y11, Y6") // −128·sum
+	p("VMOVDQU Y6, %d(DI)", 64+32*h)
+	label(l + "end")
 }
 
 // quantQ8KAVX512 quantizes nb 256-element activation blocks (x) into
