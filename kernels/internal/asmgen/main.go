@@ -1050,32 +1050,11 @@ func quantQ8AVX512() {
 	p("TESTQ CX, CX")
 	p("JZ quantq8_done")
 	label("quantq8_loop")
-	p("VMOVUPS (SI), Z0")
-	p("VMOVUPS 64(SI), Z1")
-	p("VANDPS Z15, Z0, Z2")
-	p("VANDPS Z15, Z1, Z3")
-	p("VMAXPS Z3, Z2, Z2")
-	p("VEXTRACTF64X4 $1, Z2, Y3")
-	p("VMAXPS Y3, Y2, Y2")
-	p("VEXTRACTF128 $1, Y2, X3")
-	p("VMAXPS X3, X2, X2")
-	p("VPERMILPD $1, X2, X3")
-	p("VMAXPS X3, X2, X2")
-	p("VMOVSHDUP X2, X3")
-	p("VMAXSS X3, X2, X2")
-	p("VXORPS X3, X3, X3")
-	p("VUCOMISS X3, X2")
+	q8BlockAbsMax()
 	p("JEQ quantq8_zero")
-	p("VDIVSS X2, X14, X4") // id = 127/amax
-	p("VDIVSS X14, X2, X5") // amax/127
-	p("VCVTPS2PH $0, X5, X5")
-	p("VCVTPH2PS X5, X5")
+	q8BlockScale()
 	p("VMOVSS X5, (DI)")
-	p("VBROADCASTSS X4, Z4")
-	p("VMULPS Z4, Z0, Z0")
-	p("VMULPS Z4, Z1, Z1")
-	p("VCVTPS2DQ Z0, Z0")
-	p("VCVTPS2DQ Z1, Z1")
+	q8BlockRound()
 	p("VPMOVSDB Z0, 8(DI)")
 	p("VPMOVSDB Z1, 24(DI)")
 	p("VPADDD Z1, Z0, Z0")
@@ -1101,6 +1080,46 @@ func quantQ8AVX512() {
 	p("VMOVUPS Y0, (DI)")
 	p("MOVQ $0, 32(DI)")
 	p("JMP quantq8_next")
+}
+
+// q8BlockAbsMax emits the start of quantizing a 32-element block at SI
+// (quantQ8AVX512, packQ8AVX512): its values into Z0-Z1 and their largest
+// magnitude into X2 (Z15 the abs mask), compared with 0 (flags set for a
+// JEQ to the zero block).
+func q8BlockAbsMax() {
+	p("VMOVUPS (SI), Z0")
+	p("VMOVUPS 64(SI), Z1")
+	p("VANDPS Z15, Z0, Z2")
+	p("VANDPS Z15, Z1, Z3")
+	p("VMAXPS Z3, Z2, Z2")
+	p("VEXTRACTF64X4 $1, Z2, Y3")
+	p("VMAXPS Y3, Y2, Y2")
+	p("VEXTRACTF128 $1, Y2, X3")
+	p("VMAXPS X3, X2, X2")
+	p("VPERMILPD $1, X2, X3")
+	p("VMAXPS X3, X2, X2")
+	p("VMOVSHDUP X2, X3")
+	p("VMAXSS X3, X2, X2")
+	p("VXORPS X3, X3, X3")
+	p("VUCOMISS X3, X2")
+}
+
+// q8BlockScale emits X4 = 127/amax and X5 = amax/127 rounded through
+// float16 (VCVTPS2PH, to nearest even), from X2 = amax and X14 = 127.
+func q8BlockScale() {
+	p("VDIVSS X2, X14, X4") // id = 127/amax
+	p("VDIVSS X14, X2, X5") // amax/127
+	p("VCVTPS2PH $0, X5, X5")
+	p("VCVTPH2PS X5, X5")
+}
+
+// q8BlockRound emits Z0-Z1 = round-to-even(Z0-Z1 · X4) as int32.
+func q8BlockRound() {
+	p("VBROADCASTSS X4, Z4")
+	p("VMULPS Z4, Z0, Z0")
+	p("VMULPS Z4, Z1, Z1")
+	p("VCVTPS2DQ Z0, Z0")
+	p("VCVTPS2DQ Z1, Z1")
 }
 
 // packQ8AVX512 packs nb 32-element activation blocks (x) into the pair
@@ -1148,38 +1167,17 @@ func packQ8AVX512() {
 // packQ8Half emits packQ8AVX512's work on the block at SI, half h of the
 // pair at DI (labels prefixed l).
 func packQ8Half(l string, h int) {
-	p("VMOVUPS (SI), Z0")
-	p("VMOVUPS 64(SI), Z1")
-	p("VANDPS Z15, Z0, Z2")
-	p("VANDPS Z15, Z1, Z3")
-	p("VMAXPS Z3, Z2, Z2")
-	p("VEXTRACTF64X4 $1, Z2, Y3")
-	p("VMAXPS Y3, Y2, Y2")
-	p("VEXTRACTF128 $1, Y2, X3")
-	p("VMAXPS X3, X2, X2")
-	p("VPERMILPD $1, X2, X3")
-	p("VMAXPS X3, X2, X2")
-	p("VMOVSHDUP X2, X3")
-	p("VMAXSS X3, X2, X2")
-	p("VXORPS X3, X3, X3")
-	p("VUCOMISS X3, X2")
+	q8BlockAbsMax()
 	p("JNE %snz", l)
 	p("VMOVDQU Y11, %d(DI)", 32*h)
 	p("VMOVDQU Y11, %d(DI)", 64+32*h)
 	p("VMOVDQU Y11, %d(DI)", 128+32*h)
 	p("JMP %send", l)
 	label(l + "nz")
-	p("VDIVSS X2, X14, X4") // id = 127/amax
-	p("VDIVSS X14, X2, X5") // amax/127
-	p("VCVTPS2PH $0, X5, X5")
-	p("VCVTPH2PS X5, X5")
+	q8BlockScale()
 	p("VBROADCASTSS X5, Y5")
 	p("VMOVDQU Y5, %d(DI)", 128+32*h)
-	p("VBROADCASTSS X4, Z4")
-	p("VMULPS Z4, Z0, Z0")
-	p("VMULPS Z4, Z1, Z1")
-	p("VCVTPS2DQ Z0, Z0")
-	p("VCVTPS2DQ Z1, Z1")
+	q8BlockRound()
 	p("VPMOVSDB Z0, X0")
 	p("VPMOVSDB Z1, X1")
 	p("VINSERTI128 $1, X1, Y0, Y0")
