@@ -290,7 +290,8 @@ func (p *Pool) ForSteps(n, steps int, fn func(lo, hi int)) {
 	}
 	j := &p.job
 	parts := min(n, p.threads)
-	step := max(1, (n+parts*max(steps, 1)-1)/(parts*max(steps, 1)))
+	pieces := parts * max(steps, 1) // step: 1/steps of a range, rounded up
+	step := max(1, (n+pieces-1)/pieces)
 	if j.stop.Load() { // written only after a panic: the workers keep the line cached
 		j.stop.Store(false)
 		j.panicked.Store(nil)

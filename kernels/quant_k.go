@@ -128,12 +128,9 @@ func gemmKGo(nr int, out []float32, ldo int, w []byte, ws, rows int, a []blockQ8
 // The block sums and scale are unchanged.
 func q4KGemvOrder(a []blockQ8K) {
 	for i := range a {
-		q := &a[i].qs
-		var t [32]int8
 		for _, g := range [2]int{1, 5} {
-			copy(t[:], q[32*g:32*g+32])
-			copy(q[32*g:32*g+32], q[32*g+32:32*g+64])
-			copy(q[32*g+32:32*g+64], t[:])
+			x, y := (*[32]int8)(a[i].qs[32*g:]), (*[32]int8)(a[i].qs[32*g+32:])
+			*x, *y = *y, *x
 		}
 	}
 }

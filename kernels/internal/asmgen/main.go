@@ -1041,12 +1041,7 @@ func quantI8AVX2() {
 // (VCVTPS2PH, round to nearest even), sum = Σ qs.
 func quantQ8AVX512() {
 	text("quantQ8AVX512", "$0-24", "(dst *blockQ8, x *float32, nb int)")
-	p("MOVQ dst+0(FP), DI")
-	p("MOVQ x+8(FP), SI")
-	p("MOVQ nb+16(FP), CX")
-	p("VBROADCASTSS absmask<>(SB), Z15")
-	p("MOVL $0x42fe0000, AX") // 127
-	p("VMOVD AX, X14")
+	q8BlockSetup()
 	p("TESTQ CX, CX")
 	p("JZ quantq8_done")
 	label("quantq8_loop")
@@ -1080,6 +1075,18 @@ func quantQ8AVX512() {
 	p("VMOVUPS Y0, (DI)")
 	p("MOVQ $0, 32(DI)")
 	p("JMP quantq8_next")
+}
+
+// q8BlockSetup loads the arguments (dst, x, nb) of quantQ8AVX512 and
+// packQ8AVX512 into DI, SI and CX, and the constants of q8BlockAbsMax and
+// q8BlockScale: Z15 the abs mask, X14 127 (clobbers AX).
+func q8BlockSetup() {
+	p("MOVQ dst+0(FP), DI")
+	p("MOVQ x+8(FP), SI")
+	p("MOVQ nb+16(FP), CX")
+	p("VBROADCASTSS absmask<>(SB), Z15")
+	p("MOVL $0x42fe0000, AX") // 127
+	p("VMOVD AX, X14")
 }
 
 // q8BlockAbsMax emits the start of quantizing a 32-element block at SI
@@ -1131,12 +1138,7 @@ func q8BlockRound() {
 func packQ8AVX512() {
 	text("packQ8AVX512", "$0-24", "(dst *byte, x *float32, nb int)")
 	l := "packq8_"
-	p("MOVQ dst+0(FP), DI")
-	p("MOVQ x+8(FP), SI")
-	p("MOVQ nb+16(FP), CX")
-	p("VBROADCASTSS absmask<>(SB), Z15")
-	p("MOVL $0x42fe0000, AX") // 127
-	p("VMOVD AX, X14")
+	q8BlockSetup()
 	p("MOVL $0x01010101, AX")
 	p("VPBROADCASTD AX, Y13")
 	p("MOVL $0x00010001, AX")
@@ -1692,7 +1694,7 @@ func gemvRowNext(l string) {
 }
 
 // q4KChunk emits the unpacking of 32-byte chunk c of a Q4_K block at SI for
-// gemmQ4K and gemvQ4K: Z23 = its low nibbles (sub-block 2c) in the lower
+// gemmQ4K: Z23 = its low nibbles (sub-block 2c) in the lower
 // half and its high nibbles (2c+1) in the upper half, Z24 = the scales of
 // the two sub-blocks as words (from Z16), likewise.
 func q4KChunk(c int) {
