@@ -111,3 +111,38 @@ func expShiftSumGo(dst, x []float32, shift float32) float32 {
 	}
 	return sum
 }
+
+// WeightedRows sets out[i·ldo+c] = Σ_{t<n} p[i·ps+t]·v[t·vs+c] for i < m and
+// c < cols, or adds that sum to out[i·ldo+c] (add): m rows of weights p
+// applied to the n rows of v, as attention sums probability-weighted value
+// rows. Each output sums its terms in t order; the SIMD path fuses each
+// multiply and add, so results may differ from weightedRowsGo in the last
+// bits.
+func WeightedRows(out []float32, ldo int, p []float32, ps, m int, v []float32, vs, n, cols int, add bool) {
+	if m <= 0 || cols <= 0 {
+		return
+	}
+	_ = out[(m-1)*ldo+cols-1]
+	if n > 0 {
+		_ = p[(m-1)*ps+n-1]
+		_ = v[(n-1)*vs+cols-1]
+	}
+	weightedRows(out, ldo, p, ps, m, v, vs, n, cols, add)
+}
+
+// weightedRowsGo is the reference WeightedRows (bounds already checked).
+func weightedRowsGo(out []float32, ldo int, p []float32, ps, m int, v []float32, vs, n, cols int, add bool) {
+	for i := range m {
+		o := out[i*ldo : i*ldo+cols]
+		if !add {
+			clear(o)
+		}
+		for t := range n {
+			w := p[i*ps+t]
+			vt := v[t*vs : t*vs+cols]
+			for c := range o {
+				o[c] += w * vt[c]
+			}
+		}
+	}
+}

@@ -64,3 +64,37 @@ func silu(x []float32) {
 	}
 	siluGo(x)
 }
+
+//go:noescape
+func weightedRows4AVX512(out *float32, ldo int, p *float32, ps int, v *float32, vs int, n int, cols int, add int, mask int)
+
+// weightedRows is WeightedRows: four rows at a time in assembly when the
+// SIMD kernels are in use and the CPU has AVX-512, the last m mod 4 rows
+// (and everything otherwise) in Go.
+func weightedRows(out []float32, ldo int, p []float32, ps, m int, v []float32, vs, n, cols int, add bool) {
+	m4 := 0
+	if simdDescription != goKernels.name && cpu.X86.HasAVX512F {
+		m4 = m &^ 3
+	}
+	a := 0
+	if add {
+		a = 1
+	}
+	var pp, vp *float32
+	if n > 0 {
+		vp = &v[0]
+	}
+	for i := 0; i < m4; i += 4 {
+		if n > 0 {
+			pp = &p[i*ps]
+		}
+		weightedRows4AVX512(&out[i*ldo], ldo, pp, ps, vp, vs, n, cols, a, 1<<(cols%16)-1)
+	}
+	if m4 < m {
+		var ps0 []float32
+		if n > 0 {
+			ps0 = p[m4*ps:]
+		}
+		weightedRowsGo(out[m4*ldo:], ldo, ps0, ps, m-m4, v, vs, n, cols, add)
+	}
+}

@@ -3,6 +3,7 @@ package kernels
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/goformer/goformer/weights"
@@ -209,6 +210,35 @@ func TestGELUHalf(t *testing.T) {
 			}
 			if got[i] != want {
 				t.Fatalf("tanh=%v: GELUHalf(%v) = %v, want %v", tanhApprox, v, got[i], want)
+			}
+		}
+	}
+}
+
+// TestWeightedRows holds WeightedRows (the SIMD path where the CPU has one)
+// to weightedRowsGo on random shapes: row counts that are and are not
+// multiples of 4, column counts on both sides of 16 and 64 with tails,
+// strides wider than the rows, no terms at all, and both set and add.
+func TestWeightedRows(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 7))
+	for _, m := range []int{1, 3, 4, 5, 8, 16} {
+		for _, cols := range []int{1, 15, 16, 17, 48, 64, 80, 127, 128, 200} {
+			for _, n := range []int{0, 1, 2, 7, 33, 128} {
+				for _, add := range []bool{false, true} {
+					ldo, ps, vs := cols+3, n+5, cols+11
+					p := randVec(rng, m*ps, 1)
+					v := randVec(rng, max(n, 1)*vs, 1)
+					got := randVec(rng, m*ldo, 1)
+					want := slices.Clone(got)
+					WeightedRows(got, ldo, p, ps, m, v, vs, n, cols, add)
+					weightedRowsGo(want, ldo, p, ps, m, v, vs, n, cols, add)
+					for i := range want {
+						tol := 1e-5 * float64(n+1)
+						if d := math.Abs(float64(got[i] - want[i])); d > tol*(1+math.Abs(float64(want[i]))) {
+							t.Fatalf("m %d cols %d n %d add %v: element %d (row %d col %d) = %g, want %g", m, cols, n, add, i, i/ldo, i%ldo, got[i], want[i])
+						}
+					}
+				}
 			}
 		}
 	}

@@ -135,7 +135,11 @@ func dequantize(dst []float32, t *weights.Tensor) (err error) {
 
 type nativeCache struct {
 	spec CacheSpec
-	k, v [][]float32 // per layer: Sequences × Context × KVDim (v transposed per sequence, see storeV)
+	// Per layer, keys and values of Sequences × KVHeads × Context positions
+	// × HeadDim: a kv head's keys (and values) of one sequence are
+	// contiguous, position after position, so that attention, which works
+	// on one kv head at a time, streams them.
+	k, v [][]float32
 }
 
 func (c *nativeCache) Spec() CacheSpec { return c.spec }
@@ -563,10 +567,14 @@ func (o *nativeOps) Attention(layer int, q, k, v Tensor, at Attention) Tensor {
 	if at.NonCausal {
 		last = make([]int, c.spec.Sequences)
 	}
+	hd := at.HeadDim
 	for i, p := range o.batch.Positions {
-		r := o.batch.Seq(i)*ctx + p
-		copy(kc[r*kvDim:(r+1)*kvDim], kt.row(i))
-		storeV(vc, ctx, o.batch.Seq(i), p, vt.row(i))
+		kr, vr := kt.row(i), vt.row(i)
+		for g := range at.KVHeads {
+			r := ((o.batch.Seq(i)*at.KVHeads+g)*ctx + p) * hd // see nativeCache
+			copy(kc[r:r+hd], kr[g*hd:(g+1)*hd])
+			copy(vc[r:r+hd], vr[g*hd:(g+1)*hd])
+		}
 		if last != nil {
 			last[o.batch.Seq(i)] = max(last[o.batch.Seq(i)], p)
 		}

@@ -28,17 +28,6 @@ type attnJob struct {
 	scratch sync.Pool
 }
 
-// storeV writes value row v of the token at position pos of sequence seq
-// into the layer's value cache vc, which is stored transposed per sequence
-// (element e of position t at (seq·kvDim + e)·ctx + t) so that summing
-// probability-weighted values is a product with contiguous rows.
-func storeV(vc []float32, ctx, seq, pos int, v []float32) {
-	base := seq*len(v)*ctx + pos
-	for e, x := range v {
-		vc[base+e*ctx] = x
-	}
-}
-
 // attend computes out from queries q over the layer cache kc/vc, which
 // already holds the batch's keys and values. Work items are (token, kv head)
 // pairs: the query heads sharing a kv head are done together.
@@ -57,7 +46,6 @@ func (o *nativeOps) attend(out, q *nativeTensor, kc, vc []float32, ctx int, at A
 func (j *attnJob) items(lo, hi int) {
 	at := j.at
 	hd, group := at.HeadDim, at.Heads/at.KVHeads
-	kvDim := at.KVHeads * hd
 	sc, _ := j.scratch.Get().(*attnScratch)
 	if sc == nil {
 		sc = new(attnScratch)
@@ -75,8 +63,7 @@ func (j *attnJob) items(lo, hi int) {
 			pos = j.last[j.batch.Seq(i)]
 		}
 		s := j.batch.Seq(i)
-		kb := s*j.ctx*kvDim + g*hd     // key t at kb + t·kvDim
-		vb := (s*kvDim + g*hd) * j.ctx // value element d of key t at vb + d·ctx + t
+		kb := (s*at.KVHeads + g) * j.ctx * hd // key t at kb + t·hd, its value likewise (see nativeCache)
 		qi, oi := j.q.row(i), j.out.row(i)
 		hb := attnHeads
 		if hd > attnMaxDim {
@@ -85,11 +72,11 @@ func (j *attnJob) items(lo, hi int) {
 		for h0 := 0; h0 < group; h0 += max(hb, 1) {
 			h := g*group + h0
 			if hb == 0 {
-				attendHead(oi[h*hd:(h+1)*hd], qi[h*hd:(h+1)*hd], j.kc, j.vc, kb, vb, kvDim, j.ctx, start, pos, at.Scale, at.SoftCap)
+				attendHead(oi[h*hd:(h+1)*hd], qi[h*hd:(h+1)*hd], j.kc, j.vc, kb, hd, start, pos, at.Scale, at.SoftCap)
 				continue
 			}
 			nh := min(hb, group-h0)
-			sc.heads(oi[h*hd:(h+nh)*hd], qi[h*hd:(h+nh)*hd], nh, hd, j.kc, j.vc, kb, vb, kvDim, j.ctx, start, pos, at.Scale, at.SoftCap)
+			sc.heads(oi[h*hd:(h+nh)*hd], qi[h*hd:(h+nh)*hd], nh, hd, j.kc, j.vc, kb, hd, start, pos, at.Scale, at.SoftCap)
 		}
 	}
 }
@@ -106,26 +93,25 @@ const (
 type attnScratch struct {
 	q    [attnHeads * attnMaxDim]float32 // the queries, padded to a multiple of 4 rows with zeros
 	s    [attnHeads * attnTile]float32   // scores, then probabilities: s[h·attnTile + t]
-	o    [attnMaxDim * attnHeads]float32 // this tile's weighted values, o[d·np + h]
+	o    [attnHeads * attnMaxDim]float32 // the weighted sums of values so far, o[h·hd + d]
 	m, l [attnHeads]float32              // running maximum and normalizer per head
-	c    [attnHeads]float32              // this tile's rescale factor of the earlier sums
 }
 
 // heads computes nh query heads (q, out: nh rows of hd) against keys
-// start..end (key t at kc[kb+t·kstride:], value element d at
-// vc[vb+d·vstride+t]) with online softmax over tiles of attnTile keys. The
-// products run four rows by four on the matrix kernels (kernels.DotRows).
-func (sc *attnScratch) heads(out, q []float32, nh, hd int, kc, vc []float32, kb, vb, kstride, vstride, start, end int, scale, softCap float32) {
-	np := (nh + 3) &^ 3 // padding rows score 0: finite, and ignored
+// start..end (key t at kc[kb+t·stride:], its value at vc[kb+t·stride:])
+// with online softmax over tiles of attnTile keys. The scores run four rows
+// by four on the matrix kernels (kernels.DotRows), the weighted sums of
+// value rows on kernels.WeightedRows.
+func (sc *attnScratch) heads(out, q []float32, nh, hd int, kc, vc []float32, kb, stride, start, end int, scale, softCap float32) {
+	np := (nh + 3) &^ 3 // padding rows score 0, so they weigh the values by 0, and are ignored
 	copy(sc.q[:nh*hd], q)
 	clear(sc.q[nh*hd : np*hd])
-	clear(out)
 	for h := range nh {
 		sc.m[h], sc.l[h] = float32(math.Inf(-1)), 0
 	}
 	for t0 := start; t0 <= end; t0 += attnTile {
 		n := min(attnTile, end+1-t0)
-		kernels.DotRows(sc.s[:], attnTile, sc.q[:], hd, np, kc[kb+t0*kstride:], kstride, n, hd)
+		kernels.DotRows(sc.s[:], attnTile, sc.q[:], hd, np, kc[kb+t0*stride:], stride, n, hd)
 		for h := range nh {
 			s := sc.s[h*attnTile : h*attnTile+n]
 			m := sc.m[h]
@@ -138,38 +124,35 @@ func (sc *attnScratch) heads(out, q []float32, nh, hd int, kc, vc []float32, kb,
 				s[t] = v
 				mx = max(mx, v)
 			}
-			c := float32(0) // rescales the earlier tiles' sums (none in the first)
-			if sc.l[h] != 0 {
-				c = kernels.Exp(m - mx)
-			}
 			sum := kernels.ExpShiftSum(s, s, mx)
-			sc.m[h], sc.l[h], sc.c[h] = mx, sc.l[h]*c+sum, c
-		}
-		kernels.DotRows(sc.o[:], np, vc[vb+t0:], vstride, hd, sc.s[:], attnTile, np, n)
-		for h := range nh {
-			c := sc.c[h]
-			oh := out[h*hd : (h+1)*hd]
-			for d := range oh {
-				oh[d] = oh[d]*c + sc.o[d*np+h]
+			c := float32(0) // rescales the earlier tiles' sums (none in the first)
+			if t0 > start {
+				c = kernels.Exp(m - mx)
+				kernels.Scale(sc.o[h*hd:(h+1)*hd], c)
 			}
+			sc.m[h], sc.l[h] = mx, sc.l[h]*c+sum
 		}
+		kernels.WeightedRows(sc.o[:], hd, sc.s[:], attnTile, np, vc[kb+t0*stride:], stride, n, hd, t0 > start)
 	}
 	for h := range nh {
-		kernels.Scale(out[h*hd:(h+1)*hd], 1/sc.l[h])
+		oh := out[h*hd : (h+1)*hd]
+		copy(oh, sc.o[h*hd:(h+1)*hd])
+		kernels.Scale(oh, 1/sc.l[h])
 	}
 }
 
 // attendHead writes into oh the softmax(q·k·scale)-weighted sum of the values
 // at positions start..end, one head at a time (for heads wider than the
-// blocked scratch): key t is kc[kb+t·kstride:][:hd], element d of its value
-// vc[vb+d·vstride+t]. Keys are scored one at a time with a running maximum.
-func attendHead(oh, qh, kc, vc []float32, kb, vb, kstride, vstride, start, end int, scale, softCap float32) {
+// blocked scratch): key t is kc[kb+t·stride:][:hd], its value
+// vc[kb+t·stride:][:hd]. Keys are scored one at a time with a running
+// maximum.
+func attendHead(oh, qh, kc, vc []float32, kb, stride, start, end int, scale, softCap float32) {
 	hd := len(qh)
 	clear(oh)
 	m := float32(math.Inf(-1)) // running maximum score
 	var l float32              // running Σ exp(score - m)
 	for t := start; t <= end; t++ {
-		k := kb + t*kstride
+		k := kb + t*stride
 		v := kernels.Dot(qh, kc[k:k+hd]) * scale
 		if softCap > 0 {
 			v = softCap * float32(math.Tanh(float64(v/softCap)))
@@ -184,9 +167,7 @@ func attendHead(oh, qh, kc, vc []float32, kb, vb, kstride, vstride, start, end i
 		}
 		p := kernels.Exp(v - m)
 		l += p
-		for d := range oh {
-			oh[d] += p * vc[vb+d*vstride+t]
-		}
+		kernels.AXPY(oh, p, vc[k:k+hd])
 	}
 	kernels.Scale(oh, 1/l)
 }

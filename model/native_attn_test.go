@@ -164,36 +164,45 @@ func TestNativeAttentionDecodeNoAlloc(t *testing.T) {
 	}
 }
 
-// BenchmarkNativeAttention times attention at qwen2.5-0.5b's shape: one
-// decoding step at position 1023 and a 512-token prefill.
+// BenchmarkNativeAttention times attention at qwen2.5-0.5b's shape (14
+// query heads over 2 kv heads) and llama3.2-1b's (32 over 8): one decoding
+// step at positions 64 and 1023, and a 512-token prefill.
 func BenchmarkNativeAttention(b *testing.B) {
-	const heads, kvHeads, hd, ctxLen = 14, 2, 64, 1024
-	n := NewNative(2)
-	defer n.Close()
-	cache, err := n.NewCache(CacheSpec{Layers: 1, Context: ctxLen, KVDim: kvHeads * hd, KVHeads: kvHeads, HeadDim: hd})
-	if err != nil {
-		b.Fatal(err)
+	for _, sh := range []struct {
+		name               string
+		heads, kvHeads, hd int
+	}{{"qwen2.5-0.5b", 14, 2, 64}, {"llama3.2-1b", 32, 8, 64}} {
+		b.Run(sh.name, func(b *testing.B) {
+			const ctxLen = 1024
+			n := NewNative(2)
+			defer n.Close()
+			cache, err := n.NewCache(CacheSpec{Layers: 1, Context: ctxLen, KVDim: sh.kvHeads * sh.hd, KVHeads: sh.kvHeads, HeadDim: sh.hd})
+			if err != nil {
+				b.Fatal(err)
+			}
+			rng := rand.New(rand.NewPCG(1, 1))
+			at := Attention{Heads: sh.heads, KVHeads: sh.kvHeads, HeadDim: sh.hd, Scale: 0.125}
+			run := func(b *testing.B, rows, pos0 int) {
+				q := randTensor(rng, rows, sh.heads*sh.hd, 1)
+				k := randTensor(rng, rows, sh.kvHeads*sh.hd, 1)
+				v := randTensor(rng, rows, sh.kvHeads*sh.hd, 1)
+				batch := &Batch{Tokens: make([]int, rows), Positions: make([]int, rows)}
+				for i := range rows {
+					batch.Positions[i] = pos0 + i
+				}
+				o := &n.ops
+				o.batch, o.cache = batch, cache.(*nativeCache)
+				for b.Loop() {
+					n.ar.reset()
+					o.Attention(0, q, k, v, at)
+				}
+				o.batch, o.cache = nil, nil
+			}
+			b.Run("decode@64", func(b *testing.B) { run(b, 1, 64) })
+			b.Run("decode@1023", func(b *testing.B) { run(b, 1, ctxLen-1) })
+			b.Run("prefill512", func(b *testing.B) { run(b, 512, 0) })
+		})
 	}
-	rng := rand.New(rand.NewPCG(1, 1))
-	at := Attention{Heads: heads, KVHeads: kvHeads, HeadDim: hd, Scale: 0.125}
-	run := func(b *testing.B, rows, pos0 int) {
-		q := randTensor(rng, rows, heads*hd, 1)
-		k := randTensor(rng, rows, kvHeads*hd, 1)
-		v := randTensor(rng, rows, kvHeads*hd, 1)
-		batch := &Batch{Tokens: make([]int, rows), Positions: make([]int, rows)}
-		for i := range rows {
-			batch.Positions[i] = pos0 + i
-		}
-		o := &n.ops
-		o.batch, o.cache = batch, cache.(*nativeCache)
-		for b.Loop() {
-			n.ar.reset()
-			o.Attention(0, q, k, v, at)
-		}
-		o.batch, o.cache = nil, nil
-	}
-	b.Run("decode@1023", func(b *testing.B) { run(b, 1, ctxLen-1) })
-	b.Run("prefill512", func(b *testing.B) { run(b, 512, 0) })
 }
 
 // TestNativeAttentionPrefillMemory checks that prefill attention needs no
