@@ -470,40 +470,51 @@ type kernelSet struct {
 	dotQ6Kx4       func(res *[4]float32, w []byte, a []blockQ8K, nb int)
 	axpyF32        func(y []float32, a float32, x []float32)
 	expShiftSum    func(dst, x []float32, shift float32) float32
-	quant          quantKernels // quant_kernels.go
-	float          floatKernels // float_kernels.go
+	// The element-wise ops of the layers (ops.go) and attention's weighted
+	// sums of value rows (vec.go), lengths checked by their callers.
+	addF32, mulF32  func(out, a, b []float32)
+	sumSquaresF32   func(x []float32) float64
+	scaleMulF32     func(out, x, w []float32, s float32)
+	weightedRowsF32 func(out []float32, ldo int, p []float32, ps, m int, v []float32, vs, n, cols int, add bool)
+	quant           quantKernels // quant_kernels.go
+	float           floatKernels // float_kernels.go
 }
 
 // goKernels is the plain-Go reference implementation.
 var goKernels = kernelSet{
-	name:           "none (plain Go)",
-	dotF32:         dotF32Go,
-	gemmF32:        gemmF32Go,
-	gemmM:          1,
-	gemvF32:        gemvF32Go,
-	gemvF16:        gemvF16Go,
-	gemvBF16:       gemvBF16Go,
-	dotF16:         dotF16Go,
-	dotBF16:        dotBF16Go,
-	f16ToF32Slice:  f16ToF32SliceGo,
-	bf16ToF32Slice: bf16ToF32SliceGo,
-	dotQ8_0:        dotQ8_0Go,
-	dotQ4_0:        dotQ4_0Go,
-	dotQ4K:         dotQ4KGo,
-	dotQ6K:         dotQ6KGo,
-	absMax:         absMaxGo,
-	quantI8:        quantI8Go,
-	quantQ8:        quantizeQ8ActGo,
-	quantQ8K:       quantizeQ8KActGo,
-	packQ8:         packQ8ActGo,
-	dotQ8_0x4:      dotQ8_0x4Go,
-	dotQ4_0x4:      dotQ4_0x4Go,
-	dotQ4Kx4:       dotQ4Kx4Go,
-	dotQ6Kx4:       dotQ6Kx4Go,
-	axpyF32:        axpyF32Go,
-	expShiftSum:    expShiftSumGo,
-	quant:          goQuantKernels,
-	float:          goFloatKernels,
+	name:            "none (plain Go)",
+	dotF32:          dotF32Go,
+	gemmF32:         gemmF32Go,
+	gemmM:           1,
+	gemvF32:         gemvF32Go,
+	gemvF16:         gemvF16Go,
+	gemvBF16:        gemvBF16Go,
+	dotF16:          dotF16Go,
+	dotBF16:         dotBF16Go,
+	f16ToF32Slice:   f16ToF32SliceGo,
+	bf16ToF32Slice:  bf16ToF32SliceGo,
+	dotQ8_0:         dotQ8_0Go,
+	dotQ4_0:         dotQ4_0Go,
+	dotQ4K:          dotQ4KGo,
+	dotQ6K:          dotQ6KGo,
+	absMax:          absMaxGo,
+	quantI8:         quantI8Go,
+	quantQ8:         quantizeQ8ActGo,
+	quantQ8K:        quantizeQ8KActGo,
+	packQ8:          packQ8ActGo,
+	dotQ8_0x4:       dotQ8_0x4Go,
+	dotQ4_0x4:       dotQ4_0x4Go,
+	dotQ4Kx4:        dotQ4Kx4Go,
+	dotQ6Kx4:        dotQ6Kx4Go,
+	axpyF32:         axpyF32Go,
+	expShiftSum:     expShiftSumGo,
+	addF32:          addGo,
+	mulF32:          mulGo,
+	sumSquaresF32:   sumSquaresGo,
+	scaleMulF32:     scaleMulGo,
+	weightedRowsF32: weightedRowsGo,
+	quant:           goQuantKernels,
+	float:           goFloatKernels,
 }
 
 // simdKernelSets are the vector implementations this CPU can run, best
@@ -537,6 +548,10 @@ var (
 	dotQ6Kx4        func(res *[4]float32, w []byte, a []blockQ8K, nb int)
 	axpyF32         func(y []float32, a float32, x []float32)
 	expShiftSum     func(dst, x []float32, shift float32) float32
+	addF32, mulF32  func(out, a, b []float32)
+	sumSquaresF32   func(x []float32) float64
+	scaleMulF32     func(out, x, w []float32, s float32)
+	weightedRowsF32 func(out []float32, ldo int, p []float32, ps, m int, v []float32, vs, n, cols int, add bool)
 	simdDescription string
 )
 
@@ -566,6 +581,7 @@ func useKernels(k *kernelSet) {
 	dotQ8_0x4, dotQ4_0x4, dotQ4Kx4, dotQ6Kx4 = k.dotQ8_0x4, k.dotQ4_0x4, k.dotQ4Kx4, k.dotQ6Kx4
 	absMax, quantI8, quantQ8, quantQ8K, packQ8 = k.absMax, k.quantI8, k.quantQ8, k.quantQ8K, k.packQ8
 	axpyF32, expShiftSum = k.axpyF32, k.expShiftSum
+	addF32, mulF32, sumSquaresF32, scaleMulF32, weightedRowsF32 = k.addF32, k.mulF32, k.sumSquaresF32, k.scaleMulF32, k.weightedRowsF32
 	curQuant, curFloat = k.quant, k.float
 	simdDescription = k.name
 }

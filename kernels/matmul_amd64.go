@@ -303,32 +303,37 @@ func archKernelSets() (sets []*kernelSet) {
 		return nil
 	}
 	avx2 := &kernelSet{
-		name:           "avx2",
-		dotF32:         floatDot(dotF32AVX2),
-		gemmF32:        gemmF32x2AVX2w,
-		gemmM:          2,
-		gemvF32:        gemvWrap(gemvF32x4AVX2, f32id, true),
-		gemvF16:        gemvWrap(gemvF16x4AVX2, f16ToF32, true),
-		gemvBF16:       gemvWrap(gemvBF16x4AVX2, bf16ToF32, true),
-		dotF16:         halfDot(dotF16AVX2),
-		dotBF16:        halfDot(dotBF16AVX2),
-		f16ToF32Slice:  halfCvt(cvtF16AVX2, f16ToF32),
-		bf16ToF32Slice: halfCvt(cvtBF16AVX2, bf16ToF32),
-		dotQ8_0:        q8Dot(dotQ8_0AVX2, q8_0Bytes),
-		dotQ4_0:        q8Dot(dotQ4_0AVX2, q4_0Bytes),
-		dotQ4K:         q8KDot(dotQ4KAVX2, q4KBytes),
-		dotQ6K:         q8KDot(dotQ6KAVX2, q6KBytes),
-		absMax:         absMaxAVX2w,
-		quantI8:        quantI8AVX2w,
-		quantQ8:        quantizeQ8ActGo,
-		quantQ8K:       quantizeQ8KActGo,
-		packQ8:         packQ8ActGo,
-		dotQ8_0x4:      q8Dot4(dotQ8_0x4AVX2, q8_0Bytes),
-		dotQ4_0x4:      q8Dot4(dotQ4_0x4AVX2, q4_0Bytes),
-		dotQ4Kx4:       q8KDot4(dotQ4Kx4AVX2, q4KBytes),
-		dotQ6Kx4:       q8KDot4(dotQ6Kx4AVX2, q6KBytes),
-		axpyF32:        axpyF32AVX2w,
-		expShiftSum:    expShiftSumAVX2w,
+		name:            "avx2",
+		dotF32:          floatDot(dotF32AVX2),
+		gemmF32:         gemmF32x2AVX2w,
+		gemmM:           2,
+		gemvF32:         gemvWrap(gemvF32x4AVX2, f32id, true),
+		gemvF16:         gemvWrap(gemvF16x4AVX2, f16ToF32, true),
+		gemvBF16:        gemvWrap(gemvBF16x4AVX2, bf16ToF32, true),
+		dotF16:          halfDot(dotF16AVX2),
+		dotBF16:         halfDot(dotBF16AVX2),
+		f16ToF32Slice:   halfCvt(cvtF16AVX2, f16ToF32),
+		bf16ToF32Slice:  halfCvt(cvtBF16AVX2, bf16ToF32),
+		dotQ8_0:         q8Dot(dotQ8_0AVX2, q8_0Bytes),
+		dotQ4_0:         q8Dot(dotQ4_0AVX2, q4_0Bytes),
+		dotQ4K:          q8KDot(dotQ4KAVX2, q4KBytes),
+		dotQ6K:          q8KDot(dotQ6KAVX2, q6KBytes),
+		absMax:          absMaxAVX2w,
+		quantI8:         quantI8AVX2w,
+		quantQ8:         quantizeQ8ActGo,
+		quantQ8K:        quantizeQ8KActGo,
+		packQ8:          packQ8ActGo,
+		dotQ8_0x4:       q8Dot4(dotQ8_0x4AVX2, q8_0Bytes),
+		dotQ4_0x4:       q8Dot4(dotQ4_0x4AVX2, q4_0Bytes),
+		dotQ4Kx4:        q8KDot4(dotQ4Kx4AVX2, q4KBytes),
+		dotQ6Kx4:        q8KDot4(dotQ6Kx4AVX2, q6KBytes),
+		axpyF32:         axpyF32AVX2w,
+		expShiftSum:     expShiftSumAVX2w,
+		addF32:          addGo,
+		mulF32:          mulGo,
+		sumSquaresF32:   sumSquaresGo,
+		scaleMulF32:     scaleMulGo,
+		weightedRowsF32: weightedRowsGo,
 	}
 	if x.HasAVX512F && x.HasAVX512BW && x.HasAVX512VL {
 		k := *avx2
@@ -341,6 +346,9 @@ func archKernelSets() (sets []*kernelSet) {
 		k.dotF16 = halfDot(dotF16AVX512)
 		k.dotBF16 = halfDot(dotBF16AVX512)
 		k.quantQ8, k.quantQ8K, k.packQ8 = quantQ8AVX512w, quantQ8KAVX512w, packQ8AVX512w
+		k.addF32, k.mulF32 = binaryWrap(addF32AVX512), binaryWrap(mulF32AVX512)
+		k.sumSquaresF32, k.scaleMulF32 = sumSquaresAVX512w, scaleMulAVX512w
+		k.weightedRowsF32 = weightedRowsAVX512w
 		if x.HasAVX512VNNI {
 			k.name = "avx512+vnni"
 			k.dotQ8_0 = q8Dot(dotQ8_0VNNI, q8_0Bytes)

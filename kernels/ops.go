@@ -13,32 +13,52 @@ import (
 // scale; addOne uses (1 + w) as Gemma does). out and x may alias.
 //
 // The arithmetic is llama.cpp's (ggml's CPU rms_norm then mul), step for
-// step: the float32 squares summed in float64, the mean rounded to float32,
+// step: the float32 squares summed in float64 (the SIMD kernels sum them in
+// another order, which can change the float32 mean only where the float64
+// sum lies within ~1e-12 of a rounding boundary), the mean rounded to float32,
 // scale = 1/sqrt(mean + eps) in float32 (square root, then division), then
 // (x·scale)·w. Where activations are rounded to bfloat16 next (BF16
 // weights, Mat.RoundBF16), a one-ulp difference here that straddles a
 // bfloat16 rounding boundary becomes a difference of 2⁻⁸ in that
 // activation: computing the same float32 values as llama.cpp avoids those.
 func RMSNorm(out, x, w []float32, eps float32, addOne bool) {
+	x = x[:len(out)]
+	if w != nil {
+		w = w[:len(out)]
+	}
+	mean := float32(sumSquaresF32(x) / float64(len(x)))
+	scale := 1 / float32(math.Sqrt(float64(mean+eps)))
+	if addOne {
+		for i, v := range x {
+			out[i] = v * scale * (1 + w[i])
+		}
+		return
+	}
+	scaleMulF32(out, x, w, scale)
+}
+
+// sumSquaresGo returns Σ x[i]², each square rounded to float32 and the sum
+// kept in float64 (as llama.cpp's rms_norm).
+func sumSquaresGo(x []float32) float64 {
 	var ss float64
 	for _, v := range x {
 		ss += float64(v * v)
 	}
-	mean := float32(ss / float64(len(x)))
-	scale := 1 / float32(math.Sqrt(float64(mean+eps)))
-	switch {
-	case w == nil:
+	return ss
+}
+
+// scaleMulGo sets out[i] = (x[i]·s)·w[i], or x[i]·s where w is nil.
+func scaleMulGo(out, x, w []float32, s float32) {
+	x = x[:len(out)]
+	if w == nil {
 		for i, v := range x {
-			out[i] = v * scale
+			out[i] = v * s
 		}
-	case addOne:
-		for i, v := range x {
-			out[i] = v * scale * (1 + w[i])
-		}
-	default:
-		for i, v := range x {
-			out[i] = (v * scale) * w[i]
-		}
+		return
+	}
+	w = w[:len(out)]
+	for i, v := range x {
+		out[i] = (v * s) * w[i]
 	}
 }
 
@@ -168,14 +188,18 @@ func buildGELUHalf(tanhApprox bool) *[1 << 16]float32 {
 }
 
 // Add writes a + b into out element-wise. out may alias a or b.
-func Add(out, a, b []float32) {
+func Add(out, a, b []float32) { addF32(out, a[:len(out)], b[:len(out)]) }
+
+func addGo(out, a, b []float32) {
 	for i := range out {
 		out[i] = a[i] + b[i]
 	}
 }
 
 // Mul writes a · b into out element-wise. out may alias a or b.
-func Mul(out, a, b []float32) {
+func Mul(out, a, b []float32) { mulF32(out, a[:len(out)], b[:len(out)]) }
+
+func mulGo(out, a, b []float32) {
 	for i := range out {
 		out[i] = a[i] * b[i]
 	}

@@ -127,7 +127,7 @@ func WeightedRows(out []float32, ldo int, p []float32, ps, m int, v []float32, v
 		_ = p[(m-1)*ps+n-1]
 		_ = v[(n-1)*vs+cols-1]
 	}
-	weightedRows(out, ldo, p, ps, m, v, vs, n, cols, add)
+	weightedRowsF32(out, ldo, p, ps, m, v, vs, n, cols, add)
 }
 
 // weightedRowsGo is the reference WeightedRows (bounds already checked).

@@ -68,14 +68,10 @@ func silu(x []float32) {
 //go:noescape
 func weightedRows4AVX512(out *float32, ldo int, p *float32, ps int, v *float32, vs int, n int, cols int, add int, mask int)
 
-// weightedRows is WeightedRows: four rows at a time in assembly when the
-// SIMD kernels are in use and the CPU has AVX-512, the last m mod 4 rows
-// (and everything otherwise) in Go.
-func weightedRows(out []float32, ldo int, p []float32, ps, m int, v []float32, vs, n, cols int, add bool) {
-	m4 := 0
-	if simdDescription != goKernels.name && cpu.X86.HasAVX512F {
-		m4 = m &^ 3
-	}
+// weightedRowsAVX512w is WeightedRows on AVX-512: four rows at a time in
+// assembly, the last m mod 4 rows in Go.
+func weightedRowsAVX512w(out []float32, ldo int, p []float32, ps, m int, v []float32, vs, n, cols int, add bool) {
+	m4 := m &^ 3
 	a := 0
 	if add {
 		a = 1
@@ -97,4 +93,44 @@ func weightedRows(out []float32, ldo int, p []float32, ps, m int, v []float32, v
 		}
 		weightedRowsGo(out[m4*ldo:], ldo, ps0, ps, m-m4, v, vs, n, cols, add)
 	}
+}
+
+//go:noescape
+func addF32AVX512(out, a, b *float32, n int)
+
+//go:noescape
+func mulF32AVX512(out, a, b *float32, n int)
+
+//go:noescape
+func sumSquaresAVX512(x *float32, n int) float64
+
+//go:noescape
+func scaleMulAVX512(out, x, w *float32, s float32, n int)
+
+// binaryWrap adapts an element-wise assembly kernel (lengths checked by
+// the exported op).
+func binaryWrap(f func(out, a, b *float32, n int)) func(out, a, b []float32) {
+	return func(out, a, b []float32) {
+		if len(out) > 0 {
+			f(&out[0], &a[0], &b[0], len(out))
+		}
+	}
+}
+
+func sumSquaresAVX512w(x []float32) float64 {
+	if len(x) == 0 {
+		return 0
+	}
+	return sumSquaresAVX512(&x[0], len(x))
+}
+
+func scaleMulAVX512w(out, x, w []float32, s float32) {
+	if len(out) == 0 {
+		return
+	}
+	var wp *float32
+	if w != nil {
+		wp = &w[0]
+	}
+	scaleMulAVX512(&out[0], &x[0], wp, s, len(out))
 }

@@ -342,3 +342,211 @@ wr4_s16:
 wr4_done:
 	VZEROUPPER
 	RET
+
+// func addF32AVX512(out, a, b *float32, n int)
+// out[i] = a[i] + b[i] for i < n: 64 at a time, then 16, the last n mod 16 under a mask.
+TEXT ·addF32AVX512(SB), NOSPLIT, $0-32
+	MOVQ out+0(FP), DI
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DX
+	MOVQ n+24(FP), CX
+add_l64:
+	CMPQ CX, $64
+	JLT add_l16
+	VMOVUPS (SI), Z0
+	VMOVUPS 64(SI), Z1
+	VMOVUPS 128(SI), Z2
+	VMOVUPS 192(SI), Z3
+	VADDPS (DX), Z0, Z0
+	VADDPS 64(DX), Z1, Z1
+	VADDPS 128(DX), Z2, Z2
+	VADDPS 192(DX), Z3, Z3
+	VMOVUPS Z0, (DI)
+	VMOVUPS Z1, 64(DI)
+	VMOVUPS Z2, 128(DI)
+	VMOVUPS Z3, 192(DI)
+	ADDQ $256, SI
+	ADDQ $256, DX
+	ADDQ $256, DI
+	SUBQ $64, CX
+	JMP add_l64
+add_l16:
+	CMPQ CX, $16
+	JLT add_tail
+	VMOVUPS (SI), Z0
+	VADDPS (DX), Z0, Z0
+	VMOVUPS Z0, (DI)
+	ADDQ $64, SI
+	ADDQ $64, DX
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JMP add_l16
+add_tail:
+	TESTQ CX, CX
+	JEQ add_done
+	MOVQ $1, AX
+	SHLQ CX, AX
+	DECQ AX
+	KMOVW AX, K1
+	VMOVUPS.Z (SI), K1, Z0
+	VMOVUPS.Z (DX), K1, Z1
+	VADDPS Z1, Z0, Z0
+	VMOVUPS Z0, K1, (DI)
+add_done:
+	VZEROUPPER
+	RET
+
+// func mulF32AVX512(out, a, b *float32, n int)
+// out[i] = a[i] · b[i] for i < n: 64 at a time, then 16, the last n mod 16 under a mask.
+TEXT ·mulF32AVX512(SB), NOSPLIT, $0-32
+	MOVQ out+0(FP), DI
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DX
+	MOVQ n+24(FP), CX
+mul_l64:
+	CMPQ CX, $64
+	JLT mul_l16
+	VMOVUPS (SI), Z0
+	VMOVUPS 64(SI), Z1
+	VMOVUPS 128(SI), Z2
+	VMOVUPS 192(SI), Z3
+	VMULPS (DX), Z0, Z0
+	VMULPS 64(DX), Z1, Z1
+	VMULPS 128(DX), Z2, Z2
+	VMULPS 192(DX), Z3, Z3
+	VMOVUPS Z0, (DI)
+	VMOVUPS Z1, 64(DI)
+	VMOVUPS Z2, 128(DI)
+	VMOVUPS Z3, 192(DI)
+	ADDQ $256, SI
+	ADDQ $256, DX
+	ADDQ $256, DI
+	SUBQ $64, CX
+	JMP mul_l64
+mul_l16:
+	CMPQ CX, $16
+	JLT mul_tail
+	VMOVUPS (SI), Z0
+	VMULPS (DX), Z0, Z0
+	VMOVUPS Z0, (DI)
+	ADDQ $64, SI
+	ADDQ $64, DX
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JMP mul_l16
+mul_tail:
+	TESTQ CX, CX
+	JEQ mul_done
+	MOVQ $1, AX
+	SHLQ CX, AX
+	DECQ AX
+	KMOVW AX, K1
+	VMOVUPS.Z (SI), K1, Z0
+	VMOVUPS.Z (DX), K1, Z1
+	VMULPS Z1, Z0, Z0
+	VMOVUPS Z0, K1, (DI)
+mul_done:
+	VZEROUPPER
+	RET
+
+// func sumSquaresAVX512(x *float32, n int) float64
+// Σ x[i]² for i < n: each square rounded to float32, widened and summed in
+// float64 (four accumulators of 8, then the remainder under a mask).
+TEXT ·sumSquaresAVX512(SB), NOSPLIT, $0-24
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), CX
+	VXORPD Z0, Z0, Z0
+	VXORPD Z1, Z1, Z1
+	VXORPD Z2, Z2, Z2
+	VXORPD Z3, Z3, Z3
+ssq_l32:
+	CMPQ CX, $32
+	JLT ssq_l8
+	VMOVUPS (SI), Z4
+	VMOVUPS 64(SI), Z5
+	VMULPS Z4, Z4, Z4
+	VMULPS Z5, Z5, Z5
+	VCVTPS2PD Y4, Z6
+	VEXTRACTF64X4 $1, Z4, Y4
+	VCVTPS2PD Y4, Z7
+	VCVTPS2PD Y5, Z8
+	VEXTRACTF64X4 $1, Z5, Y5
+	VCVTPS2PD Y5, Z9
+	VADDPD Z6, Z0, Z0
+	VADDPD Z7, Z1, Z1
+	VADDPD Z8, Z2, Z2
+	VADDPD Z9, Z3, Z3
+	ADDQ $128, SI
+	SUBQ $32, CX
+	JMP ssq_l32
+ssq_l8:
+	CMPQ CX, $8
+	JLT ssq_tail
+	VMOVUPS (SI), Y4
+	VMULPS Y4, Y4, Y4
+	VCVTPS2PD Y4, Z6
+	VADDPD Z6, Z0, Z0
+	ADDQ $32, SI
+	SUBQ $8, CX
+	JMP ssq_l8
+ssq_tail:
+	TESTQ CX, CX
+	JEQ ssq_sum
+	MOVQ $1, AX
+	SHLQ CX, AX
+	DECQ AX
+	KMOVW AX, K1
+	VMOVUPS.Z (SI), K1, Y4
+	VMULPS Y4, Y4, Y4
+	VCVTPS2PD Y4, Z6
+	VADDPD Z6, Z1, Z1
+ssq_sum:
+	VADDPD Z1, Z0, Z0
+	VADDPD Z3, Z2, Z2
+	VADDPD Z2, Z0, Z0
+	VEXTRACTF64X4 $1, Z0, Y1
+	VADDPD Y1, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPD X1, X0, X0
+	VPERMILPD $1, X0, X1
+	VADDSD X1, X0, X0
+	VZEROUPPER
+	MOVSD X0, ret+16(FP)
+	RET
+
+// func scaleMulAVX512(out, x, w *float32, s float32, n int)
+// out[i] = (x[i]·s)·w[i] for i < n, or x[i]·s where w is nil (two roundings,
+// as the Go loop), 16 at a time, the last n mod 16 under a mask.
+TEXT ·scaleMulAVX512(SB), NOSPLIT, $0-40
+	MOVQ out+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ w+16(FP), DX
+	VBROADCASTSS s+24(FP), Z2
+	MOVQ n+32(FP), CX
+	KXNORW K1, K1, K1
+scm_loop:
+	TESTQ CX, CX
+	JLE scm_done
+	CMPQ CX, $16
+	JGE scm_full
+	MOVQ $1, AX
+	SHLQ CX, AX
+	DECQ AX
+	KMOVW AX, K1
+scm_full:
+	VMOVUPS.Z (SI), K1, Z0
+	VMULPS Z2, Z0, Z0
+	TESTQ DX, DX
+	JEQ scm_store
+	VMOVUPS.Z (DX), K1, Z1
+	VMULPS Z1, Z0, Z0
+	ADDQ $64, DX
+scm_store:
+	VMOVUPS Z0, K1, (DI)
+	ADDQ $64, SI
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JMP scm_loop
+scm_done:
+	VZEROUPPER
+	RET

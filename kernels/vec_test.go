@@ -215,31 +215,66 @@ func TestGELUHalf(t *testing.T) {
 	}
 }
 
-// TestWeightedRows holds WeightedRows (the SIMD path where the CPU has one)
-// to weightedRowsGo on random shapes: row counts that are and are not
-// multiples of 4, column counts on both sides of 16 and 64 with tails,
-// strides wider than the rows, no terms at all, and both set and add.
+// TestWeightedRows holds each kernel set's WeightedRows to weightedRowsGo
+// on random shapes: row counts that are and are not multiples of 4, column
+// counts on both sides of 16 and 64 with tails, strides wider than the
+// rows, no terms at all, and both set and add.
 func TestWeightedRows(t *testing.T) {
-	rng := rand.New(rand.NewPCG(7, 7))
-	for _, m := range []int{1, 3, 4, 5, 8, 16} {
-		for _, cols := range []int{1, 15, 16, 17, 48, 64, 80, 127, 128, 200} {
-			for _, n := range []int{0, 1, 2, 7, 33, 128} {
-				for _, add := range []bool{false, true} {
-					ldo, ps, vs := cols+3, n+5, cols+11
-					p := randVec(rng, m*ps, 1)
-					v := randVec(rng, max(n, 1)*vs, 1)
-					got := randVec(rng, m*ldo, 1)
-					want := slices.Clone(got)
-					WeightedRows(got, ldo, p, ps, m, v, vs, n, cols, add)
-					weightedRowsGo(want, ldo, p, ps, m, v, vs, n, cols, add)
-					for i := range want {
-						tol := 1e-5 * float64(n+1)
-						if d := math.Abs(float64(got[i] - want[i])); d > tol*(1+math.Abs(float64(want[i]))) {
-							t.Fatalf("m %d cols %d n %d add %v: element %d (row %d col %d) = %g, want %g", m, cols, n, add, i, i/ldo, i%ldo, got[i], want[i])
+	forEachSIMD(t, func(t *testing.T, k *kernelSet) {
+		rng := rand.New(rand.NewPCG(7, 7))
+		for _, m := range []int{1, 3, 4, 5, 8, 16} {
+			for _, cols := range []int{1, 15, 16, 17, 48, 64, 80, 127, 128, 200} {
+				for _, n := range []int{0, 1, 2, 7, 33, 128} {
+					for _, add := range []bool{false, true} {
+						ldo, ps, vs := cols+3, n+5, cols+11
+						p := randVec(rng, m*ps, 1)
+						v := randVec(rng, max(n, 1)*vs, 1)
+						got := randVec(rng, m*ldo, 1)
+						want := slices.Clone(got)
+						k.weightedRowsF32(got, ldo, p, ps, m, v, vs, n, cols, add)
+						weightedRowsGo(want, ldo, p, ps, m, v, vs, n, cols, add)
+						for i := range want {
+							tol := 1e-5 * float64(n+1)
+							if d := math.Abs(float64(got[i] - want[i])); d > tol*(1+math.Abs(float64(want[i]))) {
+								t.Fatalf("m %d cols %d n %d add %v: element %d (row %d col %d) = %g, want %g", m, cols, n, add, i, i/ldo, i%ldo, got[i], want[i])
+							}
 						}
 					}
 				}
 			}
 		}
-	}
+	})
+}
+
+// TestElementwiseKernels holds each kernel set's element-wise ops to the
+// plain-Go ones on lengths around the vector widths: Add, Mul and the
+// normalization's scaling bit for bit (the same roundings), the float64
+// sum of squares within 1e-12 relative (its order of summation differs).
+// Every output element must be written, and nothing past the end.
+func TestElementwiseKernels(t *testing.T) {
+	forEachSIMD(t, func(t *testing.T, k *kernelSet) {
+		rng := rand.New(rand.NewPCG(8, 8))
+		for _, n := range []int{0, 1, 7, 8, 15, 16, 17, 31, 33, 63, 64, 65, 100, 896, 4864, 4867} {
+			a, b, w := randVec(rng, n+16, 3), randVec(rng, n+16, 1), randVec(rng, n+16, 1)
+			check := func(what string, f, ref func(out []float32)) {
+				got, want := randVec(rng, n+16, 1), make([]float32, n+16)
+				copy(want, got)
+				f(got[:n])
+				ref(want[:n])
+				for i := range got {
+					if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+						t.Fatalf("%s, n=%d: element %d = %g, plain Go %g", what, n, i, got[i], want[i])
+					}
+				}
+			}
+			check("add", func(o []float32) { k.addF32(o, a[:n], b[:n]) }, func(o []float32) { addGo(o, a[:n], b[:n]) })
+			check("mul", func(o []float32) { k.mulF32(o, a[:n], b[:n]) }, func(o []float32) { mulGo(o, a[:n], b[:n]) })
+			check("scaleMul", func(o []float32) { k.scaleMulF32(o, a[:n], w[:n], 0.37) }, func(o []float32) { scaleMulGo(o, a[:n], w[:n], 0.37) })
+			check("scaleMul without weights", func(o []float32) { k.scaleMulF32(o, a[:n], nil, 1.7) }, func(o []float32) { scaleMulGo(o, a[:n], nil, 1.7) })
+			got, want := k.sumSquaresF32(a[:n]), sumSquaresGo(a[:n])
+			if math.Abs(got-want) > 1e-12*want {
+				t.Fatalf("sumSquares, n=%d: %g, plain Go %g", n, got, want)
+			}
+		}
+	})
 }
