@@ -333,6 +333,7 @@ func archKernelSets() (sets []*kernelSet) {
 		mulF32:          mulGo,
 		sumSquaresF32:   sumSquaresGo,
 		scaleMulF32:     scaleMulGo,
+		siluF32:         siluAVX2w,
 		weightedRowsF32: weightedRowsGo,
 	}
 	if x.HasAVX512F && x.HasAVX512BW && x.HasAVX512VL {
@@ -349,6 +350,7 @@ func archKernelSets() (sets []*kernelSet) {
 		k.addF32, k.mulF32 = binaryWrap(addF32AVX512), binaryWrap(mulF32AVX512)
 		k.sumSquaresF32, k.scaleMulF32 = sumSquaresAVX512w, scaleMulAVX512w
 		k.weightedRowsF32 = weightedRowsAVX512w
+		k.siluF32 = siluAVX512w
 		if x.HasAVX512VNNI {
 			k.name = "avx512+vnni"
 			k.dotQ8_0 = q8Dot(dotQ8_0VNNI, q8_0Bytes)

@@ -116,11 +116,15 @@ func Softmax(x []float32) {
 // same exponential as Exp, the elements past the last multiple of eight (and
 // every element under DisableSIMD) by Exp itself; the two agree within a few
 // ulps.
-func SiLU(x []float32) { silu(x) }
+func SiLU(x []float32) { siluF32(x, x) }
 
-func siluGo(x []float32) {
+// SiLUTo writes x·sigmoid(x) of x into dst (which may be x).
+func SiLUTo(dst, x []float32) { siluF32(dst, x[:len(dst)]) }
+
+func siluGo(dst, x []float32) {
+	x = x[:len(dst)]
 	for i, v := range x {
-		x[i] = v / (1 + Exp(-v))
+		dst[i] = v / (1 + Exp(-v))
 	}
 }
 

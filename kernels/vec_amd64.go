@@ -2,8 +2,6 @@
 
 package kernels
 
-import "golang.org/x/sys/cpu"
-
 //go:noescape
 func axpyF32AVX2(y, x *float32, a float32, n int)
 
@@ -54,15 +52,22 @@ func expShiftSumAVX2w(dst, x []float32, shift float32) float32 {
 //go:noescape
 func siluAVX2(dst, src *float32, n int)
 
-// silu is SiLU: the multiple of 8 in assembly when the SIMD kernels are in
-// use (see useKernels), the rest in Go.
-func silu(x []float32) {
-	m := len(x) &^ 7
-	if m > 0 && simdDescription != goKernels.name && cpu.X86.HasAVX2 && cpu.X86.HasFMA {
-		siluAVX2(&x[0], &x[0], m)
-		x = x[m:]
+// siluAVX2w is SiLUTo: the multiple of 8 in assembly, the rest in Go.
+func siluAVX2w(dst, x []float32) {
+	m := len(dst) &^ 7
+	if m > 0 {
+		siluAVX2(&dst[0], &x[0], m)
 	}
-	siluGo(x)
+	siluGo(dst[m:], x[m:])
+}
+
+//go:noescape
+func siluAVX512(dst, src *float32, n int)
+
+func siluAVX512w(dst, x []float32) {
+	if len(dst) > 0 {
+		siluAVX512(&dst[0], &x[0], len(dst))
+	}
 }
 
 //go:noescape

@@ -6,6 +6,3 @@ package kernels
 func gemmDirect(res, w []float32, ws int, x []float32, xs, cols int) {
 	gemmF32Go(res, w, ws, x, xs, cols)
 }
-
-// silu is SiLU in plain Go.
-func silu(x []float32) { siluGo(x) }

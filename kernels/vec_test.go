@@ -141,35 +141,46 @@ func TestExpShiftSum(t *testing.T) {
 	}
 }
 
-// TestSiLUSIMD holds SiLU's vector path to the plain-Go one and to the
-// float64 formula, over lengths with and without a tail and arguments
-// spanning the clamped range.
+// TestSiLUSIMD holds each kernel set's SiLU (plain Go included), in place and into another
+// slice, and the plain-Go one to the float64 formula, over lengths with and
+// without a tail and arguments spanning the clamped range; nothing past the
+// end is written.
 func TestSiLUSIMD(t *testing.T) {
-	rng := rand.New(rand.NewPCG(5, 6))
-	for _, n := range []int{1, 7, 8, 9, 31, 4864, 4867} {
-		x := make([]float32, n)
-		for i := range x {
-			x[i] = float32(rng.NormFloat64() * 8)
-		}
-		x[0] = -120 // past the clamp on both sides
-		if n > 1 {
-			x[1] = 100
-		}
-		got := append([]float32(nil), x...)
-		SiLU(got)
-		ref := append([]float32(nil), x...)
-		siluGo(ref)
-		for i, v := range x {
-			exact := float64(v) / (1 + math.Exp(-float64(v)))
-			for _, c := range []struct {
-				name string
-				y    float32
-			}{{"SiLU", got[i]}, {"siluGo", ref[i]}} {
-				if d := math.Abs(float64(c.y) - exact); d > 4e-7*math.Abs(exact)+1e-30 {
-					t.Fatalf("n=%d: %s(%v) = %v, want %v (|Δ| %.3g)", n, c.name, v, c.y, exact, d)
+	for _, k := range append([]*kernelSet{&goKernels}, simdKernelSets...) {
+		t.Run(k.name, func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(5, 6))
+			for _, n := range []int{1, 7, 8, 9, 15, 16, 17, 31, 4864, 4867} {
+				x := make([]float32, n+1)
+				for i := range x {
+					x[i] = float32(rng.NormFloat64() * 8)
+				}
+				x[0] = -120 // past the clamp on both sides
+				if n > 1 {
+					x[1] = 100
+				}
+				inPlace := slices.Clone(x)
+				k.siluF32(inPlace[:n], inPlace[:n])
+				into := make([]float32, n+1)
+				into[n] = 42
+				k.siluF32(into[:n], x[:n])
+				ref := make([]float32, n)
+				siluGo(ref, x[:n])
+				if inPlace[n] != x[n] || into[n] != 42 {
+					t.Fatalf("n=%d: element n written", n)
+				}
+				for i, v := range x[:n] {
+					exact := float64(v) / (1 + math.Exp(-float64(v)))
+					for _, c := range []struct {
+						name string
+						y    float32
+					}{{"in place", inPlace[i]}, {"into another slice", into[i]}, {"siluGo", ref[i]}} {
+						if d := math.Abs(float64(c.y) - exact); d > 4e-7*math.Abs(exact)+1e-30 {
+							t.Fatalf("n=%d: %s: SiLU(%v) = %v, want %v (|Δ| %.3g)", n, c.name, v, c.y, exact, d)
+						}
+					}
 				}
 			}
-		}
+		})
 	}
 }
 

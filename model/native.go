@@ -424,7 +424,19 @@ func (o *nativeOps) unary(x Tensor, f func([]float32)) Tensor {
 func (o *nativeOps) Scale(x Tensor, s float32) Tensor {
 	return o.unary(x, func(d []float32) { kernels.Scale(d, s) })
 }
-func (o *nativeOps) SiLU(x Tensor) Tensor { return o.unary(x, kernels.SiLU) }
+
+// SiLU writes straight from x into the result (unary copies, then applies
+// in place), row by row as unary does.
+func (o *nativeOps) SiLU(x Tensor) Tensor {
+	a := nt(x)
+	out := o.allocRaw(a.rows, a.cols)
+	if o.serial(len(a.d)) {
+		siluRows(out, a, 0, a.rows)
+	} else {
+		o.n.pool.For(a.rows, func(lo, hi int) { siluRows(out, a, lo, hi) })
+	}
+	return out
+}
 func (o *nativeOps) GELU(x Tensor, tanhApprox bool) Tensor {
 	if o.n.HalfGELU {
 		return o.unary(x, func(d []float32) { kernels.GELUHalf(d, tanhApprox) })
@@ -714,6 +726,12 @@ func rmsRows(out, a, w []float32, g int, eps float32, addOne bool, lo, hi int) {
 func layerNormRows(out, a *nativeTensor, w, b []float32, eps float32, lo, hi int) {
 	for i := lo; i < hi; i++ {
 		kernels.LayerNorm(out.row(i), a.row(i), w, b, eps)
+	}
+}
+
+func siluRows(out, a *nativeTensor, lo, hi int) {
+	for i := lo; i < hi; i++ {
+		kernels.SiLUTo(out.row(i), a.row(i))
 	}
 }
 
