@@ -115,9 +115,14 @@ func expShiftSumGo(dst, x []float32, shift float32) float32 {
 // WeightedRows sets out[i·ldo+c] = Σ_{t<n} p[i·ps+t]·v[t·vs+c] for i < m and
 // c < cols, or adds that sum to out[i·ldo+c] (add): m rows of weights p
 // applied to the n rows of v, as attention sums probability-weighted value
-// rows. Each output sums its terms in t order; the SIMD path fuses each
-// multiply and add, so results may differ from weightedRowsGo in the last
-// bits.
+// rows. Each output keeps four partial sums, of the terms with t mod 4 =
+// 0, 1, 2, 3 (the first starting at out[i·ldo+c] when adding), added as
+// (s0+s1)+(s2+s3): a sum of n terms in one running float32 sum rounds n
+// times in a row, which was enough to move the agreement with llama.cpp
+// on a tiny Q4_K model (peer.TestMatchesLlamaCpp) from 5e-4 to 1.3e-2 in
+// logprob (llama.cpp's products over the keys split their sums too). The
+// AVX-512 path fuses each multiply and add, so its results may differ from
+// weightedRowsGo in the last bits.
 func WeightedRows(out []float32, ldo int, p []float32, ps, m int, v []float32, vs, n, cols int, add bool) {
 	if m <= 0 || cols <= 0 {
 		return
@@ -134,15 +139,19 @@ func WeightedRows(out []float32, ldo int, p []float32, ps, m int, v []float32, v
 func weightedRowsGo(out []float32, ldo int, p []float32, ps, m int, v []float32, vs, n, cols int, add bool) {
 	for i := range m {
 		o := out[i*ldo : i*ldo+cols]
-		if !add {
-			clear(o)
+		var pi []float32 // nil when n = 0 (p may be too)
+		if n > 0 {
+			pi = p[i*ps : i*ps+n]
 		}
-		for t := range n {
-			w := p[i*ps+t]
-			vt := v[t*vs : t*vs+cols]
-			for c := range o {
-				o[c] += w * vt[c]
+		for c := range o {
+			var s [4]float32
+			if add {
+				s[0] = o[c]
 			}
+			for t, w := range pi {
+				s[t%4] += w * v[t*vs+c]
+			}
+			o[c] = (s[0] + s[1]) + (s[2] + s[3])
 		}
 	}
 }

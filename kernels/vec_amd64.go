@@ -73,30 +73,29 @@ func siluAVX512w(dst, x []float32) {
 //go:noescape
 func weightedRows4AVX512(out *float32, ldo int, p *float32, ps int, v *float32, vs int, n int, cols int, add int, mask int)
 
-// weightedRowsAVX512w is WeightedRows on AVX-512: four rows at a time in
-// assembly, the last m mod 4 rows in Go.
+// weightedRowsAVX512w is WeightedRows on AVX-512: four rows at a time,
+// then each of the last m mod 4 rows alone (as four copies of itself: row
+// and output strides 0, every copy writing the same values).
 func weightedRowsAVX512w(out []float32, ldo int, p []float32, ps, m int, v []float32, vs, n, cols int, add bool) {
-	m4 := m &^ 3
 	a := 0
 	if add {
 		a = 1
 	}
+	mask := 1<<(cols%16) - 1
 	var pp, vp *float32
 	if n > 0 {
 		vp = &v[0]
 	}
-	for i := 0; i < m4; i += 4 {
+	for i := 0; i < m; {
+		rows, rps, rlo := 4, ps, ldo
+		if m-i < 4 {
+			rows, rps, rlo = 1, 0, 0
+		}
 		if n > 0 {
 			pp = &p[i*ps]
 		}
-		weightedRows4AVX512(&out[i*ldo], ldo, pp, ps, vp, vs, n, cols, a, 1<<(cols%16)-1)
-	}
-	if m4 < m {
-		var ps0 []float32
-		if n > 0 {
-			ps0 = p[m4*ps:]
-		}
-		weightedRowsGo(out[m4*ldo:], ldo, ps0, ps, m-m4, v, vs, n, cols, add)
+		weightedRows4AVX512(&out[i*ldo], rlo, pp, rps, vp, vs, n, cols, a, mask)
+		i += rows
 	}
 }
 
