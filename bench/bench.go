@@ -37,6 +37,10 @@ type Options struct {
 	// ExactBF16 sets model.Native.ExactBF16 on the native backend (an
 	// error with another backend).
 	ExactBF16 bool
+	// OpProfile, where set, is given to model.Native.Profile: it times
+	// every op of the decoding passes, warm-ups included (an error with
+	// another backend).
+	OpProfile *model.OpProfile
 	// Seed seeds the random token ids (the same seed gives the same ids).
 	Seed uint64
 	// Progress, when set, is called before each test starts.
@@ -208,6 +212,13 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 			return nil, fmt.Errorf("bench: ExactBF16 needs the native backend, not %s", be.Name())
 		}
 		n.ExactBF16 = true
+	}
+	if o.OpProfile != nil {
+		n, ok := be.(*model.Native)
+		if !ok {
+			return nil, fmt.Errorf("bench: an op profile needs the native backend, not %s", be.Name())
+		}
+		n.Profile = o.OpProfile
 	}
 	m, err := model.Load(f, be)
 	if err != nil {

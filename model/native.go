@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"time"
 	"unsafe"
 
 	"github.com/goformer/goformer/kernels"
@@ -31,6 +32,9 @@ type Native struct {
 	// and bfloat16 inference in PyTorch compute: 1.3–1.9× faster, each
 	// product off by up to 2⁻⁸ relatively. Set it before binding.
 	ExactBF16 bool
+	// Profile, where set, times every op of single-token passes (see
+	// OpProfile).
+	Profile *OpProfile
 }
 
 // NewNative returns a CPU backend using threads workers (≤ 0: all cores).
@@ -193,7 +197,13 @@ func (n *Native) Forward(cache Cache, batch *Batch, build func(Ops) Tensor) (out
 			panic(r)
 		}
 	}()
-	t := build(&n.ops).(*nativeTensor)
+	var ops Ops = &n.ops
+	if p := n.Profile; p != nil && len(batch.Tokens) == 1 {
+		p.passes++
+		p.last = time.Now()
+		ops = profiledOps{ops, p}
+	}
+	t := build(ops).(*nativeTensor)
 	// The result is copied out of the arena into a buffer kept across
 	// passes: a fresh slice of logits per token (600 KB for a 150K
 	// vocabulary) costs page faults on every decoding step.

@@ -10,6 +10,7 @@ import (
 	"runtime/pprof"
 
 	"github.com/goformer/goformer/bench"
+	"github.com/goformer/goformer/model"
 )
 
 // cmdBench measures prompt processing and generation throughput the way
@@ -39,6 +40,7 @@ measures them; tokenization and sampling are left out.`)
 	quiet := fs.Bool("q", false, "no progress lines on stderr")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the timed tests to `FILE` (go tool pprof)")
 	exactBF16 := fs.Bool("exact-bf16", false, exactBF16Usage)
+	opProfile := fs.Bool("op-profile", false, "time each op of the decoding (tg) steps, warm-ups included, and write a table of µs per token to stderr at the end (native backend)")
 	step := fs.Bool("step", false, "before each warm-up and repetition, write 'step TEST REP/REPS' (REP 0: the warm-up) to stderr and wait for a line on stdin (for running two engines in lockstep, as bench/compare.sh does)")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
@@ -95,7 +97,13 @@ measures them; tokenization and sampling are left out.`)
 		}
 		defer pprof.StopCPUProfile()
 	}
+	if *opProfile {
+		o.OpProfile = new(model.OpProfile)
+	}
 	r, err := bench.Run(ctx, o)
+	if o.OpProfile != nil {
+		o.OpProfile.Report(stderr)
+	}
 	if r == nil {
 		return err
 	}
