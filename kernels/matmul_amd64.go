@@ -334,6 +334,7 @@ func archKernelSets() (sets []*kernelSet) {
 		sumSquaresF32:   sumSquaresGo,
 		scaleMulF32:     scaleMulGo,
 		siluF32:         siluAVX2w,
+		ropePairsF32:    ropePairsGo,
 		weightedRowsF32: weightedRowsGo,
 	}
 	if x.HasAVX512F && x.HasAVX512BW && x.HasAVX512VL {
@@ -351,6 +352,7 @@ func archKernelSets() (sets []*kernelSet) {
 		k.sumSquaresF32, k.scaleMulF32 = sumSquaresAVX512w, scaleMulAVX512w
 		k.weightedRowsF32 = weightedRowsAVX512w
 		k.siluF32 = siluAVX512w
+		k.ropePairsF32 = ropePairsAVX512w
 		if x.HasAVX512VNNI {
 			k.name = "avx512+vnni"
 			k.dotQ8_0 = q8Dot(dotQ8_0VNNI, q8_0Bytes)

@@ -243,6 +243,44 @@ func RoPEAngles(cs []float32, pos int, freqs []float32) {
 	}
 }
 
+// RoPEPairTable expands one position's angles cs (RoPEAngles: dims/2
+// cosines, then dims/2 sines) into tab (2·dims) for RoPEPairs: the cosines
+// twice each, then the sines as −sin, +sin.
+func RoPEPairTable(tab, cs []float32) {
+	half := len(cs) / 2
+	tab = tab[:4*half]
+	for i := range half {
+		c, s := cs[i], cs[half+i]
+		tab[2*i], tab[2*i+1] = c, c
+		tab[2*half+2*i], tab[2*half+2*i+1] = -s, s
+	}
+}
+
+// RoPEPairs rotates the first len(tab)/2 elements of x into dst as
+// RoPE(head, cs, neox, true, tmp) does in place (interleaved output, the
+// same roundings), with tab from RoPEPairTable(tab, cs). With neox, dst
+// must not overlap x.
+func RoPEPairs(dst, x, tab []float32, neox bool) {
+	dims := len(tab) / 2
+	ropePairsF32(dst[:dims], x[:dims], tab[:2*dims], neox)
+}
+
+// ropePairsGo is the reference RoPEPairs: RoPE's Go loop reading the
+// angles from the pair table.
+func ropePairsGo(dst, x, tab []float32, neox bool) {
+	dims := len(dst)
+	half := dims / 2
+	for i := range half {
+		cos, sin := tab[2*i], tab[dims+2*i+1]
+		x0, x1 := x[2*i], x[2*i+1]
+		if neox {
+			x0, x1 = x[i], x[i+half]
+		}
+		dst[2*i] = x0*cos - x1*sin
+		dst[2*i+1] = x0*sin + x1*cos
+	}
+}
+
 // RoPE rotates one head in place by the angles cs of RoPEAngles (dims/2
 // cosines, then dims/2 sines); dims ≤ len(head) elements are rotated, the
 // rest pass through.

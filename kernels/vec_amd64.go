@@ -138,3 +138,17 @@ func scaleMulAVX512w(out, x, w []float32, s float32) {
 	}
 	scaleMulAVX512(&out[0], &x[0], wp, s, len(out))
 }
+
+//go:noescape
+func ropePairsAVX512(dst, x, tab *float32, dims int, neox int)
+
+func ropePairsAVX512w(dst, x, tab []float32, neox bool) {
+	if len(dst) == 0 {
+		return
+	}
+	n := 0
+	if neox {
+		n = 1
+	}
+	ropePairsAVX512(&dst[0], &x[0], &tab[0], len(dst), n)
+}

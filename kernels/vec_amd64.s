@@ -625,3 +625,104 @@ silu512_full:
 silu512_done:
 	VZEROUPPER
 	RET
+
+// ropeidx: the lanes of a rotated pair table built from two halves, for
+// VPERMT2PS: lane 2j from the first table's lane j, lane 2j+1 from the
+// second's (16+j).
+DATA ropeidx<>+0(SB)/4, $0
+DATA ropeidx<>+4(SB)/4, $16
+DATA ropeidx<>+8(SB)/4, $1
+DATA ropeidx<>+12(SB)/4, $17
+DATA ropeidx<>+16(SB)/4, $2
+DATA ropeidx<>+20(SB)/4, $18
+DATA ropeidx<>+24(SB)/4, $3
+DATA ropeidx<>+28(SB)/4, $19
+DATA ropeidx<>+32(SB)/4, $4
+DATA ropeidx<>+36(SB)/4, $20
+DATA ropeidx<>+40(SB)/4, $5
+DATA ropeidx<>+44(SB)/4, $21
+DATA ropeidx<>+48(SB)/4, $6
+DATA ropeidx<>+52(SB)/4, $22
+DATA ropeidx<>+56(SB)/4, $7
+DATA ropeidx<>+60(SB)/4, $23
+GLOBL ropeidx<>(SB), RODATA|NOPTR, $64
+
+// func ropePairsAVX512(dst, x, tab *float32, dims int, neox int)
+// Rotates one head's dims (even) rotated elements into interleaved pairs:
+// with P the pairs (x itself, or x[i], x[dims/2+i] for NeoX),
+// dst[j] = P[j]·cd[j] + P[j^1]·sd[j], cd = tab[:dims], sd = tab[dims:2·dims]
+// (RoPEPairTable): the roundings of RoPE's Go loop. dst must not overlap x
+// in NeoX order.
+TEXT ·ropePairsAVX512(SB), NOSPLIT, $0-40
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ tab+16(FP), DX
+	MOVQ dims+24(FP), CX
+	LEAQ (DX)(CX*4), BX
+	CMPQ neox+32(FP), $0
+	JNE rope_neox
+rope_pairs:
+	TESTQ CX, CX
+	JLE rope_done
+	KXNORW K1, K1, K1
+	CMPQ CX, $16
+	JGE rope_pfull
+	MOVQ $1, AX
+	SHLQ CX, AX
+	DECQ AX
+	KMOVW AX, K1
+rope_pfull:
+	VMOVUPS.Z (SI), K1, Z0
+	VPERMILPS $0xB1, Z0, Z1
+	VMOVUPS.Z (DX), K1, Z2
+	VMOVUPS.Z (BX), K1, Z3
+	VMULPS Z2, Z0, Z4
+	VMULPS Z3, Z1, Z5
+	VADDPS Z5, Z4, Z4
+	VMOVUPS Z4, K1, (DI)
+	ADDQ $64, SI
+	ADDQ $64, DI
+	ADDQ $64, DX
+	ADDQ $64, BX
+	SUBQ $16, CX
+	JMP rope_pairs
+rope_neox:
+	VMOVDQU32 ropeidx<>(SB), Z7
+	SHRQ $1, CX
+	LEAQ (SI)(CX*4), R8
+	MOVQ CX, R10
+rope_nloop:
+	TESTQ R10, R10
+	JLE rope_done
+	MOVQ $8, CX
+	CMPQ R10, $8
+	CMOVQLT R10, CX
+	MOVQ $1, AX
+	SHLQ CX, AX
+	DECQ AX
+	KMOVW AX, K2
+	ADDQ CX, CX
+	MOVQ $1, AX
+	SHLQ CX, AX
+	DECQ AX
+	KMOVW AX, K1
+	VMOVUPS.Z (SI), K2, Z0
+	VMOVUPS.Z (R8), K2, Z6
+	VPERMT2PS Z6, Z7, Z0
+	VPERMILPS $0xB1, Z0, Z1
+	VMOVUPS.Z (DX), K1, Z2
+	VMOVUPS.Z (BX), K1, Z3
+	VMULPS Z2, Z0, Z4
+	VMULPS Z3, Z1, Z5
+	VADDPS Z5, Z4, Z4
+	VMOVUPS Z4, K1, (DI)
+	ADDQ $32, SI
+	ADDQ $32, R8
+	ADDQ $64, DI
+	ADDQ $64, DX
+	ADDQ $64, BX
+	SUBQ $8, R10
+	JMP rope_nloop
+rope_done:
+	VZEROUPPER
+	RET

@@ -314,3 +314,39 @@ func TestElementwiseKernels(t *testing.T) {
 		}
 	})
 }
+
+// TestRoPEPairs holds each kernel set's RoPEPairs bit for bit to RoPE with
+// interleaved output (the Go loop the native backend used before), in both
+// orders, for rotated widths around the vector widths, written into
+// another slice, nothing past the rotated elements.
+func TestRoPEPairs(t *testing.T) {
+	for _, k := range append([]*kernelSet{&goKernels}, simdKernelSets...) {
+		t.Run(k.name, func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(9, 9))
+			for _, dims := range []int{2, 6, 14, 16, 18, 30, 32, 34, 64, 80, 128, 256} {
+				for _, neox := range []bool{false, true} {
+					cs := make([]float32, dims)
+					freqs := make([]float32, dims/2)
+					RoPEFreqs(freqs, dims, 10000, nil)
+					RoPEAngles(cs, 37+rng.IntN(4000), freqs)
+					tab := make([]float32, 2*dims)
+					RoPEPairTable(tab, cs)
+					x := randVec(rng, dims+3, 2)
+					want := slices.Clone(x)
+					RoPE(want, cs, neox, true, make([]float32, dims))
+					got := randVec(rng, dims+3, 1)
+					tail := slices.Clone(got[dims:])
+					k.ropePairsF32(got[:dims], x[:dims], tab, neox)
+					for i := range dims {
+						if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+							t.Fatalf("dims %d neox %v: element %d = %g, RoPE %g", dims, neox, i, got[i], want[i])
+						}
+					}
+					if !slices.Equal(got[dims:], tail) {
+						t.Fatalf("dims %d neox %v: wrote past the rotated elements", dims, neox)
+					}
+				}
+			}
+		})
+	}
+}

@@ -474,11 +474,11 @@ func (o *nativeOps) RoPE(x Tensor, r RoPE) Tensor {
 		fail("rope: %d frequency factors for %d rotated dims", len(r.Factors), r.Dims)
 	}
 	out := o.allocRaw(a.rows, a.cols)
-	cs := o.ropeAngles(r)
+	t := o.ropeAngles(r)
 	if o.serial(len(a.d)) {
-		ropeRows(out, a, r, cs, 0, a.rows)
+		ropeRows(out, a, r, t, 0, a.rows)
 	} else {
-		o.n.pool.For(a.rows, func(lo, hi int) { ropeRows(out, a, r, cs, lo, hi) })
+		o.n.pool.For(a.rows, func(lo, hi int) { ropeRows(out, a, r, t, lo, hi) })
 	}
 	return out
 }
@@ -491,6 +491,7 @@ type ropeTable struct {
 	factors *float32 // r.Factors, by identity
 	nf      int
 	cs      []float32
+	pairs   []float32 // per batch row, 2·r.Dims: kernels.RoPEPairTable of its angles
 }
 
 // ropeAngles returns the angle table of the pass's positions for r (see
@@ -499,12 +500,12 @@ type ropeTable struct {
 // global layers); computed per layer and head (a float64 sine and cosine
 // per pair) they took about 3% of the calling thread in qwen2.5-0.5b
 // decoding, while the workers waited.
-func (o *nativeOps) ropeAngles(r RoPE) []float32 {
+func (o *nativeOps) ropeAngles(r RoPE) *ropeTable {
 	f, nf := unsafe.SliceData(r.Factors), len(r.Factors)
 	for i := range o.ropeN {
 		t := &o.ropes[i]
 		if t.dims == r.Dims && t.base == r.Base && t.factors == f && t.nf == nf {
-			return t.cs
+			return t
 		}
 	}
 	i := o.ropeN
@@ -523,10 +524,16 @@ func (o *nativeOps) ropeAngles(r RoPE) []float32 {
 	t.cs = t.cs[:len(pos)*r.Dims]
 	freqs := o.n.ar.alloc(half)
 	kernels.RoPEFreqs(freqs, r.Dims, r.Base, r.Factors)
-	for j, p := range pos {
-		kernels.RoPEAngles(t.cs[j*r.Dims:(j+1)*r.Dims], p, freqs)
+	if n := 2 * len(pos) * r.Dims; cap(t.pairs) < n {
+		t.pairs = make([]float32, n)
 	}
-	return t.cs
+	t.pairs = t.pairs[:2*len(pos)*r.Dims]
+	for j, p := range pos {
+		cs := t.cs[j*r.Dims : (j+1)*r.Dims]
+		kernels.RoPEAngles(cs, p, freqs)
+		kernels.RoPEPairTable(t.pairs[2*j*r.Dims:2*(j+1)*r.Dims], cs)
+	}
+	return t
 }
 
 // parallelElems is the element count from which an element-wise op is
@@ -753,21 +760,30 @@ func unaryRows(out, a *nativeTensor, f func([]float32), lo, hi int) {
 	}
 }
 
-func ropeRows(out, a *nativeTensor, r RoPE, cs []float32, lo, hi int) {
+// ropeRows rotates rows [lo, hi) of a into out: from the pair table of
+// the kernels (kernels.RoPEPairs, the same roundings as kernels.RoPE) unless
+// an attention factor scales the rotated elements first.
+func ropeRows(out, a *nativeTensor, r RoPE, t *ropeTable, lo, hi int) {
+	scaled := r.AttnFactor != 0 && r.AttnFactor != 1
 	var buf [256]float32
 	tmp := buf[:]
-	if r.Dims > len(buf) {
+	if scaled && r.Dims > len(buf) {
 		tmp = make([]float32, r.Dims)
 	}
 	for i := lo; i < hi; i++ {
-		angles := cs[i*r.Dims : (i+1)*r.Dims]
-		row := out.row(i)
-		copy(row, a.row(i))
-		for h := 0; h < a.cols; h += r.HeadDim {
-			if r.AttnFactor != 0 && r.AttnFactor != 1 {
-				// (x·cos − y·sin)·m = (m·x)·cos − (m·y)·sin
-				kernels.Scale(row[h:h+r.Dims], r.AttnFactor)
+		row, src := out.row(i), a.row(i)
+		copy(row, src)
+		if !scaled {
+			pairs := t.pairs[2*i*r.Dims : 2*(i+1)*r.Dims]
+			for h := 0; h < a.cols; h += r.HeadDim {
+				kernels.RoPEPairs(row[h:h+r.Dims], src[h:h+r.Dims], pairs, r.NeoX)
 			}
+			continue
+		}
+		angles := t.cs[i*r.Dims : (i+1)*r.Dims]
+		for h := 0; h < a.cols; h += r.HeadDim {
+			// (x·cos − y·sin)·m = (m·x)·cos − (m·y)·sin
+			kernels.Scale(row[h:h+r.Dims], r.AttnFactor)
 			kernels.RoPE(row[h:h+r.HeadDim], angles, r.NeoX, true, tmp[:r.Dims])
 		}
 	}
