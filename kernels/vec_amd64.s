@@ -171,6 +171,24 @@ silu_done:
 	VZEROUPPER
 	RET
 
+// WR4_TERM adds, while terms remain (R14 < R11), the term of the row at
+// R13 to the four rows' partial sums s0..s3 of one t mod 4, then steps to
+// the next term.
+#define WR4_TERM(s0, s1, s2, s3) \
+	CMPQ R14, R11; \
+	JGE wr4_sum; \
+	VMOVUPS.Z (R13), K1, Z16; \
+	VBROADCASTSS (AX)(R14*1), Z20; \
+	VFMADD231PS Z16, Z20, s0; \
+	VBROADCASTSS (BX)(R14*1), Z21; \
+	VFMADD231PS Z16, Z21, s1; \
+	VBROADCASTSS (CX)(R14*1), Z22; \
+	VFMADD231PS Z16, Z22, s2; \
+	VBROADCASTSS (DX)(R14*1), Z23; \
+	VFMADD231PS Z16, Z23, s3; \
+	ADDQ R10, R13; \
+	ADDQ $4, R14
+
 // func weightedRows4AVX512(out *float32, ldo int, p *float32, ps int, v *float32, vs int, n int, cols int, add int, mask int)
 // For rows r < 4 and columns c < cols: out[r·ldo+c] = (add ? out[r·ldo+c] : 0)
 // + Σ_{t<n} p[r·ps+t]·v[t·vs+c]. As weightedRowsGo, the terms go into four
@@ -278,45 +296,9 @@ wr4_quad:
 	CMPQ R14, R9
 	JLT wr4_quad
 wr4_rest:
-	CMPQ R14, R11
-	JGE wr4_sum
-	VMOVUPS.Z (R13), K1, Z16
-	VBROADCASTSS (AX)(R14*1), Z20
-	VFMADD231PS Z16, Z20, Z0
-	VBROADCASTSS (BX)(R14*1), Z21
-	VFMADD231PS Z16, Z21, Z1
-	VBROADCASTSS (CX)(R14*1), Z22
-	VFMADD231PS Z16, Z22, Z2
-	VBROADCASTSS (DX)(R14*1), Z23
-	VFMADD231PS Z16, Z23, Z3
-	ADDQ R10, R13
-	ADDQ $4, R14
-	CMPQ R14, R11
-	JGE wr4_sum
-	VMOVUPS.Z (R13), K1, Z16
-	VBROADCASTSS (AX)(R14*1), Z20
-	VFMADD231PS Z16, Z20, Z4
-	VBROADCASTSS (BX)(R14*1), Z21
-	VFMADD231PS Z16, Z21, Z5
-	VBROADCASTSS (CX)(R14*1), Z22
-	VFMADD231PS Z16, Z22, Z6
-	VBROADCASTSS (DX)(R14*1), Z23
-	VFMADD231PS Z16, Z23, Z7
-	ADDQ R10, R13
-	ADDQ $4, R14
-	CMPQ R14, R11
-	JGE wr4_sum
-	VMOVUPS.Z (R13), K1, Z16
-	VBROADCASTSS (AX)(R14*1), Z20
-	VFMADD231PS Z16, Z20, Z8
-	VBROADCASTSS (BX)(R14*1), Z21
-	VFMADD231PS Z16, Z21, Z9
-	VBROADCASTSS (CX)(R14*1), Z22
-	VFMADD231PS Z16, Z22, Z10
-	VBROADCASTSS (DX)(R14*1), Z23
-	VFMADD231PS Z16, Z23, Z11
-	ADDQ R10, R13
-	ADDQ $4, R14
+	WR4_TERM(Z0, Z1, Z2, Z3)
+	WR4_TERM(Z4, Z5, Z6, Z7)
+	WR4_TERM(Z8, Z9, Z10, Z11)
 wr4_sum:
 	VADDPS Z4, Z0, Z0
 	VADDPS Z12, Z8, Z8
