@@ -475,22 +475,25 @@ func (o *nativeOps) RoPE(x Tensor, r RoPE) Tensor {
 	}
 	out := o.allocRaw(a.rows, a.cols)
 	t := o.ropeAngles(r)
+	var scaled []float32 // with an attention factor: a row's scaled head (see ropeRows)
+	if r.AttnFactor != 0 && r.AttnFactor != 1 {
+		scaled = o.n.ar.alloc(a.rows * r.Dims)
+	}
 	if o.serial(len(a.d)) {
-		ropeRows(out, a, r, t, 0, a.rows)
+		ropeRows(out, a, r, t, scaled, 0, a.rows)
 	} else {
-		o.n.pool.For(a.rows, func(lo, hi int) { ropeRows(out, a, r, t, lo, hi) })
+		o.n.pool.For(a.rows, func(lo, hi int) { ropeRows(out, a, r, t, scaled, lo, hi) })
 	}
 	return out
 }
 
 // ropeTable is the rotation angles of a pass's positions for one RoPE
-// setting: per batch row, r.Dims/2 cosines then r.Dims/2 sines.
+// setting, per batch row as kernels.RoPEPairTable lays them out.
 type ropeTable struct {
 	dims    int
 	base    float64
 	factors *float32 // r.Factors, by identity
 	nf      int
-	cs      []float32
 	pairs   []float32 // per batch row, 2·r.Dims: kernels.RoPEPairTable of its angles
 }
 
@@ -518,18 +521,14 @@ func (o *nativeOps) ropeAngles(r RoPE) *ropeTable {
 	t.dims, t.base, t.factors, t.nf = r.Dims, r.Base, f, nf
 	pos := o.batch.Positions
 	half := r.Dims / 2
-	if n := len(pos) * r.Dims; cap(t.cs) < n {
-		t.cs = make([]float32, n)
-	}
-	t.cs = t.cs[:len(pos)*r.Dims]
-	freqs := o.n.ar.alloc(half)
-	kernels.RoPEFreqs(freqs, r.Dims, r.Base, r.Factors)
 	if n := 2 * len(pos) * r.Dims; cap(t.pairs) < n {
 		t.pairs = make([]float32, n)
 	}
 	t.pairs = t.pairs[:2*len(pos)*r.Dims]
+	freqs := o.n.ar.alloc(half)
+	kernels.RoPEFreqs(freqs, r.Dims, r.Base, r.Factors)
+	cs := o.n.ar.alloc(r.Dims)
 	for j, p := range pos {
-		cs := t.cs[j*r.Dims : (j+1)*r.Dims]
 		kernels.RoPEAngles(cs, p, freqs)
 		kernels.RoPEPairTable(t.pairs[2*j*r.Dims:2*(j+1)*r.Dims], cs)
 	}
@@ -760,31 +759,25 @@ func unaryRows(out, a *nativeTensor, f func([]float32), lo, hi int) {
 	}
 }
 
-// ropeRows rotates rows [lo, hi) of a into out: from the pair table of
-// the kernels (kernels.RoPEPairs, the same roundings as kernels.RoPE) unless
-// an attention factor scales the rotated elements first.
-func ropeRows(out, a *nativeTensor, r RoPE, t *ropeTable, lo, hi int) {
-	scaled := r.AttnFactor != 0 && r.AttnFactor != 1
-	var buf [256]float32
-	tmp := buf[:]
-	if scaled && r.Dims > len(buf) {
-		tmp = make([]float32, r.Dims)
-	}
+// ropeRows rotates rows [lo, hi) of a into out with the pass's pair table
+// (kernels.RoPEPairs, the same roundings as kernels.RoPE). With an attention
+// factor, each head's rotated elements are first scaled into row i's
+// r.Dims floats of scaled.
+func ropeRows(out, a *nativeTensor, r RoPE, t *ropeTable, scaled []float32, lo, hi int) {
 	for i := lo; i < hi; i++ {
 		row, src := out.row(i), a.row(i)
 		copy(row, src)
-		if !scaled {
-			pairs := t.pairs[2*i*r.Dims : 2*(i+1)*r.Dims]
-			for h := 0; h < a.cols; h += r.HeadDim {
-				kernels.RoPEPairs(row[h:h+r.Dims], src[h:h+r.Dims], pairs, r.NeoX)
-			}
-			continue
-		}
-		angles := t.cs[i*r.Dims : (i+1)*r.Dims]
+		pairs := t.pairs[2*i*r.Dims : 2*(i+1)*r.Dims]
 		for h := 0; h < a.cols; h += r.HeadDim {
-			// (x·cos − y·sin)·m = (m·x)·cos − (m·y)·sin
-			kernels.Scale(row[h:h+r.Dims], r.AttnFactor)
-			kernels.RoPE(row[h:h+r.HeadDim], angles, r.NeoX, true, tmp[:r.Dims])
+			x := src[h : h+r.Dims]
+			if scaled != nil {
+				// (x·cos − y·sin)·m = (m·x)·cos − (m·y)·sin
+				tmp := scaled[i*r.Dims : (i+1)*r.Dims]
+				copy(tmp, x)
+				kernels.Scale(tmp, r.AttnFactor)
+				x = tmp
+			}
+			kernels.RoPEPairs(row[h:h+r.Dims], x, pairs, r.NeoX)
 		}
 	}
 }
