@@ -72,11 +72,11 @@ func (j *attnJob) items(lo, hi int) {
 		for h0 := 0; h0 < group; h0 += max(hb, 1) {
 			h := g*group + h0
 			if hb == 0 {
-				attendHead(oi[h*hd:(h+1)*hd], qi[h*hd:(h+1)*hd], j.kc, j.vc, kb, hd, start, pos, at.Scale, at.SoftCap)
+				attendHead(oi[h*hd:(h+1)*hd], qi[h*hd:(h+1)*hd], j.kc, j.vc, kb, start, pos, at.Scale, at.SoftCap)
 				continue
 			}
 			nh := min(hb, group-h0)
-			sc.heads(oi[h*hd:(h+nh)*hd], qi[h*hd:(h+nh)*hd], nh, hd, j.kc, j.vc, kb, hd, start, pos, at.Scale, at.SoftCap)
+			sc.heads(oi[h*hd:(h+nh)*hd], qi[h*hd:(h+nh)*hd], nh, hd, j.kc, j.vc, kb, start, pos, at.Scale, at.SoftCap)
 		}
 	}
 }
@@ -98,11 +98,11 @@ type attnScratch struct {
 }
 
 // heads computes nh query heads (q, out: nh rows of hd) against keys
-// start..end (key t at kc[kb+t·stride:], its value at vc[kb+t·stride:])
+// start..end (key t at kc[kb+t·hd:], its value at vc[kb+t·hd:])
 // with online softmax over tiles of attnTile keys. The scores run four rows
 // by four on the matrix kernels (kernels.DotRows), the weighted sums of
 // value rows on kernels.WeightedRows.
-func (sc *attnScratch) heads(out, q []float32, nh, hd int, kc, vc []float32, kb, stride, start, end int, scale, softCap float32) {
+func (sc *attnScratch) heads(out, q []float32, nh, hd int, kc, vc []float32, kb, start, end int, scale, softCap float32) {
 	np := (nh + 3) &^ 3 // padding rows score 0, so they weigh the values by 0, and are ignored
 	copy(sc.q[:nh*hd], q)
 	clear(sc.q[nh*hd : np*hd])
@@ -111,7 +111,7 @@ func (sc *attnScratch) heads(out, q []float32, nh, hd int, kc, vc []float32, kb,
 	}
 	for t0 := start; t0 <= end; t0 += attnTile {
 		n := min(attnTile, end+1-t0)
-		kernels.DotRows(sc.s[:], attnTile, sc.q[:], hd, np, kc[kb+t0*stride:], stride, n, hd)
+		kernels.DotRows(sc.s[:], attnTile, sc.q[:], hd, np, kc[kb+t0*hd:], hd, n, hd)
 		for h := range nh {
 			s := sc.s[h*attnTile : h*attnTile+n]
 			m := sc.m[h]
@@ -132,7 +132,7 @@ func (sc *attnScratch) heads(out, q []float32, nh, hd int, kc, vc []float32, kb,
 			}
 			sc.m[h], sc.l[h] = mx, sc.l[h]*c+sum
 		}
-		kernels.WeightedRows(sc.o[:], hd, sc.s[:], attnTile, np, vc[kb+t0*stride:], stride, n, hd, t0 > start)
+		kernels.WeightedRows(sc.o[:], hd, sc.s[:], attnTile, np, vc[kb+t0*hd:], hd, n, hd, t0 > start)
 	}
 	for h := range nh {
 		oh := out[h*hd : (h+1)*hd]
@@ -143,16 +143,15 @@ func (sc *attnScratch) heads(out, q []float32, nh, hd int, kc, vc []float32, kb,
 
 // attendHead writes into oh the softmax(q·k·scale)-weighted sum of the values
 // at positions start..end, one head at a time (for heads wider than the
-// blocked scratch): key t is kc[kb+t·stride:][:hd], its value
-// vc[kb+t·stride:][:hd]. Keys are scored one at a time with a running
-// maximum.
-func attendHead(oh, qh, kc, vc []float32, kb, stride, start, end int, scale, softCap float32) {
+// blocked scratch): key t is kc[kb+t·hd:][:hd], its value vc[kb+t·hd:][:hd].
+// Keys are scored one at a time with a running maximum.
+func attendHead(oh, qh, kc, vc []float32, kb, start, end int, scale, softCap float32) {
 	hd := len(qh)
 	clear(oh)
 	m := float32(math.Inf(-1)) // running maximum score
 	var l float32              // running Σ exp(score - m)
 	for t := start; t <= end; t++ {
-		k := kb + t*stride
+		k := kb + t*hd
 		v := kernels.Dot(qh, kc[k:k+hd]) * scale
 		if softCap > 0 {
 			v = softCap * float32(math.Tanh(float64(v/softCap)))
