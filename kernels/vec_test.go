@@ -350,3 +350,41 @@ func TestRoPEPairs(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkVecKernels times the element-wise and attention helpers of the
+// kernels in use at decoding sizes (qwen2.5-0.5b's 896-wide rows and
+// 4864-wide FFN, 64-wide heads), in MB/s of the floats they read and write.
+func BenchmarkVecKernels(b *testing.B) {
+	rng := rand.New(rand.NewPCG(10, 10))
+	x, y, o := randVec(rng, 4864, 1), randVec(rng, 4864, 1), make([]float32, 4864)
+	cs := make([]float32, 64)
+	freqs := make([]float32, 32)
+	RoPEFreqs(freqs, 64, 1e6, nil)
+	RoPEAngles(cs, 100, freqs)
+	tab := make([]float32, 128)
+	RoPEPairTable(tab, cs)
+	p, v := randVec(rng, 8*128, 1), randVec(rng, 128*64, 1)
+	for _, c := range []struct {
+		name  string
+		bytes int64
+		f     func()
+	}{
+		{"Add/896", 3 * 4 * 896, func() { Add(o[:896], x[:896], y[:896]) }},
+		{"Mul/4864", 3 * 4 * 4864, func() { Mul(o, x, y) }},
+		{"RMSNorm/896", 3 * 4 * 896, func() { RMSNorm(o[:896], x[:896], y[:896], 1e-6, false) }},
+		{"SiLUTo/4864", 2 * 4 * 4864, func() { SiLUTo(o, x) }},
+		{"RoPEPairs/14x64", 14 * (2*4*64 + 4*128), func() {
+			for h := range 14 {
+				RoPEPairs(o[h*64:(h+1)*64], x[h*64:(h+1)*64], tab, true)
+			}
+		}},
+		{"WeightedRows/8x128x64", 4 * (8*128 + 128*64 + 8*64), func() { WeightedRows(o, 64, p, 128, 8, v, 64, 128, 64, false) }},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			b.SetBytes(c.bytes)
+			for b.Loop() {
+				c.f()
+			}
+		})
+	}
+}
