@@ -30,24 +30,26 @@ import (
 // A nil *Pool is valid and runs everything on the calling goroutine.
 type Pool struct {
 	threads int
-	workers []*poolWorker
-	done    chan struct{} // wakes a parked For caller (capacity 1)
-	job     poolJob       // the current For call's shared state (read at each step)
-	_       [64]byte      // keep what For's caller writes off the line of job
-	mu      sync.Mutex    // held by the For call that owns the workers
-	closed  bool          // guarded by mu
-	waiting atomic.Bool   // the For caller parked on done
-	exited  sync.WaitGroup
-	_       [64]byte
-	span    poolSpan // what is left of the caller's range
+	yield   atomic.Bool // spinners yield the processor: more threads than GOMAXPROCS (see spinner)
+	// alwaysYield sets yield whatever GOMAXPROCS is (for a benchmark).
+	alwaysYield bool
+	workers     []*poolWorker
+	done        chan struct{} // wakes a parked For caller (capacity 1)
+	job         poolJob       // the current For call's shared state (read at each step)
+	_           [64]byte      // keep what For's caller writes off the line of job
+	mu          sync.Mutex    // held by the For call that owns the workers
+	closed      bool          // guarded by mu
+	waiting     atomic.Bool   // the For caller parked on done
+	exited      sync.WaitGroup
+	_           [64]byte
+	span        poolSpan // what is left of the caller's range
 }
 
 // spinWait is how long an idle worker (or a waiting caller) polls before
 // parking on a channel: longer than the serial work between the parallel
 // loops of decoding (norms, RoPE: microseconds) and than the usual imbalance
 // at the end of one, short enough that on a machine with more runnable
-// threads than cores little time is spun away (the spinner also yields to
-// other goroutines). Parking is dear on a virtual machine: a parked thread's
+// threads than cores little time is spun away. Parking is dear on a virtual machine: a parked thread's
 // vCPU halts, and waking it costs far more than the futex call. On the
 // project's 2-core VM, forcing parks (a 5 µs spin) cut llama3.2-1b BF16
 // decoding from 21 to 13 t/s, about 0.3 ms lost per park. Back-to-back
@@ -164,11 +166,16 @@ func (p *Pool) run(t int, fn func(lo, hi int), step, parts int) {
 // NewPool starts a pool of threads workers in all (the caller of For counts as
 // one, so threads-1 goroutines are started). threads ≤ 0 means
 // runtime.NumCPU().
-func NewPool(threads int) *Pool {
+func NewPool(threads int) *Pool { return newPool(threads, false) }
+
+// newPool is NewPool; alwaysYield makes the spinners yield whatever
+// GOMAXPROCS is (for BenchmarkPoolAfterPark).
+func newPool(threads int, alwaysYield bool) *Pool {
 	if threads <= 0 {
 		threads = runtime.NumCPU()
 	}
-	p := &Pool{threads: threads, done: make(chan struct{}, 1)}
+	p := &Pool{threads: threads, alwaysYield: alwaysYield, done: make(chan struct{}, 1)}
+	p.setYield()
 	p.workers = make([]*poolWorker, threads-1)
 	p.exited.Add(threads - 1)
 	for i := range p.workers {
@@ -180,9 +187,27 @@ func NewPool(threads int) *Pool {
 }
 
 // spinner polls a condition: spin reports whether to keep polling (false
-// once spinWait has passed), yielding the processor now and then.
+// once spinWait has passed). With yield set it also yields the processor
+// now and then (runtime.Gosched), which the pool asks for only when it has
+// more threads than GOMAXPROCS, where a spinning goroutine could otherwise
+// keep a thread of the pool from getting a P for long.
+//
+// Otherwise yielding is harmful. A yielded goroutine goes to the global run
+// queue without waking an idle P, so after a worker has parked and been
+// woken (readied onto the caller's P), the two spinners can end up taking
+// turns on one P while the other P's thread sleeps: each loop's halves then
+// run one after the other until something wakes a P again, which in a
+// stretch of decoding may not happen for the rest of it. In
+// BenchmarkPoolAfterPark (2-core VM), 9-15% of the stretches of 1000 small
+// products that followed a park ran over 1.4 times (up to 2.5 times) slower
+// than the median with yielding, 3-4% without (mean stretch 5.4-5.9 ms
+// against 5.2-5.3); goformer bench repetitions that ran at about half speed
+// (a 1B F32 one at 4.6 t/s against 12.6 for the others) look the same.
+// The Go scheduler still preempts a goroutine that spins for long, and
+// spinners park after spinWait.
 type spinner struct {
 	n     int
+	yield bool
 	start time.Time
 }
 
@@ -196,15 +221,22 @@ func (s *spinner) spin() bool {
 	} else if time.Since(s.start) > spinWait {
 		return false
 	}
-	runtime.Gosched()
+	if s.yield {
+		runtime.Gosched()
+	}
 	return true
 }
+
+// setYield decides whether the pool's spinners yield (see spinner): when
+// it has more threads than GOMAXPROCS, which can change while the pool
+// lives, so it is checked again whenever a worker wakes from parking.
+func (p *Pool) setYield() { p.yield.Store(p.alwaysYield || p.threads > runtime.GOMAXPROCS(0)) }
 
 func (p *Pool) worker(w *poolWorker) {
 	defer p.exited.Done()
 	var seen uint64
 	for {
-		var sp spinner
+		sp := spinner{yield: p.yield.Load()}
 		for w.seq.Load() == seen {
 			if sp.spin() {
 				continue
@@ -214,6 +246,7 @@ func (p *Pool) worker(w *poolWorker) {
 				break // a job came in before we slept
 			}
 			<-w.wake // the dispatcher cleared sleeping and sends once
+			p.setYield()
 		}
 		seen++
 		if w.fn == nil {
@@ -321,7 +354,7 @@ func (p *Pool) wait(helpers []*poolWorker) {
 		}
 		return true
 	}
-	var sp spinner
+	sp := spinner{yield: p.yield.Load()}
 	for !finished() {
 		if sp.spin() {
 			continue

@@ -2,11 +2,16 @@ package kernels
 
 import (
 	"fmt"
+	"math/rand/v2"
+	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 	"unsafe"
+
+	"github.com/goformer/goformer/weights"
 )
 
 // checkCover runs For and verifies every index is visited exactly once in
@@ -213,5 +218,75 @@ func TestPoolWorkerLayout(t *testing.T) {
 	var w poolWorker
 	if s, o, f := unsafe.Sizeof(w), unsafe.Offsetof(w.wake)+unsafe.Sizeof(w.wake), unsafe.Offsetof(w.finished); s != 256 || o > 64 || f != 64 {
 		t.Errorf("poolWorker: size %d (want 256), mailbox ends at %d (want ≤ 64), finished at %d (want 64)", s, o, f)
+	}
+}
+
+// The spinners yield the processor only when the pool has more threads than
+// GOMAXPROCS (see spinner), and a pool made so still covers its loops; the
+// setting is taken again when a worker wakes from parking.
+func TestPoolYield(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
+	p := NewPool(2)
+	if p.yield.Load() {
+		t.Error("a 2-thread pool yields with GOMAXPROCS 2")
+	}
+	runtime.GOMAXPROCS(1)
+	q := NewPool(3)
+	if !q.yield.Load() {
+		t.Error("a 3-thread pool does not yield with GOMAXPROCS 1")
+	}
+	for _, n := range []int{1, 5, 100} {
+		checkCover(t, q, n)
+	}
+	q.Close()
+	runtime.GOMAXPROCS(2)
+	for !p.workers[0].sleeping.Load() { // wait for the worker to park
+		time.Sleep(spinWait)
+	}
+	runtime.GOMAXPROCS(1)
+	checkCover(t, p, 10) // wakes the worker, which takes the setting again
+	if !p.yield.Load() {
+		t.Error("a woken worker did not take GOMAXPROCS 1 into account")
+	}
+	p.Close()
+}
+
+// BenchmarkPoolAfterPark runs stretches of 1000 Q8_0 matrix-vector
+// products of 256×896 (a few µs each, as decoding's smaller products), each
+// stretch after a pause long enough for the workers to park, as between
+// generation runs: µs/product is the median stretch's time per product,
+// slow-stretches the share of stretches more than 1.4 times slower than the
+// median (the loops' halves running one after the other: see spinner);
+// "yield" makes the spinners yield the processor as they did before.
+func BenchmarkPoolAfterPark(b *testing.B) {
+	for _, yield := range []bool{false, true} {
+		b.Run(fmt.Sprintf("yield=%v", yield), func(b *testing.B) {
+			p := newPool(0, yield)
+			defer p.Close()
+			w := benchMat(b, weights.Q8_0, 256, 896)
+			x := randVec(rand.New(rand.NewPCG(1, 1)), w.Cols, 1)
+			out := make([]float32, w.Rows)
+			var stretches []float64
+			for b.Loop() {
+				b.StopTimer()
+				time.Sleep(2 * spinWait)
+				b.StartTimer()
+				t0 := time.Now()
+				for range 1000 {
+					MatVec(p, out, w, x)
+				}
+				stretches = append(stretches, float64(time.Since(t0).Nanoseconds())/1e6)
+			}
+			s := slices.Sorted(slices.Values(stretches))
+			med := s[len(s)/2]
+			slow := 0
+			for _, v := range s {
+				if v > 1.4*med {
+					slow++
+				}
+			}
+			b.ReportMetric(med, "µs/product")
+			b.ReportMetric(float64(slow)/float64(len(s)), "slow-stretches")
+		})
 	}
 }
