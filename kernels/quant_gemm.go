@@ -22,6 +22,35 @@ const q8PairBytes = 192
 // (len ⌈len(x)/64⌉·q8PairBytes) with the kernel set's packQ8.
 func packQ8Act(dst []byte, x []float32) { packQ8(dst, x) }
 
+// The compact activation layout of decoding's long Q8_0 rows (read by the
+// kernel set's gemvQ8_0C): for each group of 8 block pairs, the pairs' 64
+// quantized values each, then 16 float32 scales (pair k's two blocks' at
+// 2k, 2k+1), q8CompactGroupBytes in all; the last group is whole. It keeps
+// 72 of the packed layout's 192 bytes per pair: the decoding kernel reads a
+// row's activations for every weight row, and on long rows (llama3.2-1b's
+// 8192 columns: 24 KiB packed) they no longer stay in L1 beside the
+// streaming weights; the kernel recomputes the corrections the packed
+// layout holds.
+const q8CompactGroupBytes = 8*64 + 16*4
+
+// compactQ8Bytes is the size of the compact layout of np pairs and tail
+// (0 or 1) half pairs.
+func compactQ8Bytes(np, tail int) int { return (np + tail + 7) / 8 * q8CompactGroupBytes }
+
+// compactQ8Act writes into dst the compact layout of the packed activations
+// a (np full pairs, then tail half pairs) and returns it.
+func compactQ8Act(dst, a []byte, np, tail int) []byte {
+	dst = dst[:compactQ8Bytes(np, tail)]
+	for k := range np + tail {
+		g, i := dst[k/8*q8CompactGroupBytes:], k%8
+		src := a[k*q8PairBytes : (k+1)*q8PairBytes]
+		copy(g[64*i:64*i+64], src[:64])
+		copy(g[512+8*i:512+8*i+4], src[128:132])   // the first block's scale (lane 0)
+		copy(g[512+8*i+4:512+8*i+8], src[160:164]) // the second block's (lane 8; 0 for a half pair)
+	}
+	return dst
+}
+
 // packQ8ActGo is the plain-Go packQ8.
 func packQ8ActGo(dst []byte, x []float32) {
 	const c = 128

@@ -22,7 +22,7 @@ func TestGemmQKernels(t *testing.T) {
 		rng := rand.New(rand.NewPCG(51, 52))
 		const bb = q8_0Bytes
 		ks := &k.quant.gemmQ8_0
-		for _, nb := range []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 28, 29, 152} {
+		for _, nb := range []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 15, 16, 17, 28, 29, 33, 152, 161} {
 			np, tail := nb/2, nb%2
 			as := (np+tail)*q8PairBytes + 64*rng.IntN(2)
 			for nr := 1; nr <= 4; nr++ {
@@ -55,13 +55,25 @@ func TestGemmQKernels(t *testing.T) {
 						}
 						ks[nr-1](got, ldo, w, ws, g, a, as, np, tail, rng.IntN(2) == 0)
 						gemmQGo(nr, want, ldo, w, ws, g, a, as, np, tail)
-						if nr == 1 && ws != 0 { // the decoding kernel: the same per row, bit for bit
-							gemv := k.quant.gemvQ8_0
+						if nr == 1 && ws != 0 { // the decoding kernels: the same per row, bit for bit
 							vec := make([]float32, 4*g)
-							gemv(vec, w, ws, 4*g, a, np, tail)
+							k.quant.gemvQ8_0(vec, w, ws, 4*g, a, np, tail)
 							for i, v := range vec {
 								if v != got[4*(i/4)+i%4] {
 									t.Fatalf("nb=%d ws=%d: gemv row %d = %g, gemm %g", nb, ws, i, v, got[i])
+								}
+							}
+							if k.quant.gemvQ8_0C != nil {
+								c := make([]byte, compactQ8Bytes(np, tail))
+								for i := range c { // what the layout leaves unused must not matter
+									c[i] = byte(rng.IntN(256))
+								}
+								clear(vec)
+								k.quant.gemvQ8_0C(vec, w, ws, 4*g, compactQ8Act(c, a, np, tail), np, tail)
+								for i, v := range vec {
+									if v != got[4*(i/4)+i%4] {
+										t.Fatalf("nb=%d ws=%d: compact gemv row %d = %g, gemm %g", nb, ws, i, v, got[i])
+									}
 								}
 							}
 						}
@@ -84,7 +96,8 @@ func TestGemmQKernels(t *testing.T) {
 // MatMul with the tiled kernels: row i equals MatVec of input row i bit for
 // bit, for every input-row count and with or without threads, and the result
 // is close to the dequantized float reference. The shapes cover K = 32·(1…9),
-// qwen2.5-0.5b's 896 and 4864, row counts that are not multiples of 4, few
+// qwen2.5-0.5b's 896 and 4864 and 4896 (rows long enough for decoding's
+// compact activations, the last with a half pair), row counts that are not multiples of 4, few
 // rows (the pool splits input-row tiles) and, single-threaded, several
 // weight panels (300 rows of 896).
 func TestGemmQMatMulRows(t *testing.T) {
@@ -92,7 +105,7 @@ func TestGemmQMatMulRows(t *testing.T) {
 	defer p.Close()
 	rng := rand.New(rand.NewPCG(53, 54))
 	ns := []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 17, 64}
-	shapes := [][2]int{{1, 32}, {3, 64}, {5, 96}, {6, 128}, {7, 160}, {9, 192}, {37, 224}, {11, 256}, {13, 288}, {64, 896}, {300, 896}, {20, 4864}}
+	shapes := [][2]int{{1, 32}, {3, 64}, {5, 96}, {6, 128}, {7, 160}, {9, 192}, {37, 224}, {11, 256}, {13, 288}, {64, 896}, {300, 896}, {20, 4864}, {37, 4896}}
 	for _, typ := range []weights.DType{weights.Q8_0, weights.Q4_0} {
 		t.Run(typ.String(), func(t *testing.T) { checkMatMulRows(t, p, rng, typ, shapes, ns) })
 	}

@@ -8,7 +8,9 @@ package kernels
 // activation rows (see gemmQGo for the contract); nil entries leave Q8_0
 // weights to the per-row dot kernels of the kernel set. gemvQ8_0 is the
 // one-activation-row kernel of decoding; per weight row it performs the
-// same operations as gemmQ8_0.
+// same operations as gemmQ8_0. gemvQ8_0C is gemvQ8_0 on the compact
+// activation layout (compactQ8Act) that decoding uses for long rows, with
+// the same results bit for bit.
 //
 // gemvQ4B and gemmQ4B are the Q4_0 kernels with block sums in lanes
 // (quant_q4.go), decoding and matrix; nil leaves Q4_0 to the per-row dots.
@@ -21,14 +23,15 @@ package kernels
 // [nr-1] does the same for Q6_K (and dotQ6K) with nr activation rows, and
 // gemvQ6K for Q6_K decoding. nil entries leave the type to the per-row dots.
 type quantKernels struct {
-	gemmQ8_0 [4]gemmQFunc
-	gemvQ8_0 gemvQFunc
-	gemvQ4B  gemvQ4BFunc
-	gemmQ4B  gemmQ4BFunc
-	gemmQ4K  [2]gemmKPFunc
-	gemvQ4K  gemvKFunc
-	gemvQ6K  gemvKFunc
-	gemmQ6K  [4]gemmKFunc
+	gemmQ8_0  [4]gemmQFunc
+	gemvQ8_0  gemvQFunc
+	gemvQ8_0C gemvQFunc
+	gemvQ4B   gemvQ4BFunc
+	gemmQ4B   gemmQ4BFunc
+	gemmQ4K   [2]gemmKPFunc
+	gemvQ4K   gemvKFunc
+	gemvQ6K   gemvKFunc
+	gemmQ6K   [4]gemmKFunc
 }
 
 // gemmKFunc is one tiled K-quant kernel: rows weight rows (row i at

@@ -28,6 +28,9 @@ func gemmQ8_0x4x4VNNI(out *float32, ldo int, w *byte, ws int, groups int, a *byt
 func gemvQ8_0VNNI(out *float32, w *byte, ws int, rows int, a *byte, np int, tail int)
 
 //go:noescape
+func gemvQ8_0CVNNI(out *float32, w *byte, ws int, rows int, a *byte, np int, tail int)
+
+//go:noescape
 func gemvQ4_0BVNNI(out *float32, w *byte, ws int, rows int, a *byte, nch int, tail int, m *[4]uint64)
 
 //go:noescape
@@ -83,6 +86,24 @@ func gemmKPWrap(f func(out *float32, ldo int, w *byte, ws int, rows int, a *bloc
 			panic("kernels: bad gemmKP arguments")
 		}
 		f(&out[0], ldo, &w[0], ws, rows, &a[0], as*int(unsafe.Sizeof(blockQ8K{})), nb, &side[0], ss, ns)
+	}
+}
+
+// gemvQCWrap checks the bounds of a gemvQFunc on the compact activation
+// layout of Q8_0 (compactQ8Act), then calls the assembly.
+func gemvQCWrap(f func(out *float32, w *byte, ws int, rows int, a *byte, np int, tail int)) gemvQFunc {
+	return func(out []float32, w []byte, ws, rows int, a []byte, np, tail int) {
+		if rows <= 0 {
+			return
+		}
+		nb := 2*np + tail
+		_ = out[rows-1]
+		_ = w[(rows-1)*ws+nb*q8_0Bytes-1]
+		_ = a[compactQ8Bytes(np, tail)-1]
+		if nb == 0 || ws < 0 || tail > 1 {
+			panic("kernels: bad gemvQ arguments")
+		}
+		f(&out[0], &w[0], ws, rows, &a[0], np, tail)
 	}
 }
 
@@ -166,6 +187,7 @@ func archQuant(k *kernelSet) {
 		gemmQWrap(gemmQ8_0x4x4VNNI, 4, q8_0Bytes),
 	}
 	k.quant.gemvQ8_0 = gemvQWrap(gemvQ8_0VNNI, q8_0Bytes)
+	k.quant.gemvQ8_0C = gemvQCWrap(gemvQ8_0CVNNI)
 	k.quant.gemvQ4B = gemvQ4BVNNI
 	k.quant.gemmQ4B = gemmQ4BVNNI
 	k.quant.gemmQ4K = [2]gemmKPFunc{

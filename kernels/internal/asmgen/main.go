@@ -62,6 +62,7 @@ func main() {
 		gemmQ(nr)
 	}
 	gemvQ()
+	gemvQC()
 	q4Constants()
 	gemvQ4B()
 	gemmQ4B()
@@ -1664,6 +1665,99 @@ func gemvQ() {
 	p("CMPQ tail+48(FP), $0")
 	p("JEQ %sreduce", l)
 	step(0, true)
+	gemvRowEnd(l)
+}
+
+// gemvQC is gemvQ on the compact activation layout of long rows (see
+// compactQ8Act): groups of 8 block pairs, each group 8 pairs' 64 quantized
+// values, then 16 float32 scales (a pair's two blocks'), 576 bytes; the
+// last group has room for all 8 pairs. The correction for the unsigned
+// weights (−128·Σ of each lane's 4 activations), which gemvQ reads from the
+// packed layout, is computed here (a second VPDPBUSD with 128s), and each
+// pair's scales are spread over its 16 lanes with VPERMPS: per lane the
+// same integer and the same float operations as gemvQ, so the results are
+// the same bit for bit, from 72 instead of 192 bytes of activations per
+// pair.
+func gemvQC() {
+	const name, bsize = "gemvQ8_0CVNNI", 34
+	for k := range 8 { // lanes 0-7 take scale 2k, lanes 8-15 scale 2k+1
+		for i := range 8 {
+			v := uint64(2*k) | uint64(2*k)<<32
+			if i >= 4 {
+				v = uint64(2*k+1) | uint64(2*k+1)<<32
+			}
+			fmt.Fprintf(&out, "DATA q8cidx<>+%d(SB)/8, $0x%016x\n", 64*k+8*i, v)
+		}
+	}
+	fmt.Fprintf(&out, "GLOBL q8cidx<>(SB), RODATA|NOPTR, $512\n")
+	text(name, "$0-56", "(out *float32, w *byte, ws int, rows int, a *byte, np int, tail int)")
+	l := name + "_"
+	p("MOVL $0x80808080, AX")
+	p("VPBROADCASTD AX, Z30")
+	for k := range 8 {
+		p("VMOVDQU32 q8cidx<>+%d(SB), Z%d", 64*k, 8+k)
+	}
+	p("MOVQ out+0(FP), AX")
+	p("MOVQ w+8(FP), BX")
+	p("MOVQ rows+24(FP), R9")
+	label(l + "row")
+	p("MOVQ BX, SI")
+	p("MOVQ a+32(FP), DI")
+	p("VPXORD Z0, Z0, Z0")
+	p("MOVQ np+40(FP), CX")
+	// pair multiplies pair k of the group at DI (half: its first block)
+	// into Z0, the group's scales being in Z7.
+	pair := func(k int, half bool) {
+		if !half {
+			p("PREFETCHT1 4096(SI)") // as gemvQ
+		}
+		p("VMOVDQU64 2(SI), Y16")
+		if !half {
+			p("VINSERTI64X4 $1, %d(SI), Z16, Z16", bsize+2)
+		}
+		p("VPXORD Z30, Z16, Z16")
+		p("VMOVDQU64 %d(DI), Z24", 64*k)
+		p("VPXORD Z26, Z26, Z26")
+		p("VPDPBUSD Z24, Z16, Z26")
+		p("VPXORD Z27, Z27, Z27")
+		p("VPDPBUSD Z24, Z30, Z27")
+		p("VPSUBD Z27, Z26, Z26")
+		p("VPBROADCASTW (SI), X20")
+		if !half {
+			p("VPBROADCASTW %d(SI), X21", bsize)
+			p("VINSERTI32X4 $1, X21, Y20, Y20")
+		}
+		p("VCVTPH2PS Y20, Z20")
+		p("VPERMPS Z7, Z%d, Z21", 8+k)
+		p("VMULPS Z21, Z20, Z20")
+		p("VCVTDQ2PS Z26, Z26")
+		p("VFMADD231PS Z20, Z26, Z0")
+		p("ADDQ $%d, SI", 2*bsize)
+	}
+	label(l + "group")
+	p("CMPQ CX, $8")
+	p("JLT %slast", l)
+	p("VMOVUPS 512(DI), Z7")
+	for k := range 8 {
+		pair(k, false)
+	}
+	p("ADDQ $576, DI")
+	p("SUBQ $8, CX")
+	p("JMP %sgroup", l)
+	label(l + "last") // CX < 8 full pairs left, then the half pair if any
+	p("VMOVUPS 512(DI), Z7")
+	for k := range 8 {
+		p("CMPQ CX, $%d", k)
+		p("JEQ %stail%d", l, k)
+		pair(k, false)
+	}
+	for k := range 8 {
+		label(fmt.Sprintf("%stail%d", l, k))
+		p("CMPQ tail+48(FP), $0")
+		p("JEQ %sreduce", l)
+		pair(k, true)
+		p("JMP %sreduce", l)
+	}
 	gemvRowEnd(l)
 }
 
