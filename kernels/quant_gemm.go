@@ -33,6 +33,10 @@ func packQ8Act(dst []byte, x []float32) { packQ8(dst, x) }
 // layout holds.
 const q8CompactGroupBytes = 8*64 + 16*4
 
+// packedQ8Bytes is the size of the packed activations (packQ8Act) of np
+// pairs and tail (0 or 1) half pairs.
+func packedQ8Bytes(np, tail int) int { return (np + tail) * q8PairBytes }
+
 // compactQ8Bytes is the size of the compact layout of np pairs and tail
 // (0 or 1) half pairs.
 func compactQ8Bytes(np, tail int) int { return (np + tail + 7) / 8 * q8CompactGroupBytes }

@@ -89,9 +89,10 @@ func gemmKPWrap(f func(out *float32, ldo int, w *byte, ws int, rows int, a *bloc
 	}
 }
 
-// gemvQCWrap checks the bounds of a gemvQFunc on the compact activation
-// layout of Q8_0 (compactQ8Act), then calls the assembly.
-func gemvQCWrap(f func(out *float32, w *byte, ws int, rows int, a *byte, np int, tail int)) gemvQFunc {
+// gemvQWrap checks the bounds of a Q8_0 gemvQFunc whose activations take
+// actBytes(np, tail) bytes (packedQ8Bytes, compactQ8Bytes), then calls the
+// assembly.
+func gemvQWrap(f func(out *float32, w *byte, ws int, rows int, a *byte, np int, tail int), actBytes func(np, tail int) int) gemvQFunc {
 	return func(out []float32, w []byte, ws, rows int, a []byte, np, tail int) {
 		if rows <= 0 {
 			return
@@ -99,25 +100,8 @@ func gemvQCWrap(f func(out *float32, w *byte, ws int, rows int, a *byte, np int,
 		nb := 2*np + tail
 		_ = out[rows-1]
 		_ = w[(rows-1)*ws+nb*q8_0Bytes-1]
-		_ = a[compactQ8Bytes(np, tail)-1]
+		_ = a[actBytes(np, tail)-1]
 		if nb == 0 || ws < 0 || tail > 1 {
-			panic("kernels: bad gemvQ arguments")
-		}
-		f(&out[0], &w[0], ws, rows, &a[0], np, tail)
-	}
-}
-
-// gemvQWrap checks the bounds of a gemvQFunc, then calls the assembly.
-func gemvQWrap(f func(out *float32, w *byte, ws int, rows int, a *byte, np int, tail int), blockBytes int) gemvQFunc {
-	return func(out []float32, w []byte, ws, rows int, a []byte, np, tail int) {
-		if rows <= 0 {
-			return
-		}
-		nb := 2*np + tail
-		_ = out[rows-1]
-		_ = w[(rows-1)*ws+nb*blockBytes-1]
-		_ = a[(np+tail)*q8PairBytes-1]
-		if nb == 0 || ws < 0 {
 			panic("kernels: bad gemvQ arguments")
 		}
 		f(&out[0], &w[0], ws, rows, &a[0], np, tail)
@@ -186,8 +170,8 @@ func archQuant(k *kernelSet) {
 		gemmQWrap(gemmQ8_0x4x3VNNI, 3, q8_0Bytes),
 		gemmQWrap(gemmQ8_0x4x4VNNI, 4, q8_0Bytes),
 	}
-	k.quant.gemvQ8_0 = gemvQWrap(gemvQ8_0VNNI, q8_0Bytes)
-	k.quant.gemvQ8_0C = gemvQCWrap(gemvQ8_0CVNNI)
+	k.quant.gemvQ8_0 = gemvQWrap(gemvQ8_0VNNI, packedQ8Bytes)
+	k.quant.gemvQ8_0C = gemvQWrap(gemvQ8_0CVNNI, compactQ8Bytes)
 	k.quant.gemvQ4B = gemvQ4BVNNI
 	k.quant.gemmQ4B = gemmQ4BVNNI
 	k.quant.gemmQ4K = [2]gemmKPFunc{

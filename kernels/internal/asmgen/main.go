@@ -1618,13 +1618,7 @@ func gemvQ() {
 	l := name + "_"
 	p("MOVL $0x80808080, AX")
 	p("VPBROADCASTD AX, Z30")
-	p("MOVQ out+0(FP), AX")
-	p("MOVQ w+8(FP), BX")
-	p("MOVQ rows+24(FP), R9")
-	label(l + "row")
-	p("MOVQ BX, SI")
-	p("MOVQ a+32(FP), DI")
-	p("VPXORD Z0, Z0, Z0")
+	gemvQRow(l)
 	p("VPXORD Z1, Z1, Z1")
 	// step multiplies one pair (half: its first block) into accumulator Z<f>.
 	step := func(f int, half bool) {
@@ -1697,13 +1691,7 @@ func gemvQC() {
 	for k := range 8 {
 		p("VMOVDQU32 q8cidx<>+%d(SB), Z%d", 64*k, 8+k)
 	}
-	p("MOVQ out+0(FP), AX")
-	p("MOVQ w+8(FP), BX")
-	p("MOVQ rows+24(FP), R9")
-	label(l + "row")
-	p("MOVQ BX, SI")
-	p("MOVQ a+32(FP), DI")
-	p("VPXORD Z0, Z0, Z0")
+	gemvQRow(l)
 	p("MOVQ np+40(FP), CX")
 	// pair multiplies pair k of the group at DI (half: its first block)
 	// into Z0, the group's scales being in Z7.
@@ -1759,6 +1747,19 @@ func gemvQC() {
 		p("JMP %sreduce", l)
 	}
 	gemvRowEnd(l)
+}
+
+// gemvQRow begins the row loop of gemvQ / gemvQC: out at AX, the row at BX,
+// rows left in R9; per row SI the weights, DI the activations, Z0 the
+// accumulator zeroed.
+func gemvQRow(l string) {
+	p("MOVQ out+0(FP), AX")
+	p("MOVQ w+8(FP), BX")
+	p("MOVQ rows+24(FP), R9")
+	label(l + "row")
+	p("MOVQ BX, SI")
+	p("MOVQ a+32(FP), DI")
+	p("VPXORD Z0, Z0, Z0")
 }
 
 // gemvRowEnd ends a decoding kernel's row: it sums the 16 lanes of Z0 as
