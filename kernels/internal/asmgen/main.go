@@ -1749,16 +1749,22 @@ func gemvQC() {
 	gemvRowEnd(l)
 }
 
-// gemvQRow begins the row loop of gemvQ / gemvQC: out at AX, the row at BX,
-// rows left in R9; per row SI the weights, DI the activations, Z0 the
-// accumulator zeroed.
-func gemvQRow(l string) {
+// gemvRowStart begins the row loop of a decoding kernel whose arguments
+// start (out, w, ws, rows, a): out at AX, the row at BX, rows left in R9;
+// per row SI the weights and DI the activations.
+func gemvRowStart(l string) {
 	p("MOVQ out+0(FP), AX")
 	p("MOVQ w+8(FP), BX")
 	p("MOVQ rows+24(FP), R9")
 	label(l + "row")
 	p("MOVQ BX, SI")
 	p("MOVQ a+32(FP), DI")
+}
+
+// gemvQRow begins the row loop of gemvQ / gemvQC (gemvRowStart), with the
+// accumulator Z0 zeroed.
+func gemvQRow(l string) {
+	gemvRowStart(l)
 	p("VPXORD Z0, Z0, Z0")
 }
 
@@ -1803,12 +1809,7 @@ func q4KChunk(c int) {
 // AX, the row at BX, rows left in R9; per row: SI the block, DI the
 // activation block, CX blocks left, Y0 the float accumulator zeroed).
 func gemvKLoops(l string) {
-	p("MOVQ out+0(FP), AX")
-	p("MOVQ w+8(FP), BX")
-	p("MOVQ rows+24(FP), R9")
-	label(l + "row")
-	p("MOVQ BX, SI")
-	p("MOVQ a+32(FP), DI")
+	gemvRowStart(l)
 	p("MOVQ nb+40(FP), CX")
 	p("VXORPS Y0, Y0, Y0")
 	label(l + "block")
