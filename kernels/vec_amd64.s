@@ -325,6 +325,47 @@ wr4_done:
 	VZEROUPPER
 	RET
 
+// The bodies of addF32AVX512 and mulF32AVX512, OP their instruction (the
+// Go assembler's macros cannot hold the loops' labels): out at DI, a at SI,
+// b at DX, CX elements left. BINARY_F32_64 does 64 of them and advances,
+// BINARY_F32_16 16, BINARY_F32_TAIL the last CX < 16 under a mask.
+#define BINARY_F32_64(OP) \
+	VMOVUPS (SI), Z0; \
+	VMOVUPS 64(SI), Z1; \
+	VMOVUPS 128(SI), Z2; \
+	VMOVUPS 192(SI), Z3; \
+	OP (DX), Z0, Z0; \
+	OP 64(DX), Z1, Z1; \
+	OP 128(DX), Z2, Z2; \
+	OP 192(DX), Z3, Z3; \
+	VMOVUPS Z0, (DI); \
+	VMOVUPS Z1, 64(DI); \
+	VMOVUPS Z2, 128(DI); \
+	VMOVUPS Z3, 192(DI); \
+	ADDQ $256, SI; \
+	ADDQ $256, DX; \
+	ADDQ $256, DI; \
+	SUBQ $64, CX
+
+#define BINARY_F32_16(OP) \
+	VMOVUPS (SI), Z0; \
+	OP (DX), Z0, Z0; \
+	VMOVUPS Z0, (DI); \
+	ADDQ $64, SI; \
+	ADDQ $64, DX; \
+	ADDQ $64, DI; \
+	SUBQ $16, CX
+
+#define BINARY_F32_TAIL(OP) \
+	MOVQ $1, AX; \
+	SHLQ CX, AX; \
+	DECQ AX; \
+	KMOVW AX, K1; \
+	VMOVUPS.Z (SI), K1, Z0; \
+	VMOVUPS.Z (DX), K1, Z1; \
+	OP Z1, Z0, Z0; \
+	VMOVUPS Z0, K1, (DI)
+
 // func addF32AVX512(out, a, b *float32, n int)
 // out[i] = a[i] + b[i] for i < n: 64 at a time, then 16, the last n mod 16 under a mask.
 TEXT ·addF32AVX512(SB), NOSPLIT, $0-32
@@ -335,45 +376,17 @@ TEXT ·addF32AVX512(SB), NOSPLIT, $0-32
 add_l64:
 	CMPQ CX, $64
 	JLT add_l16
-	VMOVUPS (SI), Z0
-	VMOVUPS 64(SI), Z1
-	VMOVUPS 128(SI), Z2
-	VMOVUPS 192(SI), Z3
-	VADDPS (DX), Z0, Z0
-	VADDPS 64(DX), Z1, Z1
-	VADDPS 128(DX), Z2, Z2
-	VADDPS 192(DX), Z3, Z3
-	VMOVUPS Z0, (DI)
-	VMOVUPS Z1, 64(DI)
-	VMOVUPS Z2, 128(DI)
-	VMOVUPS Z3, 192(DI)
-	ADDQ $256, SI
-	ADDQ $256, DX
-	ADDQ $256, DI
-	SUBQ $64, CX
+	BINARY_F32_64(VADDPS)
 	JMP add_l64
 add_l16:
 	CMPQ CX, $16
 	JLT add_tail
-	VMOVUPS (SI), Z0
-	VADDPS (DX), Z0, Z0
-	VMOVUPS Z0, (DI)
-	ADDQ $64, SI
-	ADDQ $64, DX
-	ADDQ $64, DI
-	SUBQ $16, CX
+	BINARY_F32_16(VADDPS)
 	JMP add_l16
 add_tail:
 	TESTQ CX, CX
 	JEQ add_done
-	MOVQ $1, AX
-	SHLQ CX, AX
-	DECQ AX
-	KMOVW AX, K1
-	VMOVUPS.Z (SI), K1, Z0
-	VMOVUPS.Z (DX), K1, Z1
-	VADDPS Z1, Z0, Z0
-	VMOVUPS Z0, K1, (DI)
+	BINARY_F32_TAIL(VADDPS)
 add_done:
 	VZEROUPPER
 	RET
@@ -388,45 +401,17 @@ TEXT ·mulF32AVX512(SB), NOSPLIT, $0-32
 mul_l64:
 	CMPQ CX, $64
 	JLT mul_l16
-	VMOVUPS (SI), Z0
-	VMOVUPS 64(SI), Z1
-	VMOVUPS 128(SI), Z2
-	VMOVUPS 192(SI), Z3
-	VMULPS (DX), Z0, Z0
-	VMULPS 64(DX), Z1, Z1
-	VMULPS 128(DX), Z2, Z2
-	VMULPS 192(DX), Z3, Z3
-	VMOVUPS Z0, (DI)
-	VMOVUPS Z1, 64(DI)
-	VMOVUPS Z2, 128(DI)
-	VMOVUPS Z3, 192(DI)
-	ADDQ $256, SI
-	ADDQ $256, DX
-	ADDQ $256, DI
-	SUBQ $64, CX
+	BINARY_F32_64(VMULPS)
 	JMP mul_l64
 mul_l16:
 	CMPQ CX, $16
 	JLT mul_tail
-	VMOVUPS (SI), Z0
-	VMULPS (DX), Z0, Z0
-	VMOVUPS Z0, (DI)
-	ADDQ $64, SI
-	ADDQ $64, DX
-	ADDQ $64, DI
-	SUBQ $16, CX
+	BINARY_F32_16(VMULPS)
 	JMP mul_l16
 mul_tail:
 	TESTQ CX, CX
 	JEQ mul_done
-	MOVQ $1, AX
-	SHLQ CX, AX
-	DECQ AX
-	KMOVW AX, K1
-	VMOVUPS.Z (SI), K1, Z0
-	VMOVUPS.Z (DX), K1, Z1
-	VMULPS Z1, Z0, Z0
-	VMOVUPS Z0, K1, (DI)
+	BINARY_F32_TAIL(VMULPS)
 mul_done:
 	VZEROUPPER
 	RET
