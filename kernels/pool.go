@@ -49,14 +49,14 @@ type Pool struct {
 // parking on a channel: longer than the serial work between the parallel
 // loops of decoding (norms, RoPE: microseconds) and than the usual imbalance
 // at the end of one, short enough that on a machine with more runnable
-// threads than cores little time is spun away. Parking is dear on a virtual machine: a parked thread's
-// vCPU halts, and waking it costs far more than the futex call. On the
-// project's 2-core VM, forcing parks (a 5 µs spin) cut llama3.2-1b BF16
-// decoding from 21 to 13 t/s, about 0.3 ms lost per park. Back-to-back
-// decoding matrix products of the llama3.2-1b and qwen2.5-0.5b shapes
-// (8 tokens each) parked 5-160 times with a 500 µs spin, 0-89 with 2 ms
-// (the most in stretches where one vCPU ran far behind the other), at the
-// same speed within the VM's noise.
+// threads than cores little time is spun away. Parking is dear on a
+// virtual machine: a parked thread's vCPU halts, and waking it costs far
+// more than the futex call. On the project's 2-core VM, forcing parks (a
+// 5 µs spin) cut llama3.2-1b BF16 decoding from 21 to 13 t/s, about 0.3 ms
+// lost per park. Back-to-back decoding matrix products of the llama3.2-1b
+// and qwen2.5-0.5b shapes (8 tokens each) parked 5-160 times with a 500 µs
+// spin, 0-89 with 2 ms (the most in stretches where one vCPU ran far behind
+// the other), at the same speed within the VM's noise.
 const spinWait = 2 * time.Millisecond
 
 // poolWorker is one worker's mailbox. The caller stores a job's loop (fn,

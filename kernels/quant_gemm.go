@@ -102,7 +102,7 @@ func gemmQGo(nr int, out []float32, ldo int, w []byte, ws, groups int, a []byte,
 			row := w[4*ws*g+i*ws:]
 			row = row[:nb*bb]
 			for j := range nr {
-				act := a[j*as : j*as+(np+tail)*q8PairBytes]
+				act := a[j*as : j*as+packedQ8Bytes(np, tail)]
 				var f [16]float32
 				for b := range nb {
 					blk := row[b*bb : (b+1)*bb]

@@ -286,7 +286,7 @@ func (j *quantJob) matMulQ0(p *Pool, ks *[4]gemmQFunc, gemv gemvQFunc) func(lo, 
 	j.ks, j.gemv = ks, gemv
 	nb := w.Cols / 32
 	j.np, j.tail = nb/2, nb%2
-	j.as = (j.np + j.tail) * q8PairBytes
+	j.as = packedQ8Bytes(j.np, j.tail)
 	j.a = j.packed(n * j.as)
 	forRows(p, n, j.packFn)
 

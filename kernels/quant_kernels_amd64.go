@@ -117,7 +117,7 @@ func gemmQWrap(f func(out *float32, ldo int, w *byte, ws int, groups int, a *byt
 		nb := 2*np + tail
 		_ = out[(nr-1)*ldo+4*(groups-1)+3]
 		_ = w[4*ws*(groups-1)+3*ws+nb*blockBytes-1]
-		_ = a[(nr-1)*as+(np+tail)*q8PairBytes-1]
+		_ = a[(nr-1)*as+packedQ8Bytes(np, tail)-1]
 		if nb == 0 || ws < 0 || as < 0 || ldo < 0 {
 			panic("kernels: bad gemmQ arguments")
 		}
