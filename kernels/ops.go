@@ -28,7 +28,7 @@ func RMSNorm(out, x, w []float32, eps float32, addOne bool) {
 	}
 	mean := float32(sumSquaresF32(x) / float64(len(x)))
 	scale := 1 / float32(math.Sqrt(float64(mean+eps)))
-	if addOne {
+	if addOne && w != nil { // without weights addOne has nothing to add to (scaleMulF32: x·scale)
 		for i, v := range x {
 			out[i] = v * scale * (1 + w[i])
 		}

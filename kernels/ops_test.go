@@ -3,6 +3,7 @@ package kernels
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -28,6 +29,12 @@ func TestRMSNormSumsInFloat64(t *testing.T) {
 		if ulps := math.Abs(float64(out[i])-want) / ulp32(float32(want)); ulps > 2 {
 			t.Errorf("out[%d] = %.9g, want %.9g (%.0f ulps off)", i, out[i], want, ulps)
 		}
+	}
+	// Without weights, addOne (Gemma's 1 + w) has nothing to apply to.
+	one := make([]float32, len(x))
+	RMSNorm(one, x, nil, eps, true)
+	if !slices.Equal(one, out) {
+		t.Error("RMSNorm without weights differs with addOne")
 	}
 }
 
