@@ -121,16 +121,21 @@ func gemmKGo(nr int, out []float32, ldo int, w []byte, ws, rows int, a []blockQ8
 	}
 }
 
-// q4KGemvOrder reorders the 32-element groups of each activation block in
-// a from 0-7 to 0, 2, 1, 3, 4, 6, 5, 7, the order in which the VNNI Q4_K
-// decoding kernel (gemvQ4KVNNI) reads them: 64 bytes of a block's nibbles
-// hold groups 4k and 4k+2 as low nibbles and 4k+1 and 4k+3 as high ones.
-// The block sums and scale are unchanged.
+// q4KGemvOrder prepares the activation blocks a for the VNNI Q4_K decoding
+// kernel (gemvQ4KVNNI): it reorders the 32-element groups of each block
+// from 0-7 to 0, 2, 1, 3, 4, 6, 5, 7, the order in which the kernel reads
+// them (64 bytes of a block's nibbles hold groups 4k and 4k+2 as low nibbles
+// and 4k+1 and 4k+3 as high ones), and puts the sums of 32 (bsum32) in the
+// first half of bsum16 and zeros in its second half, the 32 bytes that the
+// kernel multiplies with the unpacked mins and scales. The blocks are for
+// that kernel only afterwards (bsum16 is gone); bsum32 and d are unchanged.
 func q4KGemvOrder(a []blockQ8K) {
 	for i := range a {
 		for _, g := range [2]int{1, 5} {
 			x, y := (*[32]int8)(a[i].qs[32*g:]), (*[32]int8)(a[i].qs[32*g+32:])
 			*x, *y = *y, *x
 		}
+		copy(a[i].bsum16[:8], a[i].bsum32[:])
+		clear(a[i].bsum16[8:])
 	}
 }

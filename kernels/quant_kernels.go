@@ -18,7 +18,7 @@ package kernels
 // gemmQ4K[np-1] multiplies Q4_K weight rows with np pairs of activation
 // rows (see gemmQ4KGo); per weight row it performs the float operations of
 // the kernel set's dotQ4K; gemvQ4K, where set, is the decoding kernel that
-// does so for a run of weight rows, its activation blocks reordered by
+// does so for a run of weight rows, its activation blocks prepared by
 // q4KGemvOrder (else decoding keeps dotQ4K). gemmQ6K
 // [nr-1] does the same for Q6_K (and dotQ6K) with nr activation rows, and
 // gemvQ6K for Q6_K decoding. nil entries leave the type to the per-row dots.

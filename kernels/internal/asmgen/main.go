@@ -89,6 +89,16 @@ func data32(name string, bytes func(i int) byte) {
 
 func constants() {
 	comment("Constants.")
+	dataBytes := func(name string, b []byte) {
+		for q := 0; q < len(b)/8; q++ {
+			var v uint64
+			for k := 7; k >= 0; k-- {
+				v = v<<8 | uint64(b[8*q+k])
+			}
+			fmt.Fprintf(&out, "DATA %s<>+%d(SB)/8, $0x%016x\n", name, 8*q, v)
+		}
+		fmt.Fprintf(&out, "GLOBL %s<>(SB), RODATA|NOPTR, $%d\n", name, len(b))
+	}
 	data32("nib", func(int) byte { return 0x0f })
 	data32("bits45", func(int) byte { return 0x30 })
 	data32("eights", func(int) byte { return 8 })
@@ -118,21 +128,27 @@ func constants() {
 		fmt.Fprintf(&out, "DATA bcastq4<>+%d(SB)/8, $0x%016x\n", 8*q, v)
 	}
 	fmt.Fprintf(&out, "GLOBL bcastq4<>(SB), RODATA|NOPTR, $256\n")
-	// bcastq4g: 4 masks of 64 bytes for gemvQ4K; mask m repeats word
-	// q4KGemvSub[m][0] of each 128-bit lane in the lower 256 bits and
-	// q4KGemvSub[m][1] in the upper.
-	for q := 0; q < 4*8; q++ {
-		j := q4KGemvSub[q/8][q%8/4]
-		var v uint64
-		for k := 0; k < 4; k++ {
-			v |= uint64(2*j)<<(16*k) | uint64(2*j+1)<<(16*k+8)
+	// q4kperm: gemvQ4K's two VPERMD indexes; index P selects, for the
+	// pair of multiplies 2P, 2P+1 (q4KGemvSub), the dword holding the two
+	// sub-blocks' scales (adjacent int16 words in the upper 128 bits of the
+	// unpacked scales, q4KScales with minsFirst) in the lower 8 dwords and
+	// the upper sub-blocks' in the upper 8.
+	var perm []byte
+	for pr := range 2 {
+		for h := range 2 {
+			j := q4KGemvSub[2*pr][h]
+			if j%2 != 0 || q4KGemvSub[2*pr+1][h] != j+1 {
+				panic("q4KGemvSub: a pair's sub-blocks are not adjacent scale words")
+			}
+			for range 8 {
+				perm = append(perm, byte(4+j/2), 0, 0, 0)
+			}
 		}
-		fmt.Fprintf(&out, "DATA bcastq4g<>+%d(SB)/8, $0x%016x\n", 8*q, v)
 	}
-	fmt.Fprintf(&out, "GLOBL bcastq4g<>(SB), RODATA|NOPTR, $256\n")
+	dataBytes("q4kperm", perm)
 	// q4kscl: gemvQ4K's scale unpacking: two VPSHUFB indexes (0x80: zero),
 	// the low-bit masks, and the two high bits of a byte.
-	z := 0x80
+	const z = 0x80
 	kscl := [64]int{
 		0, 1, 2, 3, 8, 9, 10, 11, 4, 5, 6, 7, 8, 9, 10, 11,
 		z, z, z, z, 0, 1, 2, 3, z, z, z, z, 4, 5, 6, 7,
@@ -149,20 +165,20 @@ func constants() {
 		fmt.Fprintf(&out, "DATA q4kscl<>+%d(SB)/8, $0x%016x\n", 8*q, v)
 	}
 	fmt.Fprintf(&out, "GLOBL q4kscl<>(SB), RODATA|NOPTR, $64\n")
+	// q4ksclm: the same for the mins first (q4KScales with minsFirst).
+	ksclm := []byte{
+		4, 5, 6, 7, 8, 9, 10, 11, 0, 1, 2, 3, 8, 9, 10, 11,
+		z, z, z, z, 4, 5, 6, 7, z, z, z, z, 0, 1, 2, 3,
+		63, 63, 63, 63, 0, 0, 0, 0, 63, 63, 63, 63, 15, 15, 15, 15,
+	}
+	for range 16 {
+		ksclm = append(ksclm, 0xc0)
+	}
+	dataBytes("q4ksclm", ksclm)
 	// bcastq6: 4 masks of 64 bytes for gemvQ6K; mask q selects word 2q of
 	// each 128-bit lane in the lower 256 bits and word 2q+1 in the upper.
 	// q6shift: word shift counts, 4 then 2 (left), and 0 then 2 (right),
 	// 16 words each.
-	dataBytes := func(name string, b []byte) {
-		for q := 0; q < len(b)/8; q++ {
-			var v uint64
-			for k := 7; k >= 0; k-- {
-				v = v<<8 | uint64(b[8*q+k])
-			}
-			fmt.Fprintf(&out, "DATA %s<>+%d(SB)/8, $0x%016x\n", name, 8*q, v)
-		}
-		fmt.Fprintf(&out, "GLOBL %s<>(SB), RODATA|NOPTR, $%d\n", name, len(b))
-	}
 	var b6 []byte
 	for q := range 4 {
 		for lane := range 4 {
@@ -1824,21 +1840,27 @@ func gemvKNext(l string, bsize int) {
 }
 
 // q4KScalesSetup loads q4KScales' constants into X<k[0..3]> and its byte
-// mask into K2 (clobbers AX).
-func q4KScalesSetup(k [4]int) {
-	p("MOVL $0xf000, AX")
+// mask into K2 (clobbers AX); minsFirst as for q4KScales.
+func q4KScalesSetup(k [4]int, minsFirst bool) {
+	table, mask := "q4kscl", 0xf000
+	if minsFirst {
+		table, mask = "q4ksclm", 0x00f0
+	}
+	p("MOVL $0x%04x, AX", mask)
 	p("KMOVW AX, K2")
 	for i, r := range k {
-		p("VMOVDQU32 q4kscl<>+%d(SB), X%d", 16*i, r)
+		p("VMOVDQU32 %s<>+%d(SB), X%d", table, 16*i, r)
 	}
 }
 
 // q4KScales unpacks the 6-bit scales and mins of the Q4_K block at SI into
 // Y<t[0]>: the scales as int16 in its lower 128 bits, the mins in its upper
-// ones (t[1..3] are clobbered; X20 holds the nibble mask, k and K2 are set
-// by q4KScalesSetup). With q the 12 scale bytes:
+// ones, or the other way round if minsFirst (t[1..3] are clobbered; X20
+// holds the nibble mask, k and K2 are set by q4KScalesSetup with the same
+// minsFirst). With q the 12 scale bytes:
 // sc[0..3] = q[0..3]&63, m[0..3] = q[4..7]&63,
 // sc[4..7] = q[8..11]&15 | q[0..3]>>6<<4, m[4..7] = q[8..11]>>4 | q[4..7]>>6<<4.
+// (With minsFirst, read q0-3 and q4-7 swapped in the comments below.)
 func q4KScales(t, k [4]int) {
 	t0, t1, t2, t3 := t[0], t[1], t[2], t[3]
 	p("VMOVDQU 4(SI), X%d", t0)
@@ -1847,7 +1869,7 @@ func q4KScales(t, k [4]int) {
 	p("VPSRLW $4, X%d, X%d", t1, t2)
 	p("VPANDD X20, X%d, X%d", t2, t2)            // q>>4
 	p("VPANDD X%d, X%d, X%d", k[2], t1, t1)      // q&63, q&15
-	p("VPBLENDMB X%d, X%d, K2, X%d", t2, t1, t1) // bytes 12-15: q8-11>>4
+	p("VPBLENDMB X%d, X%d, K2, X%d", t2, t1, t1) // the q8-11>>4 bytes
 	p("VPANDD X%d, X%d, X%d", k[3], t3, t3)
 	p("VPSRLW $2, X%d, X%d", t3, t3) // q>>6<<4
 	p("VPORD X%d, X%d, X%d", t3, t1, t0)
@@ -1938,34 +1960,48 @@ func gemvQ6K() {
 var q4KGemvSub = [4][2]int{{0, 2}, {1, 3}, {4, 6}, {5, 7}}
 
 // gemvQ4K is the Q4_K decoding kernel of the VNNI set: out[i] = weight
-// row i (at w + i·ws, nb blocks) times one activation row (blockQ8K, its
-// 32-byte groups in q4KGemvOrder), i < rows, with the integers and float
-// operations of dotQ4K (bit for bit its result): per block, two 64-byte
-// loads of nibbles, each split into low and high nibbles (one and, one
-// shift and one and for 128 weights), 64 elements per multiply (see
-// q4KGemvSub), and the 6-bit scales and mins unpacked with vector
-// shuffles instead of scalar code: with q the 12 scale bytes,
-// sc[0..3] = q[0..3]&63, m[0..3] = q[4..7]&63,
-// sc[4..7] = q[8..11]&15 | q[0..3]>>6<<4, m[4..7] = q[8..11]>>4 | q[4..7]>>6<<4.
+// row i (at w + i·ws, nb blocks) times one activation row (blockQ8K, as
+// q4KGemvOrder leaves it), i < rows, with the integers and float operations
+// of dotQ4K (bit for bit its result): per block, two 64-byte loads of
+// nibbles, each split into low and high nibbles (one and, one shift and one
+// and for 128 weights), 64 elements per multiply (see q4KGemvSub), and the
+// 6-bit scales and mins unpacked with vector shuffles instead of scalar code
+// (q4KScales).
+//
+// The scales are applied to two multiplies at once: each multiply's int32
+// lanes (VPDPBUSD, 4 products each, |sum| ≤ 4·15·128 < 2^15) fit in 16
+// bits, so those of multiplies 2P and 2P+1 are packed as the low and high
+// words of one dword (a shift and a VPTERNLOGD) and one VPMADDWD against the
+// two sub-blocks' scales (a VPERMD of the unpacked scales, q4kperm) gives
+// sc·lane + sc'·lane' per dword: the same int32 lanes as multiplying each
+// with its scale. The mins term is one VPMADDWD of the unpacked mins and
+// scales (mins in the lower 128 bits) against bsum32 and 16 zero bytes
+// (q4KGemvOrder puts them at offset 256); d and dmin are broadcast as one
+// dword pair, converted and multiplied by d_x in one go.
 // Each int32 lane of the block sums the same products as dotQ4K's lane
 // (integer sums, exact in any order), so the float work is dotQ4K's.
 //
-// Registers: Y0 the row's float accumulator, Z8 the block's int32 lanes,
-// Z16 the scales as int16 in each 128-bit lane, X17 the mins, Z20 the
-// nibble mask, K2 bytes 12-15 of an xmm; X26-X28 and X19 the unpacking
-// constants (q4kscl).
+// Registers: Y0 the row's float accumulator, Z3-Z6 the multiplies' lanes,
+// Z8 the block's int32 lanes, Y10 the mins and scales as int16, Z16 and
+// Z18 the scale pairs, Y17 the mins term, Z20 the nibble mask, Z31 the low
+// words of dwords, Z29-Z30 the VPERMD indexes, K2 the unpacking's blend
+// mask; X26-X28 and X19 the unpacking constants (q4ksclm).
 func gemvQ4K() {
 	const name = "gemvQ4KVNNI"
 	text(name, "$0-48", "(out *float32, w *byte, ws int, rows int, a *blockQ8K, nb int)")
 	l := name + "_"
 	p("MOVL $0x0f0f0f0f, AX")
 	p("VPBROADCASTD AX, Z20")
-	q4KScalesSetup([4]int{26, 27, 28, 19})
+	p("MOVL $0x0000ffff, AX")
+	p("VPBROADCASTD AX, Z31")
+	p("VMOVDQU64 q4kperm<>+0(SB), Z29")
+	p("VMOVDQU64 q4kperm<>+64(SB), Z30")
+	q4KScalesSetup([4]int{26, 27, 28, 19}, true)
 	gemvKLoops(l)
 	q4KScales([4]int{10, 11, 12, 13}, [4]int{26, 27, 28, 19})
-	p("VSHUFI32X4 $0, Z10, Z10, Z16")
-	p("VEXTRACTI32X4 $1, Y10, X17")
-	p("VPMADDWD 288(DI), X17, X17")
+	p("VPMADDWD 256(DI), Y10, Y17")
+	p("VPERMD Z10, Z29, Z16")
+	p("VPERMD Z10, Z30, Z18")
 	for k := 0; k < 2; k++ {
 		p("VMOVDQU64 %d(SI), Z22", 16+64*k)
 		p("VPANDD Z20, Z22, Z23")
@@ -1973,18 +2009,29 @@ func gemvQ4K() {
 		p("VPANDD Z20, Z22, Z22")
 		for h, r := range []int{23, 22} {
 			m := 2*k + h
-			p("VPSHUFB bcastq4g<>+%d(SB), Z16, Z24", 64*m)
-			p("VPMADDUBSW %d(DI), Z%d, Z25", 64*m, r)
-			if m == 0 {
-				p("VPMADDWD Z25, Z24, Z8")
-			} else {
-				p("VPDPWSSD Z25, Z24, Z8")
-			}
+			p("VPXORD Z%d, Z%d, Z%d", 3+m, 3+m, 3+m)
+			p("VPDPBUSD %d(DI), Z%d, Z%d", 64*m, r, 3+m)
 		}
 	}
+	// Z3 = Z3's low words | Z4's low words << 16 (VPTERNLOGD 0xEC: A&C | B).
+	p("VPSLLD $16, Z4, Z4")
+	p("VPTERNLOGD $0xEC, Z31, Z4, Z3")
+	p("VPSLLD $16, Z6, Z6")
+	p("VPTERNLOGD $0xEC, Z31, Z6, Z5")
+	p("VPMADDWD Z3, Z16, Z8")
+	p("VPDPWSSD Z5, Z18, Z8")
 	p("VEXTRACTI64X4 $1, Z8, Y2")
 	p("VPADDD Y8, Y2, Y2")
-	q4KFloat(17)
+	// Y7 = d·d_x, dmin·d_x alternating; as q4KFloat's X7, per lane.
+	p("VPBROADCASTD (SI), X7")
+	p("VCVTPH2PS X7, Y7")
+	p("VMULPS.BCST 304(DI), Y7, Y7")
+	p("VMOVSHDUP Y7, Y5")
+	p("VCVTDQ2PS Y17, Y9")
+	p("VFNMADD231PS Y5, Y9, Y0")
+	p("VMOVSLDUP Y7, Y6")
+	p("VCVTDQ2PS Y2, Y2")
+	p("VFMADD231PS Y6, Y2, Y0")
 	gemvKNext(l, 144)
 	hsumTree(0, 2)
 	gemvRowNext(l)
@@ -2026,7 +2073,7 @@ func gemmQ4K(np int) {
 	p("VPBROADCASTD AX, Z20")
 	p("MOVL $0xffff0000, AX")
 	p("KMOVD AX, K1")
-	q4KScalesSetup([4]int{12, 13, 14, 15})
+	q4KScalesSetup([4]int{12, 13, 14, 15}, false)
 	p("MOVQ ss+72(FP), BX")
 	label(l + "row")
 	p("MOVQ as+48(FP), AX")
