@@ -475,6 +475,7 @@ type kernelSet struct {
 	addF32, mulF32  func(out, a, b []float32)
 	sumSquaresF32   func(x []float32) float64
 	scaleMulF32     func(out, x, w []float32, s float32)
+	scaleMaxF32     func(x []float32, s, m float32) float32
 	siluF32         func(dst, x []float32)
 	ropePairsF32    func(dst, x, tab []float32, neox bool)
 	weightedRowsF32 func(out []float32, ldo int, p []float32, ps, m int, v []float32, vs, n, cols int, add bool)
@@ -514,6 +515,7 @@ var goKernels = kernelSet{
 	mulF32:          mulGo,
 	sumSquaresF32:   sumSquaresGo,
 	scaleMulF32:     scaleMulGo,
+	scaleMaxF32:     scaleMaxGo,
 	siluF32:         siluGo,
 	ropePairsF32:    ropePairsGo,
 	weightedRowsF32: weightedRowsGo,
@@ -555,6 +557,7 @@ var (
 	addF32, mulF32  func(out, a, b []float32)
 	sumSquaresF32   func(x []float32) float64
 	scaleMulF32     func(out, x, w []float32, s float32)
+	scaleMaxF32     func(x []float32, s, m float32) float32
 	siluF32         func(dst, x []float32)
 	ropePairsF32    func(dst, x, tab []float32, neox bool)
 	weightedRowsF32 func(out []float32, ldo int, p []float32, ps, m int, v []float32, vs, n, cols int, add bool)
@@ -588,7 +591,7 @@ func useKernels(k *kernelSet) {
 	absMax, quantI8, quantQ8, quantQ8K, packQ8 = k.absMax, k.quantI8, k.quantQ8, k.quantQ8K, k.packQ8
 	axpyF32, expShiftSum = k.axpyF32, k.expShiftSum
 	addF32, mulF32, sumSquaresF32, scaleMulF32, weightedRowsF32 = k.addF32, k.mulF32, k.sumSquaresF32, k.scaleMulF32, k.weightedRowsF32
-	siluF32, ropePairsF32 = k.siluF32, k.ropePairsF32
+	siluF32, ropePairsF32, scaleMaxF32 = k.siluF32, k.ropePairsF32, k.scaleMaxF32
 	curQuant, curFloat = k.quant, k.float
 	simdDescription = k.name
 }

@@ -333,6 +333,7 @@ func archKernelSets() (sets []*kernelSet) {
 		mulF32:          mulGo,
 		sumSquaresF32:   sumSquaresGo,
 		scaleMulF32:     scaleMulGo,
+		scaleMaxF32:     scaleMaxGo,
 		siluF32:         siluAVX2w,
 		ropePairsF32:    ropePairsGo,
 		weightedRowsF32: weightedRowsGo,
@@ -349,7 +350,7 @@ func archKernelSets() (sets []*kernelSet) {
 		k.dotBF16 = halfDot(dotBF16AVX512)
 		k.quantQ8, k.quantQ8K, k.packQ8 = quantQ8AVX512w, quantQ8KAVX512w, packQ8AVX512w
 		k.addF32, k.mulF32 = binaryWrap(addF32AVX512), binaryWrap(mulF32AVX512)
-		k.sumSquaresF32, k.scaleMulF32 = sumSquaresAVX512w, scaleMulAVX512w
+		k.sumSquaresF32, k.scaleMulF32, k.scaleMaxF32 = sumSquaresAVX512w, scaleMulAVX512w, scaleMaxAVX512w
 		k.weightedRowsF32 = weightedRowsAVX512w
 		k.siluF32 = siluAVX512w
 		k.ropePairsF32 = ropePairsAVX512w

@@ -210,10 +210,21 @@ func mulGo(out, a, b []float32) {
 }
 
 // Scale multiplies x by s in place.
-func Scale(x []float32, s float32) {
-	for i := range x {
-		x[i] *= s
+func Scale(x []float32, s float32) { scaleMulF32(x, x, nil, s) }
+
+// ScaleMax multiplies x by s in place and returns the largest of m and the
+// scaled elements (NaN if any of them is NaN): attention's scaled scores
+// and their running maximum in one pass.
+func ScaleMax(x []float32, s, m float32) float32 { return scaleMaxF32(x, s, m) }
+
+// scaleMaxGo is the reference ScaleMax.
+func scaleMaxGo(x []float32, s, m float32) float32 {
+	for i, v := range x {
+		v *= s
+		x[i] = v
+		m = max(m, v)
 	}
+	return m
 }
 
 // RoPEFreqs fills freqs[i] = base^(-2i/dims) / factor[i] for the rotated

@@ -140,6 +140,16 @@ func scaleMulAVX512w(out, x, w []float32, s float32) {
 }
 
 //go:noescape
+func scaleMaxAVX512(x *float32, s, m float32, n int) float32
+
+func scaleMaxAVX512w(x []float32, s, m float32) float32 {
+	if len(x) == 0 {
+		return m
+	}
+	return scaleMaxAVX512(&x[0], s, m, len(x))
+}
+
+//go:noescape
 func ropePairsAVX512(dst, x, tab *float32, dims int, neox int)
 
 func ropePairsAVX512w(dst, x, tab []float32, neox bool) {

@@ -518,6 +518,56 @@ scm_done:
 	VZEROUPPER
 	RET
 
+// func scaleMaxAVX512(x *float32, s, m float32, n int) float32
+// x[i] *= s for i < n, returning max(m, x[0..n)) (NaN if m or any x[i] is
+// NaN: VMAXPS alone drops NaNs, so they are tracked in K3), 16 at a time,
+// the last n mod 16 under a mask.
+TEXT ·scaleMaxAVX512(SB), NOSPLIT, $0-28
+	MOVQ x+0(FP), SI
+	VBROADCASTSS s+8(FP), Z2
+	VBROADCASTSS m+12(FP), Z3
+	MOVQ n+16(FP), CX
+	VCMPPS $3, Z3, Z3, K3
+	KXNORW K1, K1, K1
+scx_loop:
+	TESTQ CX, CX
+	JLE scx_done
+	CMPQ CX, $16
+	JGE scx_full
+	MOVQ $1, AX
+	SHLQ CX, AX
+	DECQ AX
+	KMOVW AX, K1
+scx_full:
+	VMOVUPS.Z (SI), K1, Z0
+	VMULPS Z2, Z0, Z0
+	VMOVUPS Z0, K1, (SI)
+	VMAXPS Z0, Z3, K1, Z3
+	VCMPPS $3, Z0, Z0, K1, K2
+	KORW K2, K3, K3
+	ADDQ $64, SI
+	SUBQ $16, CX
+	JMP scx_loop
+scx_done:
+	KORTESTW K3, K3
+	JNZ scx_nan
+	VEXTRACTF64X4 $1, Z3, Y4
+	VMAXPS Y4, Y3, Y3
+	VEXTRACTF128 $1, Y3, X4
+	VMAXPS X4, X3, X3
+	VPERMILPD $1, X3, X4
+	VMAXPS X4, X3, X3
+	VMOVSHDUP X3, X4
+	VMAXSS X4, X3, X3
+	MOVSS X3, ret+24(FP)
+	VZEROUPPER
+	RET
+scx_nan:
+	MOVL $0x7fc00000, AX
+	MOVL AX, ret+24(FP)
+	VZEROUPPER
+	RET
+
 // func siluAVX512(dst, src *float32, n int)
 // dst[i] = src[i] / (1 + e^-src[i]) for i < n, 16 at a time, the last n mod
 // 16 under a mask: siluAVX2's operations on 16 lanes (the exponential's

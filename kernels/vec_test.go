@@ -388,3 +388,47 @@ func BenchmarkVecKernels(b *testing.B) {
 		})
 	}
 }
+
+// TestScaleMax holds each kernel set's ScaleMax to the plain-Go loop: the
+// scaled elements bit for bit, nothing past them touched, the same maximum
+// (with the starting m winning or not, all elements negative), and NaN
+// wherever one is present.
+func TestScaleMax(t *testing.T) {
+	forEachSIMD(t, func(t *testing.T, k *kernelSet) {
+		rng := rand.New(rand.NewPCG(9, 9))
+		for _, n := range []int{0, 1, 7, 15, 16, 17, 31, 32, 33, 100, 128} {
+			for c, m := range []float32{float32(math.Inf(-1)), -0.5, 0.3, 50, float32(math.Inf(-1))} {
+				x := randVec(rng, n+16, 3)
+				if c == 4 { // all negative: the maximum is below the masked-off lanes' zeros
+					for i := range x {
+						x[i] = -abs32(x[i]) - 0.01
+					}
+				}
+				got, want := append([]float32(nil), x...), append([]float32(nil), x...)
+				gm, wm := k.scaleMaxF32(got[:n], 0.125, m), scaleMaxGo(want[:n], 0.125, m)
+				for i := range got {
+					if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+						t.Fatalf("n=%d m=%g: element %d = %g, plain Go %g", n, m, i, got[i], want[i])
+					}
+				}
+				if gm != wm {
+					t.Fatalf("n=%d m=%g: max %g, plain Go %g", n, m, gm, wm)
+				}
+				if n == 0 {
+					continue
+				}
+				nan := float32(math.NaN())
+				for _, at := range []int{0, n / 2, n - 1} {
+					y := randVec(rng, n, 3)
+					y[at] = nan
+					if g := k.scaleMaxF32(y, 2, m); !math.IsNaN(float64(g)) {
+						t.Fatalf("n=%d: NaN at %d, max %g", n, at, g)
+					}
+				}
+				if g := k.scaleMaxF32(randVec(rng, n, 3), 2, nan); !math.IsNaN(float64(g)) {
+					t.Fatalf("n=%d: NaN m, max %g", n, g)
+				}
+			}
+		}
+	})
+}

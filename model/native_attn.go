@@ -115,14 +115,16 @@ func (sc *attnScratch) heads(out, q []float32, nh, hd int, kc, vc []float32, kb,
 		for h := range nh {
 			s := sc.s[h*attnTile : h*attnTile+n]
 			m := sc.m[h]
-			mx := m
-			for t, v := range s {
-				v *= scale
-				if softCap > 0 {
-					v = softCap * float32(math.Tanh(float64(v/softCap)))
+			var mx float32
+			if softCap > 0 {
+				mx = m
+				for t, v := range s {
+					v = softCap * float32(math.Tanh(float64(v*scale/softCap)))
+					s[t] = v
+					mx = max(mx, v)
 				}
-				s[t] = v
-				mx = max(mx, v)
+			} else {
+				mx = kernels.ScaleMax(s, scale, m)
 			}
 			sum := kernels.ExpShiftSum(s, s, mx)
 			c := float32(0) // rescales the earlier tiles' sums (none in the first)
