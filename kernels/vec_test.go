@@ -379,6 +379,9 @@ func BenchmarkVecKernels(b *testing.B) {
 			}
 		}},
 		{"WeightedRows/8x128x64", 4 * (8*128 + 128*64 + 8*64), func() { WeightedRows(o, 64, p, 128, 8, v, 64, 128, 64, false) }},
+		// A tile of attention scores scaled in place (scaled again each
+		// time: by 1, so that they stay finite).
+		{"ScaleMax/128", 2 * 4 * 128, func() { ScaleMax(p[:128], 1, -1e30) }},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			b.SetBytes(c.bytes)

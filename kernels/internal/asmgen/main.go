@@ -175,20 +175,20 @@ func constants() {
 		ksclm = append(ksclm, 0xc0)
 	}
 	dataBytes("q4ksclm", ksclm)
-	// bcastq6: 4 masks of 64 bytes for gemvQ6K; mask q selects word 2q of
-	// each 128-bit lane in the lower 256 bits and word 2q+1 in the upper.
-	// q6shift: word shift counts, 4 then 2 (left), and 0 then 2 (right),
-	// 16 words each.
+	// q6kpair: 2 masks of 64 bytes for gemvQ6K; mask P makes each dword of
+	// a 128-bit lane the scale words of multiplies 2P and 2P+1 for that
+	// lane (multiply m, lane L: sub-block 4m+L, whose scale is word 2m+L/2
+	// of lane L of the scales as gemvQ6K lays them out).
 	var b6 []byte
-	for q := range 4 {
+	for pr := range 2 {
 		for lane := range 4 {
-			j := 2*q + lane/2
-			for range 8 {
-				b6 = append(b6, byte(2*j), byte(2*j+1))
+			j0, j1 := 2*(2*pr)+lane/2, 2*(2*pr+1)+lane/2
+			for range 4 {
+				b6 = append(b6, byte(2*j0), byte(2*j0+1), byte(2*j1), byte(2*j1+1))
 			}
 		}
 	}
-	dataBytes("bcastq6", b6)
+	dataBytes("q6kpair", b6)
 	var sh []byte
 	for _, c := range []byte{4, 2, 0, 2} {
 		for range 16 {
@@ -1884,13 +1884,19 @@ func q4KScales(t, k [4]int) {
 // are unpacked into one zmm, their qh bits shifted per half by word-wise
 // variable shifts (4 and 2 left; 0 and 2 right); the int32 lanes of the
 // two halves are added (exactly) at the end of the block, which gives
-// dotQ6K's 8 lanes.
+// dotQ6K's 8 lanes. As in gemvQ4K, the scales are applied to two
+// multiplies at once: each multiply's VPDPBUSD lanes (4 products of a
+// 6-bit value and an activation, |sum| ≤ 4·63·128 < 2^15) are packed as
+// the low and high words of one dword and multiplied with the two
+// sub-blocks' scales (q6kpair) by one VPMADDWD: the same int32 lanes as
+// scaling each multiply's pairs of products.
 //
 // Registers: Y0 the row's float accumulator, Y2 the block's int32 lanes
-// (starting at the bsum16 term), Z21 the block's 16 int32 lanes, Z8 the
-// scales as words (even sub-blocks in 128-bit lanes 0 and 2, odd ones in 1
-// and 3), Z20 the nibble mask, Z19 bits 4-5, Z26-Z27 the shift counts,
-// X11 the even-odd byte order.
+// (starting at the bsum16 term), Z21 the block's 16 int32 lanes, Z12-Z15
+// the four multiplies' lanes, Z16-Z17 their scales, Z8 the scales as
+// words (even sub-blocks in 128-bit lanes 0 and 2, odd ones in 1 and 3),
+// Z20 the nibble mask, Z19 bits 4-5, Z26-Z27 the shift counts, Z31 the low
+// words of dwords, X11 the even-odd byte order.
 func gemvQ6K() {
 	const name = "gemvQ6KVNNI"
 	text(name, "$0-48", "(out *float32, w *byte, ws int, rows int, a *blockQ8K, nb int)")
@@ -1902,6 +1908,8 @@ func gemvQ6K() {
 	p("VMOVDQU64 q6shift<>+0(SB), Z26")
 	p("VMOVDQU64 q6shift<>+64(SB), Z27")
 	p("VMOVDQU evenodd<>(SB), X11")
+	p("MOVL $0x0000ffff, AX")
+	p("VPBROADCASTD AX, Z31")
 	gemvKLoops(l)
 	// As dotQ6K: the int accumulators start at -32·Σ sc[k]·bsum16[k].
 	p("VMOVDQU 192(SI), X8")
@@ -1927,15 +1935,21 @@ func gemvQ6K() {
 			}
 			p("VPANDD Z19, Z6, Z6")
 			p("VPORD Z6, Z5, Z5")
-			p("VPMADDUBSW %d(DI), Z5, Z5", 128*h+64*pair)
-			p("VPSHUFB bcastq6<>+%d(SB), Z8, Z22", 64*(2*h+pair))
-			if h == 0 && pair == 0 {
-				p("VPMADDWD Z5, Z22, Z21")
-			} else {
-				p("VPDPWSSD Z5, Z22, Z21")
-			}
+			t := 12 + 2*h + pair // multiply m = 2h+pair
+			p("VPXORD Z%d, Z%d, Z%d", t, t, t)
+			p("VPDPBUSD %d(DI), Z5, Z%d", 128*h+64*pair, t)
 		}
 	}
+	// Multiplies 2P and 2P+1 as the low and high words of Z<12+2P>
+	// (VPTERNLOGD 0xEC: A&C | B), against their scales in one VPMADDWD.
+	for pr := range 2 {
+		lo, hi := 12+2*pr, 13+2*pr
+		p("VPSLLD $16, Z%d, Z%d", hi, hi)
+		p("VPTERNLOGD $0xEC, Z31, Z%d, Z%d", hi, lo)
+		p("VPSHUFB q6kpair<>+%d(SB), Z8, Z%d", 64*pr, 16+pr)
+	}
+	p("VPMADDWD Z12, Z16, Z21")
+	p("VPDPWSSD Z14, Z17, Z21")
 	p("VEXTRACTI64X4 $1, Z21, Y9")
 	p("VPADDD Y21, Y9, Y9")
 	p("VPADDD Y9, Y2, Y2")
