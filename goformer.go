@@ -60,6 +60,7 @@ type loadOptions struct {
 	backend      model.Backend // nil: native
 	halfGELU     bool
 	exactBF16    bool
+	f16Cache     bool
 }
 
 // Option configures Load.
@@ -96,6 +97,12 @@ func WithLlamaCppGELU() Option { return func(o *loadOptions) { o.halfGELU = true
 // (the others compute BF16 products their own way); CPUs without the
 // instructions always run the exact path.
 func WithExactBF16() Option { return func(o *loadOptions) { o.exactBF16 = true } }
+
+// WithF16Cache stores the KV cache's keys and values as float16, as
+// llama.cpp does by default: half the memory (and half the bytes attention
+// reads at long contexts), each key and value rounded once (native backend
+// only; see model.Native.F16Cache).
+func WithF16Cache() Option { return func(o *loadOptions) { o.f16Cache = true } }
 
 // Load opens a model: a .gguf file, a Hugging Face model directory, or ""
 // for the embedded default model.
@@ -154,17 +161,21 @@ func load(f *weights.File, path string, o *loadOptions) (*Model, error) {
 	if be == nil {
 		be = model.NewNative(o.threads)
 	}
-	if o.halfGELU || o.exactBF16 { // numerics options of the native backend
+	if o.halfGELU || o.exactBF16 || o.f16Cache { // numerics options of the native backend
 		n, ok := be.(*model.Native)
 		if !ok {
 			be.Close()
 			opt := "WithLlamaCppGELU"
-			if !o.halfGELU {
+			switch {
+			case o.halfGELU:
+			case o.exactBF16:
 				opt = "WithExactBF16"
+			default:
+				opt = "WithF16Cache"
 			}
 			return nil, fmt.Errorf("%s: the %s backend does not have it (native backend only)", opt, be.Name())
 		}
-		n.HalfGELU, n.ExactBF16 = o.halfGELU, o.exactBF16
+		n.HalfGELU, n.ExactBF16, n.F16Cache = o.halfGELU, o.exactBF16, o.f16Cache
 	}
 	net, err := model.Load(f, be)
 	if err != nil {

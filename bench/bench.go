@@ -37,6 +37,9 @@ type Options struct {
 	// ExactBF16 sets model.Native.ExactBF16 on the native backend (an
 	// error with another backend).
 	ExactBF16 bool
+	// F16Cache sets model.Native.F16Cache on the native backend (a float16
+	// KV cache; an error with another backend).
+	F16Cache bool
 	// OpProfile, where set, is given to model.Native.Profile: it times
 	// every op of the decoding passes, warm-ups included (an error with
 	// another backend).
@@ -69,7 +72,8 @@ type ModelInfo struct {
 	Threads    int
 	Backend    string // the backend's name ("native", "gomlx-go", "xla", ...)
 	Context    int
-	KVBytes    int64 // bytes of the KV cache (float32 keys and values)
+	KVBytes    int64  // bytes of the KV cache
+	KVType     string // its element type: "f32" or "f16"
 	UseMmap    bool
 	LoadTime   time.Duration // weights.Open + model.Load
 }
@@ -213,6 +217,13 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		}
 		n.ExactBF16 = true
 	}
+	if o.F16Cache {
+		n, ok := be.(*model.Native)
+		if !ok {
+			return nil, fmt.Errorf("bench: F16Cache needs the native backend, not %s", be.Name())
+		}
+		n.F16Cache = true
+	}
 	if o.OpProfile != nil {
 		n, ok := be.(*model.Native)
 		if !ok {
@@ -242,7 +253,8 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		Threads:    threadsOf(be),
 		Backend:    be.Name(),
 		Context:    n,
-		KVBytes:    2 * 4 * int64(cfg.Layers) * int64(n) * int64(cfg.KVHeads*cfg.HeadDim),
+		KVBytes:    2 * kvElemBytes(o.F16Cache) * int64(cfg.Layers) * int64(n) * int64(cfg.KVHeads*cfg.HeadDim),
+		KVType:     map[bool]string{false: "f32", true: "f16"}[o.F16Cache],
 		UseMmap:    o.Path != "" && !o.NoMmap && mmapSupported,
 		LoadTime:   load,
 	}
@@ -347,4 +359,12 @@ func ParseList(s string) ([]int, error) {
 		out = append(out, v)
 	}
 	return out, nil
+}
+
+// kvElemBytes is the size of a KV cache element.
+func kvElemBytes(f16 bool) int64 {
+	if f16 {
+		return 2
+	}
+	return 4
 }

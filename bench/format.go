@@ -80,8 +80,8 @@ func (r *Report) Results() []Result {
 			NBatch:         512,
 			NUBatch:        512,
 			NThreads:       m.Threads,
-			TypeK:          "f32",
-			TypeV:          "f32",
+			TypeK:          m.kvType(),
+			TypeV:          m.kvType(),
 			UseMmap:        m.UseMmap,
 			NPrompt:        t.Prompt,
 			NGen:           t.Gen,
@@ -134,8 +134,8 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	if !m.UseMmap {
 		mode = "read into memory"
 	}
-	fmt.Fprintf(&b, "\n%s: loaded in %.3f s (%s), KV cache %s (f32, %d positions), %d reps\n",
-		m.Filename, m.LoadTime.Seconds(), mode, bytesLabel(m.KVBytes), m.Context, reps(r.Tests))
+	fmt.Fprintf(&b, "\n%s: loaded in %.3f s (%s), KV cache %s (%s, %d positions), %d reps\n",
+		m.Filename, m.LoadTime.Seconds(), mode, bytesLabel(m.KVBytes), m.kvType(), m.Context, reps(r.Tests))
 	_, err := io.WriteString(w, b.String())
 	return err
 }
@@ -188,4 +188,12 @@ func backendLabel(name string) string {
 		return "CPU"
 	}
 	return name
+}
+
+// kvType is m.KVType, "f32" where unset.
+func (m ModelInfo) kvType() string {
+	if m.KVType == "" {
+		return "f32"
+	}
+	return m.KVType
 }

@@ -94,3 +94,16 @@ func f32ToBF16(f float32) uint16 {
 
 // bf16ToF32 converts a bfloat16 value exactly.
 func bf16ToF32(h uint16) float32 { return math.Float32frombits(uint32(h) << 16) }
+
+// F32ToF16 rounds src into dst as binary16 values, each to nearest (ties to
+// even); values beyond the half range become ±Inf. len(dst) ≥ len(src).
+func F32ToF16(dst []uint16, src []float32) {
+	dst = dst[:len(src)]
+	for i, v := range src {
+		dst[i] = f32ToF16(v)
+	}
+}
+
+// F16ToF32 widens the binary16 values src into dst (exactly; the kernel
+// set's converter). len(dst) ≥ len(src).
+func F16ToF32(dst []float32, src []uint16) { f16ToF32Slice(dst[:len(src)], src) }

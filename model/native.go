@@ -32,6 +32,16 @@ type Native struct {
 	// and bfloat16 inference in PyTorch compute: 1.3–1.9× faster, each
 	// product off by up to 2⁻⁸ relatively. Set it before binding.
 	ExactBF16 bool
+	// F16Cache makes the KV caches that NewCache returns from then on store
+	// keys and values as float16 (IEEE binary16, rounded to nearest), as
+	// llama.cpp does by default: half the memory and half the bytes that
+	// attention reads from the cache, at the cost of rounding each key and
+	// value once (stories260K's logits then move by up to 0.013) and of
+	// widening each tile of keys and values to float32 for the attention
+	// kernels (on the 2-core development VM: decoding at a 1K context as
+	// fast as with float32, prefill about 5% slower). Off by default:
+	// float32, exact.
+	F16Cache bool
 	// Profile, where set, times every op of single-token passes (see
 	// OpProfile).
 	Profile *OpProfile
@@ -144,19 +154,30 @@ type nativeCache struct {
 	// contiguous, position after position, so that attention, which works
 	// on one kv head at a time, streams them.
 	k, v [][]float32
+	// k16, v16 replace k and v in a float16 cache (Native.F16Cache).
+	k16, v16 [][]uint16
 }
 
 func (c *nativeCache) Spec() CacheSpec { return c.spec }
 
-// NewCache implements Backend. The cache is float32: tiny models have
-// logit gaps below what an f16 cache preserves.
+// NewCache implements Backend. The cache is float32 unless n.F16Cache is
+// set: tiny models have logit gaps below what an f16 cache preserves.
 func (n *Native) NewCache(spec CacheSpec) (Cache, error) {
 	spec.Sequences = max(spec.Sequences, 1)
 	if spec.Layers <= 0 || spec.Context <= 0 || spec.KVDim <= 0 {
 		return nil, fmt.Errorf("invalid cache spec %+v", spec)
 	}
-	c := &nativeCache{spec: spec, k: make([][]float32, spec.Layers), v: make([][]float32, spec.Layers)}
+	c := &nativeCache{spec: spec}
 	size := spec.Sequences * spec.Context * spec.KVDim
+	if n.F16Cache {
+		c.k16, c.v16 = make([][]uint16, spec.Layers), make([][]uint16, spec.Layers)
+		for i := range c.k16 {
+			c.k16[i] = make([]uint16, size)
+			c.v16[i] = make([]uint16, size)
+		}
+		return c, nil
+	}
+	c.k, c.v = make([][]float32, spec.Layers), make([][]float32, spec.Layers)
 	for i := range c.k {
 		c.k[i] = make([]float32, size)
 		c.v[i] = make([]float32, size)
@@ -581,15 +602,20 @@ func (o *nativeOps) Attention(layer int, q, k, v Tensor, at Attention) Tensor {
 	c := o.cache
 	kvDim := at.KVHeads * at.HeadDim
 	switch {
-	case layer < 0 || layer >= len(c.k):
-		fail("attention layer %d of %d", layer, len(c.k))
+	case layer < 0 || layer >= c.spec.Layers:
+		fail("attention layer %d of %d", layer, c.spec.Layers)
 	case qt.cols != at.Heads*at.HeadDim || kt.cols != kvDim || vt.cols != kvDim || kvDim != c.spec.KVDim:
 		fail("attention shapes q %d k %d v %d for %d×%d heads, %d kv heads, cache kv dim %d",
 			qt.cols, kt.cols, vt.cols, at.Heads, at.HeadDim, at.KVHeads, c.spec.KVDim)
 	case at.KVHeads <= 0 || at.Heads%at.KVHeads != 0:
 		fail("attention: %d heads not a multiple of %d kv heads", at.Heads, at.KVHeads)
 	}
-	kc, vc := c.k[layer], c.v[layer]
+	var kv attnKV
+	if c.k16 != nil {
+		kv.k16, kv.v16 = c.k16[layer], c.v16[layer]
+	} else {
+		kv.k, kv.v = c.k[layer], c.v[layer]
+	}
 	ctx := c.spec.Context
 	var last []int // NonCausal: highest batch position of each sequence
 	if at.NonCausal {
@@ -600,15 +626,20 @@ func (o *nativeOps) Attention(layer int, q, k, v Tensor, at Attention) Tensor {
 		kr, vr := kt.row(i), vt.row(i)
 		for g := range at.KVHeads {
 			r := ((o.batch.Seq(i)*at.KVHeads+g)*ctx + p) * hd // see nativeCache
-			copy(kc[r:r+hd], kr[g*hd:(g+1)*hd])
-			copy(vc[r:r+hd], vr[g*hd:(g+1)*hd])
+			if kv.k16 != nil {
+				kernels.F32ToF16(kv.k16[r:r+hd], kr[g*hd:(g+1)*hd])
+				kernels.F32ToF16(kv.v16[r:r+hd], vr[g*hd:(g+1)*hd])
+				continue
+			}
+			copy(kv.k[r:r+hd], kr[g*hd:(g+1)*hd])
+			copy(kv.v[r:r+hd], vr[g*hd:(g+1)*hd])
 		}
 		if last != nil {
 			last[o.batch.Seq(i)] = max(last[o.batch.Seq(i)], p)
 		}
 	}
 	out := o.allocRaw(qt.rows, qt.cols)
-	o.attend(out, qt, kc, vc, ctx, at, last)
+	o.attend(out, qt, kv, ctx, at, last)
 	return out
 }
 

@@ -88,3 +88,18 @@ func cmdXLA(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 // exactBF16Usage documents --exact-bf16 (bench, generate).
 const exactBF16Usage = "BF16 weights: multiply against the float32 activations exactly instead of rounding them to bfloat16 " +
 	"for the CPU's bfloat16 dot products (AVX512_BF16; the default, as llama.cpp computes: faster, each product off by up to 2^-8 relatively) (native backend)"
+
+// kvCacheUsage documents --kv-cache (bench, chat, generate, serve).
+const kvCacheUsage = "KV cache element type: f32 (exact) or f16 (half the memory and of the bytes attention reads, " +
+	"each key and value rounded once, as llama.cpp's default cache; native backend)"
+
+// parseKVCache reads --kv-cache: whether the cache is float16.
+func parseKVCache(s string) (f16 bool, err error) {
+	switch s {
+	case "f32":
+		return false, nil
+	case "f16":
+		return true, nil
+	}
+	return false, fmt.Errorf("--kv-cache %q: want f32 or f16", s)
+}

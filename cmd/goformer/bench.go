@@ -40,6 +40,7 @@ measures them; tokenization and sampling are left out.`)
 	quiet := fs.Bool("q", false, "no progress lines on stderr")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the timed tests to `FILE` (go tool pprof)")
 	exactBF16 := fs.Bool("exact-bf16", false, exactBF16Usage)
+	kvCache := fs.String("kv-cache", "f32", kvCacheUsage)
 	opProfile := fs.Bool("op-profile", false, "time each op of the decoding (tg) steps, warm-ups included, and write a table of µs per token to stderr at the end (native backend)")
 	step := fs.Bool("step", false, "before each warm-up and repetition, write 'step TEST REP/REPS' (REP 0: the warm-up) to stderr and wait for a line on stdin (for running two engines in lockstep, as bench/compare.sh does)")
 	pos, err := parseInterspersed(fs, args)
@@ -57,6 +58,9 @@ measures them; tokenization and sampling are left out.`)
 		return err
 	}
 	o := bench.Options{Path: *modelPath, Reps: *reps, Threads: *threads, Context: *ctxLen, NoMmap: *noMmap, Seed: *seed, ExactBF16: *exactBF16}
+	if o.F16Cache, err = parseKVCache(*kvCache); err != nil {
+		return err
+	}
 	if o.Backend, err = openBackend(*backendName); err != nil {
 		return err
 	}

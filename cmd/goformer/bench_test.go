@@ -79,3 +79,26 @@ func TestBenchBadFlags(t *testing.T) {
 		}
 	}
 }
+
+// TestBenchF16Cache: --kv-cache f16 runs, and the JSON reports the cache's
+// type and its size at 2 bytes per element (stories260K: 5 layers, 4 kv
+// heads of 8 = 32 per layer for keys and for values, a context of 8, the
+// longest test: 2·2·5·8·32 bytes).
+func TestBenchF16Cache(t *testing.T) {
+	out, _, err := runCLI(t, "bench", "-p", "8", "-n", "8", "-r", "1", "-t", "2", "-o", "json", "-q", "--kv-cache", "f16")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var recs []map[string]any
+	if err := json.Unmarshal([]byte(out), &recs); err != nil {
+		t.Fatalf("%v:\n%s", err, out)
+	}
+	for _, r := range recs {
+		if r["type_k"] != "f16" || r["type_v"] != "f16" {
+			t.Errorf("type_k %v, type_v %v, want f16", r["type_k"], r["type_v"])
+		}
+		if got, want := r["kv_cache_bytes"], float64(2*2*5*8*32); got != want {
+			t.Errorf("kv_cache_bytes %v, want %v", got, want)
+		}
+	}
+}

@@ -54,6 +54,7 @@ func cmdChat(ctx context.Context, args []string, in io.Reader, stdout, stderr io
 	threads := fs.Int("t", 0, "CPU threads (0: all cores)")
 	ctxLen := fs.Int("c", 0, "context length (0: the model's, at most 4096)")
 	ignoreEOS := fs.Bool("ignore-eos", false, "do not stop answers at end-of-turn tokens")
+	kvCache := fs.String("kv-cache", "f32", kvCacheUsage)
 	if _, err := parseInterspersed(fs, args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -64,7 +65,13 @@ func cmdChat(ctx context.Context, args []string, in io.Reader, stdout, stderr io
 	if err != nil {
 		return err
 	}
-	m, err := goformer.Load(path, goformer.WithThreads(*threads), goformer.WithContext(*ctxLen))
+	loadOpts := []goformer.Option{goformer.WithThreads(*threads), goformer.WithContext(*ctxLen)}
+	if f16, err := parseKVCache(*kvCache); err != nil {
+		return err
+	} else if f16 {
+		loadOpts = append(loadOpts, goformer.WithF16Cache())
+	}
+	m, err := goformer.Load(path, loadOpts...)
 	if err != nil {
 		return err
 	}

@@ -37,6 +37,7 @@ func cmdGenerate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	ctxLen := fs.Int("c", 0, "context length (0: the model's, at most 4096)")
 	noMmap := fs.Bool("no-mmap", false, "read the weights into memory instead of memory-mapping them")
 	exactBF16 := fs.Bool("exact-bf16", false, exactBF16Usage)
+	kvCache := fs.String("kv-cache", "f32", kvCacheUsage)
 	llamaGELU := fs.Bool("llamacpp-gelu", false, "compute GELU through llama.cpp's half-precision table (to reproduce its numbers on Gemma, GPT-2, BERT)")
 	tokPath := fs.String("tokenizer", "", "tokenizer.json to use instead of the model's")
 	minP := fs.Float64("min-p", 0, "drop tokens less likely than this fraction of the most likely (0: off)")
@@ -110,6 +111,11 @@ func cmdGenerate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	if *exactBF16 {
 		opts = append(opts, goformer.WithExactBF16())
+	}
+	if f16, err := parseKVCache(*kvCache); err != nil {
+		return err
+	} else if f16 {
+		opts = append(opts, goformer.WithF16Cache())
 	}
 	if *tokPath != "" {
 		opts = append(opts, goformer.WithTokenizer(*tokPath))

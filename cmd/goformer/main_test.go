@@ -111,6 +111,9 @@ func TestGenerateErrors(t *testing.T) {
 		{[]string{"generate", "-c", "8", strings.Repeat("Once upon a time ", 10)}, "does not fit"},
 		{[]string{"frobnicate"}, "usage"},
 		{[]string{"generate", "--context-overflow", "wrap", "x"}, "--context-overflow"},
+		{[]string{"generate", "--kv-cache", "q8_0", "x"}, "--kv-cache"},
+		{[]string{"bench", "--kv-cache", "f8", "-q"}, "--kv-cache"},
+		{[]string{"chat", "--kv-cache", "bf16"}, "--kv-cache"},
 	} {
 		_, _, err := runCLI(t, c.args...)
 		if err == nil || !strings.Contains(err.Error(), c.want) {

@@ -46,6 +46,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	apiKey := fs.String("api-key", "", "require Authorization: Bearer KEY (default: $GOFORMER_API_KEY; empty: no key)")
 	alias := fs.String("alias", "", "model id to report and accept (default: the model file's name)")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
+	kvCache := fs.String("kv-cache", "f32", kvCacheUsage)
 	verbose := fs.Bool("v", false, "debug logs (health and metrics requests too)")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
@@ -97,7 +98,13 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	m, err := goformer.Load(path, goformer.WithThreads(*threads), goformer.WithContext(*ctxLen), beOpt)
+	opts := []goformer.Option{goformer.WithThreads(*threads), goformer.WithContext(*ctxLen), beOpt}
+	if f16, err := parseKVCache(*kvCache); err != nil {
+		return err
+	} else if f16 {
+		opts = append(opts, goformer.WithF16Cache())
+	}
+	m, err := goformer.Load(path, opts...)
 	if err != nil {
 		return err
 	}

@@ -48,6 +48,7 @@ type options struct {
 	bwBytes        int
 	skipLlama      bool
 	exactBF16      bool
+	gfKV           string
 	goformerBinary string
 	timeout        time.Duration
 }
@@ -70,6 +71,7 @@ func main() {
 	flag.StringVar(&o.shared, "shared", "../shared", "the shared test data folder (tokenizer vocabularies for the synthetic files)")
 	flag.BoolVar(&o.mmap, "mmap", false, "memory-map the weights in both engines (default: read them into memory)")
 	flag.StringVar(&o.kv, "kv", "f16", "llama.cpp KV cache type: f16 (its default) or f32 (goformer's)")
+	flag.StringVar(&o.gfKV, "goformer-kv", "f32", "goformer KV cache type (--kv-cache): f32 (its default) or f16 (llama.cpp's)")
 	flag.IntVar(&o.bwBytes, "bw-bytes", 1<<30, "buffer size of the memory bandwidth measurement")
 	flag.BoolVar(&o.skipLlama, "no-llama", false, "run goformer only")
 	flag.BoolVar(&o.exactBF16, "exact-bf16", false, "run goformer with --exact-bf16 (BF16 weights against exact float32 activations instead of bfloat16 ones, as llama.cpp computes)")
@@ -164,6 +166,9 @@ func run(ctx context.Context, o options, stdout io.Writer) error {
 		if o.exactBF16 {
 			common = append(common, "--exact-bf16")
 		}
+		if o.gfKV != "f32" { // only then: binaries from before --kv-cache (-goformer) still run
+			common = append(common, "--kv-cache", o.gfKV)
+		}
 		args := append([]string{"bench", "-m", f.path, "-o", "json", "-q"}, common...)
 		if !o.mmap {
 			args = append(args, "--no-mmap")
@@ -243,6 +248,9 @@ func run(ctx context.Context, o options, stdout io.Writer) error {
 		}
 		if o.exactBF16 {
 			rssArgs = append(rssArgs, "--exact-bf16")
+		}
+		if o.gfKV != "f32" {
+			rssArgs = append(rssArgs, "--kv-cache", o.gfKV)
 		}
 		if m, err := runJSON(ctx, o.timeout, o.dir, "goformer-rss", f.path, gfBin, rssArgs...); err == nil {
 			r.tgRSS = m[fmt.Sprintf("tg%d", rssGen)]
@@ -587,8 +595,8 @@ func writeTable(w io.Writer, o options, rows []*row, bw float64, loadBefore, loa
 	if o.lockstep && !o.skipLlama {
 		turns = "both engines loaded at once and taking turns warm-up by warm-up and repetition by repetition, in alternating order (lockstep)"
 	}
-	fmt.Fprintf(w, "Settings: %s; batch 512; context %d; %d round(s) per file, %s, each round %d repetitions after a warm-up (t/s are mean ± std over all rounds' repetitions); goformer KV cache f32, llama.cpp KV cache %s. "+
-		"Memory read bandwidth (%d threads): %.1f GB/s.\n\n", mode, o.c, rounds, turns, o.r, o.kv, o.t, bw/1e9)
+	fmt.Fprintf(w, "Settings: %s; batch 512; context %d; %d round(s) per file, %s, each round %d repetitions after a warm-up (t/s are mean ± std over all rounds' repetitions); goformer KV cache %s, llama.cpp KV cache %s. "+
+		"Memory read bandwidth (%d threads): %.1f GB/s.\n\n", mode, o.c, rounds, turns, o.r, o.gfKV, o.kv, o.t, bw/1e9)
 	fmt.Fprintf(w, "| file | weights | %s goformer t/s | %s llama.cpp t/s | %s ratio | %s goformer t/s | %s llama.cpp t/s | %s ratio | tg bandwidth use | load (mmap) | tg peak RSS / (file + KV) |\n", pp, pp, pp, tg, tg, tg)
 	fmt.Fprintf(w, "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
 	var notes []string
