@@ -161,24 +161,14 @@ func firstDiffInts(a, b []int) int {
 // TestF16CacheNearF32: with Native.F16Cache the cache holds float16 keys and
 // values, so the logits move (they differ from the float32 cache's) but
 // only by the rounding of keys and values (< 0.02 on stories260K's logits,
-// which span about ±15).
+// which span about ±15), at every position of the prompt.
 func TestF16CacheNearF32(t *testing.T) {
 	m, be := loadDefault(t)
+	n := be.(*model.Native)
 	prompt := []int{1, 403, 407, 261, 378, 300, 7, 8, 9, 10, 11, 12, 13, 290, 291, 292}
-	logits := func() []float32 {
-		s, err := model.NewSession(m, be, 64)
-		if err != nil {
-			t.Fatal(err)
-		}
-		l, err := s.Eval(context.Background(), prompt)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return append([]float32(nil), l...)
-	}
-	want := logits()
-	be.(*model.Native).F16Cache = true
-	got := logits()
+	want := evalAll(t, m, n, prompt)
+	n.F16Cache = true
+	got := evalAll(t, m, n, prompt)
 	var worst float64
 	for i := range want {
 		worst = max(worst, math.Abs(float64(got[i]-want[i])))

@@ -189,6 +189,8 @@ func constants() {
 		}
 	}
 	dataBytes("q6kpair", b6)
+	// q6shift: word shift counts, 4 then 2 (left), and 0 then 2 (right),
+	// 16 words each.
 	var sh []byte
 	for _, c := range []byte{4, 2, 0, 2} {
 		for range 16 {
