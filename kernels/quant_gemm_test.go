@@ -57,7 +57,7 @@ func TestGemmQKernels(t *testing.T) {
 						gemmQGo(nr, want, ldo, w, ws, g, a, as, np, tail)
 						if nr == 1 && ws != 0 { // the decoding kernels: the same per row, bit for bit
 							vec := make([]float32, 4*g)
-							k.quant.gemvQ8_0(vec, w, ws, 4*g, a, np, tail)
+							k.quant.gemvQ8_0(vec, w, ws, 4*g, guardedCopy(t, a[:packedQ8Bytes(np, tail)]), np, tail)
 							for i, v := range vec {
 								if v != got[4*(i/4)+i%4] {
 									t.Fatalf("nb=%d ws=%d: gemv row %d = %g, gemm %g", nb, ws, i, v, got[i])
@@ -69,7 +69,8 @@ func TestGemmQKernels(t *testing.T) {
 									c[i] = byte(rng.IntN(256))
 								}
 								clear(vec)
-								k.quant.gemvQ8_0C(vec, w, ws, 4*g, compactQ8Act(c, a, np, tail), np, tail)
+								// Rows of whole groups (nb = 16) must not read the next group's scales.
+								k.quant.gemvQ8_0C(vec, w, ws, 4*g, guardedCopy(t, compactQ8Act(c, a, np, tail)), np, tail)
 								for i, v := range vec {
 									if v != got[4*(i/4)+i%4] {
 										t.Fatalf("nb=%d ws=%d: compact gemv row %d = %g, gemm %g", nb, ws, i, v, got[i])

@@ -1740,27 +1740,30 @@ func gemvQC() {
 		p("VFMADD231PS Z20, Z26, Z0")
 		p("ADDQ $%d, SI", 2*bsize)
 	}
+	// One pass of the group loop takes the group's full pairs until CX of
+	// them are left at pair k (only in the last group), then goes to the
+	// half pair, if any, at tail k. A group's scales are loaded only where
+	// the layout has the group (a full pair or the half pair in it): rows of
+	// whole groups do not read past the activations.
 	label(l + "group")
-	p("CMPQ CX, $8")
-	p("JLT %slast", l)
-	p("VMOVUPS 512(DI), Z7")
 	for k := range 8 {
+		p("CMPQ CX, $%d", k)
+		p("JEQ %stail%d", l, k)
+		if k == 0 {
+			p("VMOVUPS 512(DI), Z7")
+		}
 		pair(k, false)
 	}
 	p("ADDQ $576, DI")
 	p("SUBQ $8, CX")
 	p("JMP %sgroup", l)
-	label(l + "last") // CX < 8 full pairs left, then the half pair if any
-	p("VMOVUPS 512(DI), Z7")
-	for k := range 8 {
-		p("CMPQ CX, $%d", k)
-		p("JEQ %stail%d", l, k)
-		pair(k, false)
-	}
 	for k := range 8 {
 		label(fmt.Sprintf("%stail%d", l, k))
 		p("CMPQ tail+48(FP), $0")
 		p("JEQ %sreduce", l)
+		if k == 0 {
+			p("VMOVUPS 512(DI), Z7")
+		}
 		pair(k, true)
 		p("JMP %sreduce", l)
 	}
