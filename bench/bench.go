@@ -245,6 +245,10 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
+	kvType, kvElem := "f32", int64(4) // the cache's element type and size
+	if o.F16Cache {
+		kvType, kvElem = "f16", 2
+	}
 	info := ModelInfo{
 		Filename:   filepath.Base(f.Path),
 		Arch:       cfg.Arch,
@@ -253,8 +257,8 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		Threads:    threadsOf(be),
 		Backend:    be.Name(),
 		Context:    n,
-		KVBytes:    2 * kvElemBytes(o.F16Cache) * int64(cfg.Layers) * int64(n) * int64(cfg.KVHeads*cfg.HeadDim),
-		KVType:     map[bool]string{false: "f32", true: "f16"}[o.F16Cache],
+		KVBytes:    2 * kvElem * int64(cfg.Layers) * int64(n) * int64(cfg.KVHeads*cfg.HeadDim),
+		KVType:     kvType,
 		UseMmap:    o.Path != "" && !o.NoMmap && mmapSupported,
 		LoadTime:   load,
 	}
@@ -359,12 +363,4 @@ func ParseList(s string) ([]int, error) {
 		out = append(out, v)
 	}
 	return out, nil
-}
-
-// kvElemBytes is the size of a KV cache element.
-func kvElemBytes(f16 bool) int64 {
-	if f16 {
-		return 2
-	}
-	return 4
 }

@@ -103,3 +103,16 @@ func parseKVCache(s string) (f16 bool, err error) {
 	}
 	return false, fmt.Errorf("--kv-cache %q: want f32 or f16", s)
 }
+
+// withKVCache adds to opts the load option --kv-cache asks for (none for
+// f32).
+func withKVCache(opts []goformer.Option, kvCache string) ([]goformer.Option, error) {
+	f16, err := parseKVCache(kvCache)
+	if err != nil {
+		return nil, err
+	}
+	if f16 {
+		opts = append(opts, goformer.WithF16Cache())
+	}
+	return opts, nil
+}

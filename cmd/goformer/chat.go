@@ -66,10 +66,8 @@ func cmdChat(ctx context.Context, args []string, in io.Reader, stdout, stderr io
 		return err
 	}
 	loadOpts := []goformer.Option{goformer.WithThreads(*threads), goformer.WithContext(*ctxLen)}
-	if f16, err := parseKVCache(*kvCache); err != nil {
+	if loadOpts, err = withKVCache(loadOpts, *kvCache); err != nil {
 		return err
-	} else if f16 {
-		loadOpts = append(loadOpts, goformer.WithF16Cache())
 	}
 	m, err := goformer.Load(path, loadOpts...)
 	if err != nil {

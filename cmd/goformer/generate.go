@@ -112,10 +112,8 @@ func cmdGenerate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if *exactBF16 {
 		opts = append(opts, goformer.WithExactBF16())
 	}
-	if f16, err := parseKVCache(*kvCache); err != nil {
+	if opts, err = withKVCache(opts, *kvCache); err != nil {
 		return err
-	} else if f16 {
-		opts = append(opts, goformer.WithF16Cache())
 	}
 	if *tokPath != "" {
 		opts = append(opts, goformer.WithTokenizer(*tokPath))

@@ -99,10 +99,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	opts := []goformer.Option{goformer.WithThreads(*threads), goformer.WithContext(*ctxLen), beOpt}
-	if f16, err := parseKVCache(*kvCache); err != nil {
+	if opts, err = withKVCache(opts, *kvCache); err != nil {
 		return err
-	} else if f16 {
-		opts = append(opts, goformer.WithF16Cache())
 	}
 	m, err := goformer.Load(path, opts...)
 	if err != nil {
