@@ -29,11 +29,16 @@ func BenchmarkMatVecLayers(b *testing.B) {
 				[][2]int{{m.ff, m.d}, {m.ff, m.d}}, [][2]int{{m.d, m.ff}})
 		}
 		groups = append(groups, [][2]int{{m.vocab, m.d}})
-		for _, typ := range []weights.DType{weights.Q8_0, weights.Q4_0, weights.BF16} {
+		for _, typ := range []weights.DType{weights.Q8_0, weights.Q4_0, weights.Q4_K, weights.BF16} {
 			rng := rand.New(rand.NewPCG(3, 4))
 			row := map[int][]byte{}
+			rowType := map[int]weights.DType{}
 			for _, c := range []int{m.d, m.ff} {
-				src, err := Quantize(typ, randVec(rng, c, 1))
+				rowType[c] = typ
+				if typ == weights.Q4_K && c%256 != 0 {
+					rowType[c] = weights.Q4_0 // as llama.cpp's quantizer (and synthfile) store such rows
+				}
+				src, err := Quantize(rowType[c], randVec(rng, c, 1))
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -54,11 +59,11 @@ func BenchmarkMatVecLayers(b *testing.B) {
 				for r := range rows {
 					copy(data[r*len(src):], src)
 				}
-				whole[g] = Mat{Type: typ, Rows: rows, Cols: shapes[0][1], Data: data, RoundBF16: true}
+				whole[g] = Mat{Type: rowType[shapes[0][1]], Rows: rows, Cols: shapes[0][1], Data: data, RoundBF16: true}
 				wholeOut[g] = make([]float32, rows)
 				for _, s := range shapes {
 					n := s[0] * len(src)
-					mats[g] = append(mats[g], Mat{Type: typ, Rows: s[0], Cols: s[1], Data: data[:n:n], RoundBF16: true})
+					mats[g] = append(mats[g], Mat{Type: rowType[s[1]], Rows: s[0], Cols: s[1], Data: data[:n:n], RoundBF16: true})
 					data = data[n:]
 					outs[g] = append(outs[g], make([]float32, s[0]))
 					total += int64(n)

@@ -360,3 +360,48 @@ func TestSIMDQuantDots(t *testing.T) {
 		}
 	})
 }
+
+// The Q4_0 decoding kernel on plain activation blocks: each row equals the
+// kernel set's per-row dot bit for bit (the same integer lanes and float
+// operations), on row counts that take the four-row loop, the one-row loop
+// and both, and rows with padding; no read past the last row's last block,
+// no write past the last result.
+func TestGemvQ4_0(t *testing.T) {
+	forEachSIMD(t, func(t *testing.T, k *kernelSet) {
+		gemv := k.quant.gemvQ4_0
+		if gemv == nil {
+			t.Skip("no such decoding kernel in this set")
+		}
+		const bb = q4_0Bytes
+		rng := rand.New(rand.NewPCG(81, 82))
+		for _, nb := range []int{1, 2, 3, 7, 28, 33} {
+			for _, rows := range []int{1, 3, 4, 5, 8, 11} {
+				ws := nb*bb + rng.IntN(3)*5
+				w := randQuantRow(rng, 1, (rows-1)*ws+nb*bb)
+				for r := range rows {
+					for b := range nb {
+						put16(w[r*ws+b*bb:], f32ToF16(float32(rng.NormFloat64()*0.01)))
+					}
+				}
+				x := randVec(rng, 32*nb, 1+9*rng.Float64())
+				if nb > 1 {
+					x[3], x[40] = 50, -60 // blocks whose scale one value sets
+				}
+				a := make([]blockQ8, nb)
+				quantizeQ8Act(a, x)
+				got := make([]float32, rows, rows+1)
+				got[:rows+1][rows] = -7
+				gemv(got, guardedCopy(t, w), ws, a)
+				if v := got[:rows+1][rows]; v != -7 {
+					t.Fatalf("nb=%d rows=%d: wrote %g past the results", nb, rows, v)
+				}
+				for r := range rows {
+					want := k.dotQ4_0(w[r*ws:r*ws+nb*bb], a)
+					if math.Float32bits(got[r]) != math.Float32bits(want) {
+						t.Fatalf("nb=%d rows=%d ws=%d: row %d = %g, per-row dot %g", nb, rows, ws, r, got[r], want)
+					}
+				}
+			}
+		}
+	})
+}

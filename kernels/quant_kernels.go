@@ -12,6 +12,11 @@ package kernels
 // activation layout (compactQ8Act) that decoding uses for long rows, with
 // the same results bit for bit.
 //
+// gemvQ4_0 is a Q4_0 decoding kernel on plain activation blocks (blockQ8)
+// that computes a run of weight rows, each with the float operations of the
+// set's dotQ4_0 (bit for bit its result); nil leaves decoding to that
+// per-row dot; gemvQ4B takes precedence where the set has it.
+//
 // gemvQ4B and gemmQ4B are the Q4_0 kernels with block sums in lanes
 // (quant_q4.go), decoding and matrix; nil leaves Q4_0 to the per-row dots.
 //
@@ -26,6 +31,7 @@ type quantKernels struct {
 	gemmQ8_0  [4]gemmQFunc
 	gemvQ8_0  gemvQFunc
 	gemvQ8_0C gemvQFunc
+	gemvQ4_0  gemvQ8Func
 	gemvQ4B   gemvQ4BFunc
 	gemmQ4B   gemmQ4BFunc
 	gemmQ4K   [2]gemmKPFunc
@@ -43,6 +49,10 @@ type gemmKFunc func(out []float32, ldo int, w []byte, ws, rows int, a []blockQ8K
 // gemvKFunc is a K-quant decoding kernel: out[i] = weight row i (at
 // w[i·ws:], len(a) blocks) times the activation row a, i < len(out).
 type gemvKFunc func(out []float32, w []byte, ws int, a []blockQ8K)
+
+// gemvQ8Func is a decoding kernel on plain activation blocks (Q4_0): out[i] = weight row i (at
+// w[i·ws:], len(a) blocks) times the activation row a, i < len(out).
+type gemvQ8Func func(out []float32, w []byte, ws int, a []blockQ8)
 
 // gemmKPFunc is a gemmKFunc for np pairs of activation rows that also reads
 // each pair's side records (pair q at side[q·ss:], see packQ4KSide) and
