@@ -339,7 +339,7 @@ func archKernelSets() (sets []*kernelSet) {
 		scaleMaxF32:     scaleMaxGo,
 		siluF32:         siluAVX2w,
 		ropePairsF32:    ropePairsGo,
-		weightedRowsF32: weightedRowsGo,
+		weightedRowsF32: weightedRowsAVX2w,
 	}
 	avx2.quant.gemvQ4_0 = gemvQ8Wrap(gemvQ4_0AVX2, q4_0Bytes)
 	if x.HasAVX512F && x.HasAVX512BW && x.HasAVX512VL {

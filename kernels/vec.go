@@ -121,8 +121,8 @@ func expShiftSumGo(dst, x []float32, shift float32) float32 {
 // times in a row, which was enough to move the agreement with llama.cpp
 // on a tiny Q4_K model (peer.TestMatchesLlamaCpp) from 5e-4 to 1.3e-2 in
 // logprob (llama.cpp's products over the keys split their sums too). The
-// AVX-512 path fuses each multiply and add, so its results may differ from
-// weightedRowsGo in the last bits.
+// SIMD paths (AVX2, AVX-512) fuse each multiply and add, so their results
+// may differ from weightedRowsGo in the last bits.
 func WeightedRows(out []float32, ldo int, p []float32, ps, m int, v []float32, vs, n, cols int, add bool) {
 	if m <= 0 || cols <= 0 {
 		return

@@ -73,6 +73,39 @@ func siluAVX512w(dst, x []float32) {
 //go:noescape
 func weightedRows4AVX512(out *float32, ldo int, p *float32, ps int, v *float32, vs int, n int, cols int, add int, mask int)
 
+//go:noescape
+func weightedRows2AVX2(out *float32, ldo int, p *float32, ps int, v *float32, vs int, n int, cols int, add int, mask *int32)
+
+// laneMasks[8-k:] starts with the lane mask of k < 8 columns (k int32 of
+// all ones, then zeros), for VMASKMOVPS.
+var laneMasks = [16]int32{-1, -1, -1, -1, -1, -1, -1, -1}
+
+// weightedRowsAVX2w is WeightedRows on AVX2: two rows at a time, then the
+// last row, if m is odd, alone (as two copies of itself: row and output
+// strides 0, both copies writing the same values).
+func weightedRowsAVX2w(out []float32, ldo int, p []float32, ps, m int, v []float32, vs, n, cols int, add bool) {
+	a := 0
+	if add {
+		a = 1
+	}
+	mask := &laneMasks[8-cols%8]
+	var pp, vp *float32
+	if n > 0 {
+		vp = &v[0]
+	}
+	for i := 0; i < m; {
+		rows, rps, rlo := 2, ps, ldo
+		if m-i < 2 {
+			rows, rps, rlo = 1, 0, 0
+		}
+		if n > 0 {
+			pp = &p[i*ps]
+		}
+		weightedRows2AVX2(&out[i*ldo], rlo, pp, rps, vp, vs, n, cols, a, mask)
+		i += rows
+	}
+}
+
 // weightedRowsAVX512w is WeightedRows on AVX-512: four rows at a time,
 // then each of the last m mod 4 rows alone (as four copies of itself: row
 // and output strides 0, every copy writing the same values).

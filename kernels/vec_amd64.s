@@ -743,3 +743,117 @@ rope_nloop:
 rope_done:
 	VZEROUPPER
 	RET
+
+// WR2_TERM adds, while terms remain (R14 < R11), the term of the row at
+// R13 to the two rows' partial sums s0, s1 of one t mod 4, then steps to
+// the next term.
+#define WR2_TERM(s0, s1) \
+	CMPQ R14, R11; \
+	JGE wr2_sum; \
+	VMASKMOVPS (R13), Y13, Y8; \
+	VBROADCASTSS (AX)(R14*1), Y12; \
+	VFMADD231PS Y8, Y12, s0; \
+	VBROADCASTSS (BX)(R14*1), Y12; \
+	VFMADD231PS Y8, Y12, s1; \
+	ADDQ R10, R13; \
+	ADDQ $4, R14
+
+// func weightedRows2AVX2(out *float32, ldo int, p *float32, ps int, v *float32, vs int, n int, cols int, add int, mask *int32)
+// weightedRows4AVX512 for two rows on AVX2: for rows r < 2 and columns
+// c < cols, out[r·ldo+c] = (add ? out[r·ldo+c] : 0) + Σ_{t<n} p[r·ps+t]·v[t·vs+c],
+// the terms in four partial sums by t mod 4 (one FMA each; the first
+// starting at out when adding), added as (s0+s1)+(s2+s3). Columns go 8 at
+// a time, all loads and stores under the lane mask Y13: all ones, or for
+// the last cols mod 8 columns the 8 int32 at mask. Sum k of row r is
+// Y(2k+r).
+TEXT ·weightedRows2AVX2(SB), NOSPLIT, $0-80
+	MOVQ p+16(FP), AX
+	MOVQ ps+24(FP), R9
+	SHLQ $2, R9
+	LEAQ (AX)(R9*1), BX
+	MOVQ vs+40(FP), R10
+	SHLQ $2, R10
+	MOVQ n+48(FP), R11
+	MOVQ R11, R9
+	ANDQ $-4, R9
+	SHLQ $2, R9
+	SHLQ $2, R11
+	MOVQ out+0(FP), DI
+	MOVQ ldo+8(FP), R8
+	SHLQ $2, R8
+	MOVQ cols+56(FP), R12
+	MOVQ v+32(FP), SI
+	MOVQ mask+72(FP), CX
+	VMOVDQU (CX), Y15
+	VPCMPEQD Y14, Y14, Y14
+wr2_chunk:
+	CMPQ R12, $0
+	JLE wr2_done
+	VMOVDQA Y14, Y13
+	CMPQ R12, $8
+	JGE wr2_full
+	VMOVDQA Y15, Y13
+wr2_full:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	CMPQ add+64(FP), $0
+	JEQ wr2_t
+	VMASKMOVPS (DI), Y13, Y0
+	VMASKMOVPS (DI)(R8*1), Y13, Y1
+wr2_t:
+	XORQ R14, R14
+	MOVQ SI, R13
+	CMPQ R14, R9
+	JGE wr2_rest
+wr2_quad:
+	VMASKMOVPS (R13), Y13, Y8
+	VMASKMOVPS (R13)(R10*1), Y13, Y9
+	LEAQ (R13)(R10*2), R13
+	VMASKMOVPS (R13), Y13, Y10
+	VMASKMOVPS (R13)(R10*1), Y13, Y11
+	VBROADCASTSS 0(AX)(R14*1), Y12
+	VFMADD231PS Y8, Y12, Y0
+	VBROADCASTSS 0(BX)(R14*1), Y12
+	VFMADD231PS Y8, Y12, Y1
+	VBROADCASTSS 4(AX)(R14*1), Y12
+	VFMADD231PS Y9, Y12, Y2
+	VBROADCASTSS 4(BX)(R14*1), Y12
+	VFMADD231PS Y9, Y12, Y3
+	VBROADCASTSS 8(AX)(R14*1), Y12
+	VFMADD231PS Y10, Y12, Y4
+	VBROADCASTSS 8(BX)(R14*1), Y12
+	VFMADD231PS Y10, Y12, Y5
+	VBROADCASTSS 12(AX)(R14*1), Y12
+	VFMADD231PS Y11, Y12, Y6
+	VBROADCASTSS 12(BX)(R14*1), Y12
+	VFMADD231PS Y11, Y12, Y7
+	LEAQ (R13)(R10*2), R13
+	ADDQ $16, R14
+	CMPQ R14, R9
+	JLT wr2_quad
+wr2_rest:
+	WR2_TERM(Y0, Y1)
+	WR2_TERM(Y2, Y3)
+	WR2_TERM(Y4, Y5)
+wr2_sum:
+	VADDPS Y2, Y0, Y0
+	VADDPS Y6, Y4, Y4
+	VADDPS Y4, Y0, Y0
+	VMASKMOVPS Y0, Y13, (DI)
+	VADDPS Y3, Y1, Y1
+	VADDPS Y7, Y5, Y5
+	VADDPS Y5, Y1, Y1
+	VMASKMOVPS Y1, Y13, (DI)(R8*1)
+	ADDQ $32, DI
+	ADDQ $32, SI
+	SUBQ $8, R12
+	JMP wr2_chunk
+wr2_done:
+	VZEROUPPER
+	RET
