@@ -14,9 +14,6 @@ import "golang.org/x/sys/cpu"
 func dotF32AVX2(a, b *float32, n int) float32
 
 //go:noescape
-func gemvQ4_0AVX2(out *float32, w *byte, ws int, rows int, a *blockQ8, nb int)
-
-//go:noescape
 func dotF32AVX512(a, b *float32, n int) float32
 
 //go:noescape
@@ -341,7 +338,6 @@ func archKernelSets() (sets []*kernelSet) {
 		ropePairsF32:    ropePairsGo,
 		weightedRowsF32: weightedRowsAVX2w,
 	}
-	avx2.quant.gemvQ4_0 = gemvQ8Wrap(gemvQ4_0AVX2, q4_0Bytes)
 	if x.HasAVX512F && x.HasAVX512BW && x.HasAVX512VL {
 		k := *avx2
 		k.name = "avx512"
@@ -377,24 +373,4 @@ func archKernelSets() (sets []*kernelSet) {
 		archFloat(k)
 	}
 	return sets
-}
-
-// gemvQ8Wrap returns a gemvQ8Func that checks the bounds for weights of
-// blockBytes per block, then calls the assembly f.
-func gemvQ8Wrap(f func(out *float32, w *byte, ws int, rows int, a *blockQ8, nb int), blockBytes int) gemvQ8Func {
-	return func(out []float32, w []byte, ws int, a []blockQ8) {
-		rows, nb := len(out), len(a)
-		if rows == 0 {
-			return
-		}
-		if nb == 0 {
-			clear(out)
-			return
-		}
-		_ = w[(rows-1)*ws+nb*blockBytes-1]
-		if ws < 0 {
-			panic("kernels: bad gemvQ8 arguments")
-		}
-		f(&out[0], &w[0], ws, rows, &a[0], nb)
-	}
 }

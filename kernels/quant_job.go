@@ -213,14 +213,7 @@ func (j *quantJob) quantK(lo, hi int) {
 
 // gemv8 sets out[r] = dot(row r, a) for weight rows [lo, hi): the
 // matrix-vector product of decoding, with no per-row work beyond the dot.
-func (j *quantJob) gemv8(lo, hi int) {
-	if gemv := curQuant.gemvQ4_0; gemv != nil && j.w.Type == weights.Q4_0 {
-		rb := j.w.rowBytes()
-		gemv(j.out[lo:hi], j.w.Data[lo*rb:], rb, j.a8)
-		return
-	}
-	gemvBlocks(j, lo, hi, j.a8, j.dot8)
-}
+func (j *quantJob) gemv8(lo, hi int) { gemvBlocks(j, lo, hi, j.a8, j.dot8) }
 
 // gemvK is gemv8 for K-quants, on the set's decoding kernel for the type
 // where it has one.

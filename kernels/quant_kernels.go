@@ -12,11 +12,6 @@ package kernels
 // activation layout (compactQ8Act) that decoding uses for long rows, with
 // the same results bit for bit.
 //
-// gemvQ4_0 is a Q4_0 decoding kernel on plain activation blocks (blockQ8)
-// that computes a run of weight rows, each with the float operations of the
-// set's dotQ4_0 (bit for bit its result); nil leaves decoding to that
-// per-row dot; gemvQ4B takes precedence where the set has it.
-//
 // gemvQ4B and gemmQ4B are the Q4_0 kernels with block sums in lanes
 // (quant_q4.go), decoding and matrix; nil leaves Q4_0 to the per-row dots.
 //
@@ -31,7 +26,6 @@ type quantKernels struct {
 	gemmQ8_0  [4]gemmQFunc
 	gemvQ8_0  gemvQFunc
 	gemvQ8_0C gemvQFunc
-	gemvQ4_0  gemvQ8Func
 	gemvQ4B   gemvQ4BFunc
 	gemmQ4B   gemmQ4BFunc
 	gemmQ4K   [2]gemmKPFunc

@@ -37,6 +37,12 @@ func gemvQ4_0BVNNI(out *float32, w *byte, ws int, rows int, a *byte, nch int, ta
 func gemmQ4_0x2x4BVNNI(out *float32, ldo int, w *byte, ws int, pairs int, a *byte, as int, nch int)
 
 //go:noescape
+func gemvQ4_0BAVX2(out *float32, w *byte, ws int, rows int, a *byte, nch int, tail int)
+
+//go:noescape
+func gemmQ4_0x2x4BAVX2(out *float32, ldo int, w *byte, ws int, pairs int, a *byte, as int, nch int)
+
+//go:noescape
 func gemmQ4Kx2VNNI(out *float32, ldo int, w *byte, ws int, rows int, a *blockQ8K, as int, nb int, side *byte, ss int, ns int)
 
 //go:noescape
@@ -146,6 +152,30 @@ func gemvQ4BVNNI(out []float32, w []byte, ws, rows int, a []byte, nb int) {
 
 // gemmQ4BVNNI checks the bounds of a gemmQ4BFunc, then calls the assembly.
 func gemmQ4BVNNI(out []float32, ldo int, panel []byte, ws, pairs int, a []byte, as, nch int) {
+	gemmQ4BCall(gemmQ4_0x2x4BVNNI, out, ldo, panel, ws, pairs, a, as, nch)
+}
+
+// gemvQ4BAVX2 is gemvQ4BVNNI on the AVX2 set's kernel.
+func gemvQ4BAVX2(out []float32, w []byte, ws, rows int, a []byte, nb int) {
+	if rows <= 0 {
+		return
+	}
+	_ = out[rows-1]
+	_ = w[(rows-1)*ws+nb*q4_0Bytes-1]
+	_ = a[q4Chunks(nb)*q4ActChunk-1]
+	if nb <= 0 || ws < 0 {
+		panic("kernels: bad gemvQ4B arguments")
+	}
+	gemvQ4_0BAVX2(&out[0], &w[0], ws, rows, &a[0], nb/q4ChunkBlocks, nb%q4ChunkBlocks)
+}
+
+// gemmQ4BAVX2 is gemmQ4BVNNI on the AVX2 set's kernel.
+func gemmQ4BAVX2(out []float32, ldo int, panel []byte, ws, pairs int, a []byte, as, nch int) {
+	gemmQ4BCall(gemmQ4_0x2x4BAVX2, out, ldo, panel, ws, pairs, a, as, nch)
+}
+
+// gemmQ4BCall checks the bounds of a gemmQ4BFunc, then calls the assembly f.
+func gemmQ4BCall(f func(out *float32, ldo int, w *byte, ws int, pairs int, a *byte, as int, nch int), out []float32, ldo int, panel []byte, ws, pairs int, a []byte, as, nch int) {
 	if pairs <= 0 {
 		return
 	}
@@ -155,12 +185,13 @@ func gemmQ4BVNNI(out []float32, ldo int, panel []byte, ws, pairs int, a []byte, 
 	if nch <= 0 || ws < 0 || as < 0 || ldo < 0 {
 		panic("kernels: bad gemmQ4B arguments")
 	}
-	gemmQ4_0x2x4BVNNI(&out[0], 4*ldo, &panel[0], ws, pairs, &a[0], as, nch)
+	f(&out[0], 4*ldo, &panel[0], ws, pairs, &a[0], as, nch)
 }
 
 // archQuant fills k.quant with the quantized kernels the CPU (cpu.X86) can run at k's level
 // (k.name says which: "avx2", "avx512", "avx512+vnni").
 func archQuant(k *kernelSet) {
+	k.quant.gemvQ4B, k.quant.gemmQ4B = gemvQ4BAVX2, gemmQ4BAVX2
 	if k.name != "avx512+vnni" || !cpu.X86.HasAVX512VNNI {
 		return
 	}

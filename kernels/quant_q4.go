@@ -6,8 +6,8 @@ import (
 	"unsafe"
 )
 
-// Q4_0 with block sums in lanes. The VNNI kernel set multiplies Q4_0 weights
-// with 8-bit activation blocks (blockQ8) in chunks of 16 blocks: each block's
+// Q4_0 with block sums in lanes. The VNNI and AVX2 kernel sets multiply Q4_0
+// weights with 8-bit activation blocks (blockQ8) in chunks of 16 blocks: each block's
 // exact integer dot product I = Σ(w−8)·x comes first, and the float work is
 // one fma per block, F[q4Lane(c)] = fma(float(I), dw·dx, F[q4Lane(c)]) for
 // block c of each chunk (q4BGo is the reference). Decoding (gemvQ4B) and
@@ -15,9 +15,9 @@ import (
 // so they agree bit for bit and a batch gives what single tokens give.
 //
 // Doing the integer sums per block before any float work is what makes the
-// matrix kernel cheap: after packing, its VPDPBUSD lanes are whole blocks,
-// and there is one convert, multiply and fma per 16 blocks of a (row,
-// token), not per 2.
+// matrix kernel cheap: after packing, its VPDPBUSD lanes (VPMADDUBSW +
+// VPMADDWD on AVX2) are whole blocks, and there is one convert, multiply and
+// fma per 16 blocks of a (row, token), not per 2.
 
 // q4Lane is the float lane of block c (0…15) of a chunk: the lane where the
 // decoding kernel's reduction tree leaves it (internal/asmgen's q4Lane).

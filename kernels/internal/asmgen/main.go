@@ -58,7 +58,6 @@ func main() {
 		dotQ8_0x4(vnni, false)
 		dotQ8_0x4(vnni, true)
 	}
-	gemvQ4_0AVX2()
 	for nr := 1; nr <= 4; nr++ {
 		gemmQ(nr)
 	}
@@ -67,6 +66,8 @@ func main() {
 	q4Constants()
 	gemvQ4B()
 	gemmQ4B()
+	gemvQ4BAVX2()
+	gemmQ4BAVX2()
 	gemvQ4K()
 	gemvQ6K()
 	gemmQ4K(1)
@@ -573,107 +574,6 @@ func dotQ8_0(vnni, q4 bool) {
 	hsumTree(0, 1)
 	p("VZEROUPPER")
 	p("MOVSS X0, ret+24(FP)")
-	p("RET")
-}
-
-// gemvQ4_0AVX2 is the Q4_0 decoding kernel of the AVX2 set: out[i] =
-// weight row i (at w + i·ws, nb blocks) times one activation row (blockQ8),
-// i < rows, four rows at a time, each row with the integer lanes and float
-// operations of dotQ4_0AVX2 (bit for bit its result): per block the 8 int32
-// lanes of 4 products each, converted and fused-multiply-added with
-// f16(d_w)·d_x into one accumulator per row, reduced by store4's tree (the
-// one hsumTree applies). The block's activations are loaded once for the
-// four rows, and the nibbles stay unsigned (0…15) against the signed
-// activations, the offset of 8 taken off per lane afterwards (8·Σx of the
-// lane's 4 values, computed once per block): Σ(w−8)·x, the same integers as
-// the sign trick's. Each row prefetches the next group's row (4 rows on) at
-// its position into L2.
-//
-// Zen 3 VM, 2 threads, against the per-row dots (both with their
-// prefetches): in cache (4864×896) 10.6 → 18.1 GB/s; the products of a
-// qwen2.5-0.5b-shaped token (BenchmarkMatVecLayers Q4_0 fused) 9.3-9.8 →
-// 12.6-14.2 GB/s, llama3.2-1b-shaped 11.2-12.5 → 10.7-12.6 (even). The same
-// kernel for Q8_0 (the sign trick per row) was faster in cache but streamed
-// worse (qwen −20%), and prefetching each row 1 KiB ahead instead of the
-// next group lost a third: the AVX2 set keeps the per-row dots for Q8_0.
-//
-// Registers: Y0-Y3 the rows' accumulators, Y12 the block's activations,
-// Y11 the offset lanes, Y10 d_x, Y13-Y15 constants; rows at SI, R12-R14,
-// the activation block at DI, R15 = 4·ws.
-func gemvQ4_0AVX2() {
-	const name, bsize = "gemvQ4_0AVX2", 18
-	text(name, "$0-48", "(out *float32, w *byte, ws int, rows int, a *blockQ8, nb int)")
-	l := name + "_"
-	p("MOVQ out+0(FP), AX")
-	p("MOVQ w+8(FP), BX")
-	p("MOVQ ws+16(FP), DX")
-	p("MOVQ rows+24(FP), R9")
-	p("MOVQ nb+40(FP), R8")
-	p("LEAQ (DX*4), R15")
-	p("VMOVDQU ones16<>(SB), Y14")
-	p("VMOVDQU nib<>(SB), Y15")
-	p("MOVL $0x08080808, R10")
-	p("VMOVD R10, X13")
-	p("VPBROADCASTD X13, Y13")
-	rowPtr := []string{"SI", "R12", "R13", "R14"}
-	// loop emits the block loop over n rows (accumulators Y0…).
-	loop := func(n int, tag string) {
-		p("MOVQ BX, SI")
-		for r := 1; r < n; r++ {
-			p("LEAQ (%s)(DX*1), %s", rowPtr[r-1], rowPtr[r])
-		}
-		p("MOVQ a+32(FP), DI")
-		p("MOVQ R8, CX")
-		for r := range n {
-			p("VXORPS Y%d, Y%d, Y%d", r, r, r)
-		}
-		label(l + tag)
-		p("VMOVDQU 8(DI), Y12")
-		p("VPMADDUBSW Y12, Y13, Y11")
-		p("VPMADDWD Y14, Y11, Y11")
-		p("VBROADCASTSS (DI), Y10")
-		for r := range n {
-			w := rowPtr[r]
-			p("PREFETCHT1 (%s)(R15*1)", w)
-			p("VMOVDQU 2(%s), X4", w)
-			p("VPSRLW $4, X4, X5")
-			p("VINSERTI128 $1, X5, Y4, Y4")
-			p("VPAND Y15, Y4, Y4")
-			p("VPMADDUBSW Y12, Y4, Y4")
-			p("VPMADDWD Y14, Y4, Y4")
-			p("VPSUBD Y11, Y4, Y4")
-			p("VCVTDQ2PS Y4, Y4")
-			p("VPBROADCASTW (%s), X5", w)
-			p("VCVTPH2PS X5, Y5")
-			p("VMULPS Y10, Y5, Y5")
-			p("VFMADD231PS Y5, Y4, Y%d", r)
-			p("ADDQ $%d, %s", bsize, w)
-		}
-		p("ADDQ $40, DI")
-		p("DECQ CX")
-		p("JNZ %s%s", l, tag)
-	}
-	label(l + "quad")
-	p("CMPQ R9, $4")
-	p("JLT %ssingle", l)
-	loop(4, "qblock")
-	store4()
-	p("ADDQ $16, AX")
-	p("LEAQ (BX)(DX*4), BX")
-	p("SUBQ $4, R9")
-	p("JMP %squad", l)
-	label(l + "single")
-	p("TESTQ R9, R9")
-	p("JZ %sdone", l)
-	loop(1, "sblock")
-	hsumTree(0, 1)
-	p("MOVSS X0, (AX)")
-	p("ADDQ $4, AX")
-	p("ADDQ DX, BX")
-	p("DECQ R9")
-	p("JMP %ssingle", l)
-	label(l + "done")
-	p("VZEROUPPER")
 	p("RET")
 }
 
@@ -2701,6 +2601,308 @@ func gemmQ4B() {
 		p("VHADDPS Y%d, Y%d, Y%d", c, a, a)
 		p("VEXTRACTF32X4 $1, Y%d, X31", a)
 		p("VADDPS X31, X%d, X%d", a, a)
+		p("VMOVQ X%d, (DX)", a)
+		p("ADDQ BX, DX")
+		p("VPEXTRQ $1, X%d, (DX)", a)
+		p("ADDQ BX, DX")
+	}
+	p("ADDQ $8, AX")
+	p("MOVQ ws+24(FP), DX")
+	p("LEAQ (R13)(DX*2), R13")
+	p("DECQ pairs+32(FP)")
+	p("JNZ %spair", l)
+	p("VZEROUPPER")
+	p("RET")
+}
+
+// gemvQ4BAVX2 is gemvQ4B for the AVX2 set, on the same packed activations
+// (packQ4GemvAct) and with the same float operations (q4BGo), so the two
+// sets' Q4_0 results agree with their matrix kernels bit for bit. Per
+// chunk and group k, the blocks 2k, 2k+1 (and 2k+8, 2k+9) are loaded 16
+// bytes each into the two 128-bit lanes of a ymm, split into low and high
+// nibbles, multiplied with VPMADDUBSW (unsigned nibbles, signed
+// activations), the low and high halves' pairs added as int16 (|sum| ≤
+// 2·2·15·127) and widened by VPMADDWD into 4 dwords per block; three
+// VPHADDD per 8 blocks then leave each block's sum in its q4Lane (lanes
+// 0-3 the blocks 0, 2, 4, 6 and 4-7 the blocks 1, 3, 5, 7: the low and
+// high 128-bit lanes of the two-level pairwise add). The block scales are
+// inserted word by word in lane order.
+//
+// Rows go four at a time, chunk by chunk (their float accumulators in the
+// frame), each row prefetching the next group's row (4 rows on) at its
+// position into L2, then the last rows one at a time (1 KiB ahead): on the
+// project's Zen 3 VM one row at a time computed twice as fast as
+// gemvQ4_0AVX2 in cache but streamed a qwen2.5-0.5b-shaped token's
+// products at 9.4-10 GB/s against its 12 (prefetching 1-8 KiB ahead alike).
+//
+// Registers: Y0-Y1 the float accumulator of one row (lanes 0-7, 8-15),
+// Y2-Y9 the groups' block-pair dwords, Y10-Y11 nibbles, Y12-Y13 the
+// scales, Y14 int16 ones, Y15 the nibble mask; DX the tail's blocks, R15
+// 4·ws; rows at SI (R12-R14), F(r, h) at 32·(2r+h)(SP).
+func gemvQ4BAVX2() {
+	name := "gemvQ4_0BAVX2"
+	text(name, "$256-56", "(out *float32, w *byte, ws int, rows int, a *byte, nch int, tail int)")
+	l := name + "_"
+	rowPtr := []string{"SI", "R12", "R13", "R14"}
+	p("VMOVDQU nib<>(SB), Y15")
+	p("VMOVDQU ones16<>(SB), Y14")
+	p("MOVQ out+0(FP), AX")
+	p("MOVQ w+8(FP), BX")
+	p("MOVQ rows+24(FP), R9")
+	p("MOVQ tail+48(FP), DX")
+	p("MOVQ ws+16(FP), R15")
+	p("SHLQ $2, R15")
+	// pair multiplies the blocks c and c+1 of the chunk at w with their
+	// activations (low-nibble values at DI+lo, high at DI+lo+64) into the
+	// dwords Y<dst>; in the partial chunk only the blocks below DX.
+	pair := func(w string, c, lo, dst int, tag string) {
+		if tag != "" {
+			p("VPXOR Y10, Y10, Y10")
+			p("CMPQ DX, $%d", c)
+			p("JLE %sp%s%d", l, tag, c)
+		}
+		p("VMOVDQU %d(%s), X10", 18*c+2, w)
+		if tag != "" {
+			p("CMPQ DX, $%d", c+1)
+			p("JLE %sp%s%d", l, tag, c)
+		}
+		p("VINSERTI128 $1, %d(%s), Y10, Y10", 18*(c+1)+2, w)
+		if tag != "" {
+			label(fmt.Sprintf("%sp%s%d", l, tag, c))
+		}
+		p("VPSRLW $4, Y10, Y11")
+		p("VPAND Y15, Y10, Y10")
+		p("VPAND Y15, Y11, Y11")
+		p("VPMADDUBSW %d(DI), Y10, Y10", lo)
+		p("VPMADDUBSW %d(DI), Y11, Y11", lo+64)
+		p("VPADDW Y11, Y10, Y10")
+		p("VPMADDWD Y14, Y10, Y%d", dst)
+	}
+	// scales inserts the f16 scales of lanes 8h…8h+7 into X<12+h>.
+	scales := func(w string, h int, tag string) {
+		r := 12 + h
+		p("VPXOR X%d, X%d, X%d", r, r, r)
+		for i := range 8 {
+			c := 2*(i%4) + i/4 + 8*h // q4Lane(c) = 8h + i
+			if tag != "" {
+				p("CMPQ DX, $%d", c)
+				p("JLE %sw%s%d", l, tag, c)
+			}
+			p("VPINSRW $%d, %d(%s), X%d, X%d", i, 18*c, w, r, r)
+			if tag != "" {
+				label(fmt.Sprintf("%sw%s%d", l, tag, c))
+			}
+		}
+	}
+	// chunk does row w's chunk (tag: the partial one) into Y0-Y1, or into
+	// F(r, ·) when r ≥ 0; pf is its prefetch (none in the partial chunk).
+	chunk := func(w string, r int, tag string, pf func()) {
+		for k := range 4 {
+			pair(w, 2*k, 128*k, 2+k, tag)
+			pair(w, 2*k+8, 128*k+32, 6+k, tag)
+		}
+		if tag == "" {
+			pf()
+		}
+		for _, g := range []int{2, 6} {
+			p("VPHADDD Y%d, Y%d, Y%d", g+1, g, g)
+			p("VPHADDD Y%d, Y%d, Y%d", g+3, g+2, g+2)
+			p("VPHADDD Y%d, Y%d, Y%d", g+2, g, g)
+		}
+		p("VPADDD 512(DI), Y2, Y2")
+		p("VPADDD 544(DI), Y6, Y6")
+		p("VCVTDQ2PS Y2, Y2")
+		p("VCVTDQ2PS Y6, Y6")
+		scales(w, 0, tag)
+		scales(w, 1, tag)
+		p("VCVTPH2PS X12, Y12")
+		p("VCVTPH2PS X13, Y13")
+		p("VMULPS 576(DI), Y12, Y12")
+		p("VMULPS 608(DI), Y13, Y13")
+		if r < 0 {
+			p("VFMADD231PS Y12, Y2, Y0")
+			p("VFMADD231PS Y13, Y6, Y1")
+			return
+		}
+		for h, g := range []int{2, 6} {
+			p("VMOVUPS %d(SP), Y10", 32*(2*r+h))
+			p("VFMADD231PS Y%d, Y%d, Y10", 12+h, g)
+			p("VMOVUPS Y10, %d(SP)", 32*(2*r+h))
+		}
+	}
+	// Four rows at a time.
+	label(l + "quad")
+	p("CMPQ R9, $4")
+	p("JLT %srow", l)
+	p("MOVQ BX, SI")
+	for r := 1; r < 4; r++ {
+		p("MOVQ %s, %s", rowPtr[r-1], rowPtr[r])
+		p("ADDQ ws+16(FP), %s", rowPtr[r])
+	}
+	p("MOVQ a+32(FP), DI")
+	p("VXORPS Y0, Y0, Y0")
+	for i := range 8 {
+		p("VMOVUPS Y0, %d(SP)", 32*i)
+	}
+	p("MOVQ nch+40(FP), CX")
+	p("TESTQ CX, CX")
+	p("JZ %sqtail", l)
+	label(l + "qchunk")
+	for r, w := range rowPtr {
+		chunk(w, r, "", func() {
+			for o := 0; o < 288; o += 64 {
+				p("PREFETCHT1 %d(%s)(R15*1)", o, w)
+			}
+		})
+		p("ADDQ $288, %s", w)
+	}
+	p("ADDQ $640, DI")
+	p("DECQ CX")
+	p("JNZ %sqchunk", l)
+	label(l + "qtail")
+	p("TESTQ DX, DX")
+	p("JZ %sqreduce", l)
+	for r, w := range rowPtr {
+		chunk(w, r, fmt.Sprintf("q%d_", r), nil)
+	}
+	label(l + "qreduce")
+	for r := range 4 {
+		p("VMOVUPS %d(SP), Y%d", 64*r, r)
+		p("VADDPS %d(SP), Y%d, Y%d", 64*r+32, r, r)
+	}
+	store4()
+	p("ADDQ $16, AX")
+	p("LEAQ (BX)(R15*1), BX")
+	p("SUBQ $4, R9")
+	p("JMP %squad", l)
+	// The rest one at a time.
+	label(l + "row")
+	p("TESTQ R9, R9")
+	p("JZ %sdone", l)
+	p("MOVQ BX, SI")
+	p("MOVQ a+32(FP), DI")
+	p("VXORPS Y0, Y0, Y0")
+	p("VXORPS Y1, Y1, Y1")
+	p("MOVQ nch+40(FP), CX")
+	p("TESTQ CX, CX")
+	p("JZ %stail", l)
+	label(l + "chunk")
+	chunk("SI", -1, "", func() {
+		for k := range 3 {
+			p("PREFETCHT1 %d(SI)", 1024+96*k)
+		}
+	})
+	p("ADDQ $288, SI")
+	p("ADDQ $640, DI")
+	p("DECQ CX")
+	p("JNZ %schunk", l)
+	label(l + "tail")
+	p("TESTQ DX, DX")
+	p("JZ %sreduce", l)
+	chunk("SI", -1, "s_", nil)
+	label(l + "reduce")
+	p("VADDPS Y1, Y0, Y0")
+	hsumTree(0, 1)
+	p("MOVSS X0, (AX)")
+	p("ADDQ $4, AX")
+	p("ADDQ ws+16(FP), BX")
+	p("DECQ R9")
+	p("JMP %srow", l)
+	label(l + "done")
+	p("VZEROUPPER")
+	p("RET")
+}
+
+// gemmQ4BAVX2 is gemmQ4B for the AVX2 set (same panels, packed tokens and
+// float operations, q4BGo): two weight rows times four tokens, each
+// chunk's 16 lanes in two 8-lane halves (its 64-byte groups' first and
+// last 32 bytes), VPMADDUBSW + VPMADDWD for VPDPBUSD; the float
+// accumulators live in the frame (16 ymm of (row, token, half)).
+//
+// Registers: Y0-Y7 integer sums of the half (row r, token t in Y(4r+t)),
+// Y8-Y9 weights, Y10 activations, Y11-Y12 products, Y15 int16 ones;
+// R8-R11 the tokens, SI and R12 the rows; F(r, t, h) at 32·(8r+2t+h)(SP).
+func gemmQ4BAVX2() {
+	name := "gemmQ4_0x2x4BAVX2"
+	text(name, "$512-64", "(out *float32, ldo int, w *byte, ws int, pairs int, a *byte, as int, nch int)")
+	l := name + "_"
+	toks := []string{"R8", "R9", "R10", "R11"}
+	f := func(r, t, h int) int { return 32 * (8*r + 2*t + h) }
+	p("VMOVDQU ones16<>(SB), Y15")
+	p("MOVQ out+0(FP), AX")
+	p("MOVQ ldo+8(FP), BX")
+	p("MOVQ w+16(FP), R13")
+	label(l + "pair")
+	p("MOVQ R13, SI")
+	p("MOVQ ws+24(FP), DX")
+	p("LEAQ (SI)(DX*1), R12")
+	p("MOVQ a+40(FP), R8")
+	p("MOVQ as+48(FP), DX")
+	for t := 1; t < 4; t++ {
+		p("LEAQ (%s)(DX*1), %s", toks[t-1], toks[t])
+	}
+	p("VXORPS Y0, Y0, Y0")
+	for i := range 16 {
+		p("VMOVUPS Y0, %d(SP)", 32*i)
+	}
+	p("MOVQ nch+56(FP), CX")
+	label(l + "chunk")
+	for h := range 2 {
+		for t, tp := range toks {
+			p("VMOVDQU %d(%s), Y%d", 512+32*h, tp, t)
+			p("VMOVDQA Y%d, Y%d", t, 4+t)
+		}
+		for j := range 8 {
+			off := 64*j + 32*h
+			p("VMOVDQU %d(SI), Y8", off)
+			p("VMOVDQU %d(R12), Y9", off)
+			for t, tp := range toks {
+				p("VMOVDQU %d(%s), Y10", off, tp)
+				p("VPMADDUBSW Y10, Y8, Y11")
+				p("VPMADDWD Y15, Y11, Y11")
+				p("VPADDD Y11, Y%d, Y%d", t, t)
+				p("VPMADDUBSW Y10, Y9, Y12")
+				p("VPMADDWD Y15, Y12, Y12")
+				p("VPADDD Y12, Y%d, Y%d", 4+t, 4+t)
+			}
+		}
+		p("VMOVUPS %d(SI), Y8", 512+32*h)
+		p("VMOVUPS %d(R12), Y9", 512+32*h)
+		for t, tp := range toks {
+			for r := range 2 {
+				i := 4*r + t
+				p("VCVTDQ2PS Y%d, Y%d", i, i)
+				p("VMULPS %d(%s), Y%d, Y10", 576+32*h, tp, 8+r)
+				p("VMOVUPS %d(SP), Y11", f(r, t, h))
+				p("VFMADD231PS Y10, Y%d, Y11", i)
+				p("VMOVUPS Y11, %d(SP)", f(r, t, h))
+			}
+		}
+	}
+	p("ADDQ $576, SI")
+	p("ADDQ $576, R12")
+	for _, tp := range toks {
+		p("ADDQ $640, %s", tp)
+	}
+	p("DECQ CX")
+	p("JNZ %schunk", l)
+	// h = F.lo + F.hi per (row, token) into Y(4r+t), then gemmQ4B's tree,
+	// tokens t, t+1 together: [row0 t, row1 t, row0 t+1, row1 t+1].
+	for r := range 2 {
+		for t := range 4 {
+			i := 4*r + t
+			p("VMOVUPS %d(SP), Y%d", f(r, t, 0), i)
+			p("VADDPS %d(SP), Y%d, Y%d", f(r, t, 1), i, i)
+		}
+	}
+	p("MOVQ AX, DX")
+	for t := 0; t < 4; t += 2 {
+		a, b, c, d := t, 4+t, t+1, 5+t
+		p("VHADDPS Y%d, Y%d, Y%d", b, a, a)
+		p("VHADDPS Y%d, Y%d, Y%d", d, c, c)
+		p("VHADDPS Y%d, Y%d, Y%d", c, a, a)
+		p("VEXTRACTF128 $1, Y%d, X12", a)
+		p("VADDPS X12, X%d, X%d", a, a)
 		p("VMOVQ X%d, (DX)", a)
 		p("ADDQ BX, DX")
 		p("VPEXTRQ $1, X%d, (DX)", a)
