@@ -562,7 +562,7 @@ func dotQ8_0(vnni, q4 bool) {
 	label(l + "loop")
 	p("TESTQ CX, CX")
 	p("JZ " + l + "done")
-	if !vnni { // as dotQ4K
+	if !vnni { // as dotQ4K, but 1 KiB ahead: 6 KiB was no better for Q8_0 (goformer bench tg64, alternating)
 		p("PREFETCHT1 1024(SI)")
 	}
 	block(0, 1, 0, "AX")
@@ -603,15 +603,16 @@ func dotQ4K(vnni bool) {
 	p("JZ " + l + "done")
 	label(l + "loop")
 	if !vnni {
-		// The row's bytes 1 KiB ahead into L2 (the AVX2 set decodes
+		// The row's bytes 6 KiB ahead into L2 (the AVX2 set decodes
 		// with these single-row dots, row after row). Zen 3 VM, 2
-		// threads, the products of a llama3.2-1b-shaped token, each
-		// matrix once (as BenchmarkMatVecLayers): Q4_K 13.0-13.6 →
-		// 15.7-16.8 GB/s, Q8_0
-		// 12.6-14.5 → 16.2-16.5, Q4_0 10.5 → 11.6-12.0; 4 KiB ahead
-		// and 512 bytes were slower.
-		p("PREFETCHT1 1024(SI)")
-		p("PREFETCHT1 1088(SI)")
+		// threads, the products of a llama3.2-1b-shaped token (as
+		// BenchmarkMatVecLayers): none → 1 KiB ahead 13.0-13.6 →
+		// 15.7-16.8 GB/s (dotQ8_0 keeps 1 KiB); 1 KiB → 6
+		// KiB, interleaved runs, medians 14-16.4 → 16.4-17.9 GB/s (2,
+		// 3, 8 and 12 KiB in between or below); goformer bench
+		// llama3.2-1b Q4_K tg64 alternating: 21.4-22.9 → 24.5-25.8 t/s.
+		p("PREFETCHT1 6144(SI)")
+		p("PREFETCHT1 6208(SI)")
 	}
 	// Unpack the 6-bit scales (R8: sc[0..7]) and mins (R9: m[0..7]).
 	p("MOVL 4(SI), AX")
