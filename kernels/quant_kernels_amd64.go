@@ -137,14 +137,8 @@ func gemmQWrap(f func(out *float32, ldo int, w *byte, ws int, groups int, a *byt
 
 // gemvQ4BVNNI checks the bounds of a gemvQ4BFunc, then calls the assembly.
 func gemvQ4BVNNI(out []float32, w []byte, ws, rows int, a []byte, nb int) {
-	if rows <= 0 {
+	if !gemvQ4BCheck(out, w, ws, rows, a, nb) {
 		return
-	}
-	_ = out[rows-1]
-	_ = w[(rows-1)*ws+nb*q4_0Bytes-1]
-	_ = a[q4Chunks(nb)*q4ActChunk-1]
-	if nb <= 0 || ws < 0 {
-		panic("kernels: bad gemvQ4B arguments")
 	}
 	m := q4ChunkTail(nb)
 	gemvQ4_0BVNNI(&out[0], &w[0], ws, rows, &a[0], nb/q4ChunkBlocks, nb%q4ChunkBlocks, &m)
@@ -157,14 +151,8 @@ func gemmQ4BVNNI(out []float32, ldo int, panel []byte, ws, pairs int, a []byte, 
 
 // gemvQ4BAVX2 is gemvQ4BVNNI on the AVX2 set's kernel.
 func gemvQ4BAVX2(out []float32, w []byte, ws, rows int, a []byte, nb int) {
-	if rows <= 0 {
+	if !gemvQ4BCheck(out, w, ws, rows, a, nb) {
 		return
-	}
-	_ = out[rows-1]
-	_ = w[(rows-1)*ws+nb*q4_0Bytes-1]
-	_ = a[q4Chunks(nb)*q4ActChunk-1]
-	if nb <= 0 || ws < 0 {
-		panic("kernels: bad gemvQ4B arguments")
 	}
 	gemvQ4_0BAVX2(&out[0], &w[0], ws, rows, &a[0], nb/q4ChunkBlocks, nb%q4ChunkBlocks)
 }
@@ -172,6 +160,21 @@ func gemvQ4BAVX2(out []float32, w []byte, ws, rows int, a []byte, nb int) {
 // gemmQ4BAVX2 is gemmQ4BVNNI on the AVX2 set's kernel.
 func gemmQ4BAVX2(out []float32, ldo int, panel []byte, ws, pairs int, a []byte, as, nch int) {
 	gemmQ4BCall(gemmQ4_0x2x4BAVX2, out, ldo, panel, ws, pairs, a, as, nch)
+}
+
+// gemvQ4BCheck checks the bounds of a gemvQ4BFunc call (panicking on bad
+// arguments) and reports whether there is work (rows > 0).
+func gemvQ4BCheck(out []float32, w []byte, ws, rows int, a []byte, nb int) bool {
+	if rows <= 0 {
+		return false
+	}
+	_ = out[rows-1]
+	_ = w[(rows-1)*ws+nb*q4_0Bytes-1]
+	_ = a[q4Chunks(nb)*q4ActChunk-1]
+	if nb <= 0 || ws < 0 {
+		panic("kernels: bad gemvQ4B arguments")
+	}
+	return true
 }
 
 // gemmQ4BCall checks the bounds of a gemmQ4BFunc, then calls the assembly f.

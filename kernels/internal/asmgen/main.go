@@ -2594,14 +2594,23 @@ func gemmQ4B() {
 		p("VEXTRACTF64X4 $1, Z%d, Y31", a)
 		p("VADDPS Y31, Y%d, Y%d", a, a)
 	}
+	q4BPairEnd(l, "VEXTRACTF32X4", "X31")
+}
+
+// q4BPairEnd ends a pair of gemmQ4B / gemmQ4BAVX2: the four tokens' h
+// vectors of row r in Y(4r+t) go through the lane tree, tokens t, t+1
+// together ([row0 t, row1 t, row0 t+1, row1 t+1], extract its upper half
+// into tmp), are stored at AX + t·BX, and the loop moves to the next pair
+// of rows (R13) or returns.
+func q4BPairEnd(l, extract, tmp string) {
 	p("MOVQ AX, DX")
 	for t := 0; t < 4; t += 2 {
 		a, b, c, d := t, 4+t, t+1, 5+t
 		p("VHADDPS Y%d, Y%d, Y%d", b, a, a)
 		p("VHADDPS Y%d, Y%d, Y%d", d, c, c)
 		p("VHADDPS Y%d, Y%d, Y%d", c, a, a)
-		p("VEXTRACTF32X4 $1, Y%d, X31", a)
-		p("VADDPS X31, X%d, X%d", a, a)
+		p("%s $1, Y%d, %s", extract, a, tmp)
+		p("VADDPS %s, X%d, X%d", tmp, a, a)
 		p("VMOVQ X%d, (DX)", a)
 		p("ADDQ BX, DX")
 		p("VPEXTRQ $1, X%d, (DX)", a)
@@ -2631,10 +2640,12 @@ func gemmQ4B() {
 //
 // Rows go four at a time, chunk by chunk (their float accumulators in the
 // frame), each row prefetching the next group's row (4 rows on) at its
-// position into L2, then the last rows one at a time (1 KiB ahead): on the
-// project's Zen 3 VM one row at a time computed twice as fast as
-// gemvQ4_0AVX2 in cache but streamed a qwen2.5-0.5b-shaped token's
-// products at 9.4-10 GB/s against its 12 (prefetching 1-8 KiB ahead alike).
+// position into L2, then the last rows one at a time (1 KiB ahead). On the
+// project's Zen 3 VM, all rows one at a time computed twice as fast in
+// cache as 934b70f's gemvQ4_0AVX2 (dot semantics, four rows interleaved
+// block by block, since removed) but streamed a qwen2.5-0.5b-shaped
+// token's products at 9.4-10 GB/s against its 12 (prefetching 1-8 KiB
+// ahead alike); four rows chunk by chunk stream about as it did.
 //
 // Registers: Y0-Y1 the float accumulator of one row (lanes 0-7, 8-15),
 // Y2-Y9 the groups' block-pair dwords, Y10-Y11 nibbles, Y12-Y13 the
@@ -2896,24 +2907,5 @@ func gemmQ4BAVX2() {
 			p("VADDPS %d(SP), Y%d, Y%d", f(r, t, 1), i, i)
 		}
 	}
-	p("MOVQ AX, DX")
-	for t := 0; t < 4; t += 2 {
-		a, b, c, d := t, 4+t, t+1, 5+t
-		p("VHADDPS Y%d, Y%d, Y%d", b, a, a)
-		p("VHADDPS Y%d, Y%d, Y%d", d, c, c)
-		p("VHADDPS Y%d, Y%d, Y%d", c, a, a)
-		p("VEXTRACTF128 $1, Y%d, X12", a)
-		p("VADDPS X12, X%d, X%d", a, a)
-		p("VMOVQ X%d, (DX)", a)
-		p("ADDQ BX, DX")
-		p("VPEXTRQ $1, X%d, (DX)", a)
-		p("ADDQ BX, DX")
-	}
-	p("ADDQ $8, AX")
-	p("MOVQ ws+24(FP), DX")
-	p("LEAQ (R13)(DX*2), R13")
-	p("DECQ pairs+32(FP)")
-	p("JNZ %spair", l)
-	p("VZEROUPPER")
-	p("RET")
+	q4BPairEnd(l, "VEXTRACTF128", "X12")
 }
