@@ -360,3 +360,28 @@ func TestSIMDQuantDots(t *testing.T) {
 		}
 	})
 }
+
+// dotQ8_0x8 equals the per-row dot bit for bit for each of its eight rows.
+func TestSIMDQuantDotQ8x8(t *testing.T) {
+	forEachSIMD(t, func(t *testing.T, k *kernelSet) {
+		if k.quant.dotQ8_0x8 == nil {
+			t.Skip("no eight-row Q8_0 dot in this set")
+		}
+		rng := rand.New(rand.NewPCG(17, 18))
+		for _, nb := range []int{0, 1, 2, 5, 28} {
+			a := make([]blockQ8, 8*nb)
+			quantizeQ8Act(a, randVec(rng, 8*nb*32, 1+9*rng.Float64()))
+			for range 5 {
+				w := randQuantRow(rng, q8_0Bytes, nb, 0)
+				got := [8]float32{99, 99, 99, 99, 99, 99, 99, 99}
+				k.quant.dotQ8_0x8(&got, guardedCopy(t, w), a, nb)
+				for r := range 8 {
+					want := k.dotQ8_0(w, a[r*nb:(r+1)*nb])
+					if math.Float32bits(got[r]) != math.Float32bits(want) {
+						t.Fatalf("nb=%d row %d: %g, per-row dot %g", nb, r, got[r], want)
+					}
+				}
+			}
+		}
+	})
+}

@@ -232,10 +232,16 @@ func (j *quantJob) gemvK(lo, hi int) {
 
 // rows8 computes weight rows [lo, hi) for all input rows, tile input rows
 // at a time, 4 input rows per dot call.
-func (j *quantJob) rows8(lo, hi int) { rowsBlocks(j, lo, hi, j.a8, j.dot8, j.dot8x4) }
+func (j *quantJob) rows8(lo, hi int) {
+	var x8 func(*[8]float32, []byte, []blockQ8, int)
+	if j.w.Type == weights.Q8_0 {
+		x8 = curQuant.dotQ8_0x8
+	}
+	rowsBlocks(j, lo, hi, j.a8, j.dot8, j.dot8x4, x8)
+}
 
 // rowsK is rows8 for K-quants.
-func (j *quantJob) rowsK(lo, hi int) { rowsBlocks(j, lo, hi, j.a8K, j.dotK, j.dotKx4) }
+func (j *quantJob) rowsK(lo, hi int) { rowsBlocks(j, lo, hi, j.a8K, j.dotK, j.dotKx4, nil) }
 
 // gemvBlocks is gemv8 / gemvK over activation blocks of either kind.
 func gemvBlocks[B blockQ8 | blockQ8K](j *quantJob, lo, hi int, a []B, dot func([]byte, []B) float32) {
@@ -248,14 +254,21 @@ func gemvBlocks[B blockQ8 | blockQ8K](j *quantJob, lo, hi int, a []B, dot func([
 }
 
 // rowsBlocks is rows8 / rowsK over activation blocks of either kind.
-func rowsBlocks[B blockQ8 | blockQ8K](j *quantJob, lo, hi int, a []B, dot func([]byte, []B) float32, dot4 func(*[4]float32, []byte, []B, int)) {
+func rowsBlocks[B blockQ8 | blockQ8K](j *quantJob, lo, hi int, a []B, dot func([]byte, []B) float32, dot4 func(*[4]float32, []byte, []B, int), dot8 func(*[8]float32, []byte, []B, int)) {
 	n, nb, rows, out := j.n, j.nb, j.w.Rows, j.out
 	res := (*[4]float32)(j.results(lo)[:4])
+	res8 := (*[8]float32)(j.results(lo)[:8])
 	for i0 := 0; i0 < n; i0 += j.tile {
 		i1 := min(n, i0+j.tile)
 		for r := lo; r < hi; r++ {
 			row := j.w.row(r)
 			i := i0
+			for ; dot8 != nil && i+8 <= i1; i += 8 {
+				dot8(res8, row, a[i*nb:(i+8)*nb], nb)
+				for k, v := range res8 {
+					out[(i+k)*rows+r] = v
+				}
+			}
 			for ; i+4 <= i1; i += 4 {
 				dot4(res, row, a[i*nb:(i+4)*nb], nb)
 				out[i*rows+r] = res[0]

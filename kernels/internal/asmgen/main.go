@@ -58,6 +58,7 @@ func main() {
 		dotQ8_0x4(vnni, false)
 		dotQ8_0x4(vnni, true)
 	}
+	dotQ8_0x8AVX2()
 	for nr := 1; nr <= 4; nr++ {
 		gemmQ(nr)
 	}
@@ -1002,6 +1003,64 @@ func dotQ8_0x4(vnni, q4 bool) {
 	p("DECQ CX")
 	p("JNZ " + l + "loop")
 	x4Epilogue(l)
+}
+
+// dotQ8_0x8AVX2 is dotQ8_0x4 (AVX2, Q8_0) against eight activation rows (at
+// a, a+nb, …, a+7nb blocks): each weight block's load, magnitudes and scale
+// serve eight tokens instead of four, and each row gets exactly the
+// per-token operations of dotQ8_0x4 (so dotQ8_0's result bit for bit).
+// Registers: Y0-Y7 float accumulators, Y8 the signed weights, Y9 their
+// magnitudes, Y10 d_w; rows at R8-R14 and BX indexed by DI.
+func dotQ8_0x8AVX2() {
+	const name = "dotQ8_0x8AVX2"
+	l := name + "_"
+	rows := []string{"R8", "R9", "R10", "R11", "R12", "R13", "R14", "BX"}
+	text(name, "$0-32", "(res *[8]float32, w *byte, a *blockQ8, nb int)")
+	p("MOVQ w+8(FP), SI")
+	p("MOVQ a+16(FP), R8")
+	p("MOVQ nb+24(FP), CX")
+	p("IMUL3Q $40, CX, AX")
+	for i := 1; i < 8; i++ {
+		p("LEAQ (%s)(AX*1), %s", rows[i-1], rows[i])
+	}
+	p("XORQ DI, DI")
+	for r := range 8 {
+		p("VXORPS Y%d, Y%d, Y%d", r, r, r)
+	}
+	p("VMOVDQU ones16<>(SB), Y15")
+	p("TESTQ CX, CX")
+	p("JZ " + l + "done")
+	label(l + "loop")
+	p("VMOVDQU 2(SI), Y8")
+	p("VPSIGNB Y8, Y8, Y9")
+	p("MOVWLZX (SI), AX")
+	p("VMOVD AX, X10")
+	p("VCVTPH2PS X10, X10")
+	p("VBROADCASTSS X10, Y10")
+	for r, x := range rows {
+		p("VMOVDQU 8(%s)(DI*1), Y11", x)
+		p("VPSIGNB Y8, Y11, Y11")
+		p("VPMADDUBSW Y11, Y9, Y12")
+		p("VPMADDWD Y15, Y12, Y12")
+		p("VCVTDQ2PS Y12, Y12")
+		p("VBROADCASTSS (%s)(DI*1), Y13", x)
+		p("VMULPS Y10, Y13, Y13")
+		p("VFMADD231PS Y13, Y12, Y%d", r)
+	}
+	p("ADDQ $34, SI")
+	p("ADDQ $40, DI")
+	p("DECQ CX")
+	p("JNZ " + l + "loop")
+	label(l + "done")
+	p("MOVQ res+0(FP), AX")
+	store4()
+	for r := range 4 {
+		p("VMOVAPS Y%d, Y%d", 4+r, r)
+	}
+	p("ADDQ $16, AX")
+	store4()
+	p("VZEROUPPER")
+	p("RET")
 }
 
 // absMaxAVX2 returns max |x[i]| for n a multiple of 8.
