@@ -50,10 +50,6 @@ type gemmKFunc func(out []float32, ldo int, w []byte, ws, rows int, a []blockQ8K
 // w[i·ws:], len(a) blocks) times the activation row a, i < len(out).
 type gemvKFunc func(out []float32, w []byte, ws int, a []blockQ8K)
 
-// gemvQ8Func is a decoding kernel on plain activation blocks (Q4_0): out[i] = weight row i (at
-// w[i·ws:], len(a) blocks) times the activation row a, i < len(out).
-type gemvQ8Func func(out []float32, w []byte, ws int, a []blockQ8)
-
 // gemmKPFunc is a gemmKFunc for np pairs of activation rows that also reads
 // each pair's side records (pair q at side[q·ss:], see packQ4KSide) and
 // stores the results of the first ns ≤ 2·np rows only.
