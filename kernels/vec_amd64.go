@@ -80,54 +80,47 @@ func weightedRows2AVX2(out *float32, ldo int, p *float32, ps int, v *float32, vs
 // all ones, then zeros), for VMASKMOVPS.
 var laneMasks = [16]int32{-1, -1, -1, -1, -1, -1, -1, -1}
 
-// weightedRowsAVX2w is WeightedRows on AVX2: two rows at a time, then the
-// last row, if m is odd, alone (as two copies of itself: row and output
-// strides 0, both copies writing the same values).
+// weightedRowsAVX2w is WeightedRows on AVX2 (weightedRows2AVX2, two rows
+// at a time; the last cols mod 8 columns under a lane mask).
 func weightedRowsAVX2w(out []float32, ldo int, p []float32, ps, m int, v []float32, vs, n, cols int, add bool) {
-	a := 0
-	if add {
-		a = 1
-	}
 	mask := &laneMasks[8-cols%8]
-	var pp, vp *float32
-	if n > 0 {
-		vp = &v[0]
-	}
-	for i := 0; i < m; {
-		rows, rps, rlo := 2, ps, ldo
-		if m-i < 2 {
-			rows, rps, rlo = 1, 0, 0
-		}
-		if n > 0 {
-			pp = &p[i*ps]
-		}
-		weightedRows2AVX2(&out[i*ldo], rlo, pp, rps, vp, vs, n, cols, a, mask)
-		i += rows
-	}
+	weightedRowsBy(2, out, ldo, p, ps, m, v, n, add, func(o *float32, ldo int, p *float32, ps int, v *float32, a int) {
+		weightedRows2AVX2(o, ldo, p, ps, v, vs, n, cols, a, mask)
+	})
 }
 
-// weightedRowsAVX512w is WeightedRows on AVX-512: four rows at a time,
-// then each of the last m mod 4 rows alone (as four copies of itself: row
-// and output strides 0, every copy writing the same values).
+// weightedRowsAVX512w is WeightedRows on AVX-512 (weightedRows4AVX512, four
+// rows at a time; the last cols mod 16 columns under a k-mask).
 func weightedRowsAVX512w(out []float32, ldo int, p []float32, ps, m int, v []float32, vs, n, cols int, add bool) {
+	mask := 1<<(cols%16) - 1
+	weightedRowsBy(4, out, ldo, p, ps, m, v, n, add, func(o *float32, ldo int, p *float32, ps int, v *float32, a int) {
+		weightedRows4AVX512(o, ldo, p, ps, v, vs, n, cols, a, mask)
+	})
+}
+
+// weightedRowsBy runs WeightedRows's m rows through kern, g rows at a time
+// (kern gets the first row's output and weights, their strides, the values
+// and add as 0 or 1; nil weights and values when n = 0), then each of the
+// last m mod g rows alone, as g copies of itself: row and output strides 0,
+// every copy writing the same values.
+func weightedRowsBy(g int, out []float32, ldo int, p []float32, ps, m int, v []float32, n int, add bool, kern func(out *float32, ldo int, p *float32, ps int, v *float32, add int)) {
 	a := 0
 	if add {
 		a = 1
 	}
-	mask := 1<<(cols%16) - 1
 	var pp, vp *float32
 	if n > 0 {
 		vp = &v[0]
 	}
 	for i := 0; i < m; {
-		rows, rps, rlo := 4, ps, ldo
-		if m-i < 4 {
+		rows, rps, rlo := g, ps, ldo
+		if m-i < g {
 			rows, rps, rlo = 1, 0, 0
 		}
 		if n > 0 {
 			pp = &p[i*ps]
 		}
-		weightedRows4AVX512(&out[i*ldo], rlo, pp, rps, vp, vs, n, cols, a, mask)
+		kern(&out[i*ldo], rlo, pp, rps, vp, a)
 		i += rows
 	}
 }
