@@ -2698,18 +2698,27 @@ func q4BPairEnd(l, extract, tmp string) {
 // inserted word by word in lane order.
 //
 // Rows go four at a time, chunk by chunk (their float accumulators in the
-// frame), each row prefetching the next group's row (4 rows on) at its
-// position into L2, then the last rows one at a time (1 KiB ahead). On the
-// project's Zen 3 VM, all rows one at a time computed twice as fast in
-// cache as 934b70f's gemvQ4_0AVX2 (dot semantics, four rows interleaved
-// block by block, since removed) but streamed a qwen2.5-0.5b-shaped
-// token's products at 9.4-10 GB/s against its 12 (prefetching 1-8 KiB
-// ahead alike); four rows chunk by chunk stream about as it did.
+// frame), then the last rows one at a time (1 KiB ahead). The four rows
+// prefetch into L2 as one linear stream q4PrefetchAhead bytes ahead of the
+// group's start (R8; 1152 bytes, the group's chunk, per chunk, the partial
+// one included), so short rows' tails are prefetched too. On the project's
+// Zen 3 VM, all rows one at a time computed twice as fast in cache as
+// 934b70f's gemvQ4_0AVX2 (dot semantics, four rows interleaved block by
+// block, since removed) but streamed a qwen2.5-0.5b-shaped token's
+// products at 9.4-10 GB/s against its 12 (prefetching 1-8 KiB ahead
+// alike). Prefetching each row's next-group row at its position (4·ws on,
+// which left the last 200 bytes of qwen's 504-byte rows to the hardware)
+// streamed BenchmarkMatVecLayers' qwen Q4_0 products at 9.2-13.6 GB/s;
+// the linear stream 4, 8 and 16 KiB ahead at 11.1-17.9 (all three within
+// the noise; qwen Q4 tg128 45-50 → 54-58 t/s).
 //
 // Registers: Y0-Y1 the float accumulator of one row (lanes 0-7, 8-15),
 // Y2-Y9 the groups' block-pair dwords, Y10-Y11 nibbles, Y12-Y13 the
 // scales, Y14 int16 ones, Y15 the nibble mask; DX the tail's blocks, R15
-// 4·ws; rows at SI (R12-R14), F(r, h) at 32·(2r+h)(SP).
+// 4·ws, R8 the prefetch pointer; rows at SI (R12-R14), F(r, h) at
+// 32·(2r+h)(SP).
+const q4PrefetchAhead = 8192
+
 func gemvQ4BAVX2() {
 	name := "gemvQ4_0BAVX2"
 	text(name, "$256-56", "(out *float32, w *byte, ws int, rows int, a *byte, nch int, tail int)")
@@ -2811,6 +2820,7 @@ func gemvQ4BAVX2() {
 		p("ADDQ ws+16(FP), %s", rowPtr[r])
 	}
 	p("MOVQ a+32(FP), DI")
+	p("LEAQ %d(BX), R8", q4PrefetchAhead)
 	p("VXORPS Y0, Y0, Y0")
 	for i := range 8 {
 		p("VMOVUPS Y0, %d(SP)", 32*i)
@@ -2819,14 +2829,18 @@ func gemvQ4BAVX2() {
 	p("TESTQ CX, CX")
 	p("JZ %sqtail", l)
 	label(l + "qchunk")
+	// R8 walks the group's bytes D ahead, 1152 bytes (four rows' chunk)
+	// per chunk, the partial one included.
+	pf := func(r int) {
+		for o := 0; o < 288; o += 64 {
+			p("PREFETCHT1 %d(R8)", 288*r+o)
+		}
+	}
 	for r, w := range rowPtr {
-		chunk(w, r, "", func() {
-			for o := 0; o < 288; o += 64 {
-				p("PREFETCHT1 %d(%s)(R15*1)", o, w)
-			}
-		})
+		chunk(w, r, "", func() { pf(r) })
 		p("ADDQ $288, %s", w)
 	}
+	p("ADDQ $1152, R8")
 	p("ADDQ $640, DI")
 	p("DECQ CX")
 	p("JNZ %sqchunk", l)
@@ -2835,6 +2849,7 @@ func gemvQ4BAVX2() {
 	p("JZ %sqreduce", l)
 	for r, w := range rowPtr {
 		chunk(w, r, fmt.Sprintf("q%d_", r), nil)
+		pf(r)
 	}
 	label(l + "qreduce")
 	for r := range 4 {
