@@ -374,7 +374,9 @@ func TestSIMDQuantDotQ8x8(t *testing.T) {
 			for range 5 {
 				w := randQuantRow(rng, q8_0Bytes, nb, 0)
 				got := [8]float32{99, 99, 99, 99, 99, 99, 99, 99}
-				k.quant.dotQ8_0x8(&got, guardedCopy(t, w), a, nb)
+				ds := make([]float32, 8*nb)
+				q8Scales8(ds, a, nb)
+				k.quant.dotQ8_0x8(&got, guardedCopy(t, w), a, ds, nb)
 				for r := range 8 {
 					want := k.dotQ8_0(w, a[r*nb:(r+1)*nb])
 					if math.Float32bits(got[r]) != math.Float32bits(want) {

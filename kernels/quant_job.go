@@ -43,6 +43,7 @@ type quantJob struct {
 	compBuf []byte // 64-byte aligned backing of a in the compact layout (gemvCompactPairs)
 	sideBuf []byte // 64-byte aligned backing of side
 	q8Buf   []blockQ8
+	ds8     []float32 // the scales of each tile's runs of eight input rows (q8Scales8) at i·nb
 	q8KBuf  []blockQ8K
 	// resBuf holds each chunk's small result array, at 16·lo (chunks are
 	// disjoint, so by their first index): one on the stack would escape
@@ -161,6 +162,9 @@ func (j *quantJob) start(p *Pool, out []float32, w Mat, x []float32, n int) func
 			return j.gemv8Fn
 		}
 		j.tile = batchTile(j.nb*int(unsafe.Sizeof(blockQ8{})), n)
+		if w.Type == weights.Q8_0 && curQuant.dotQ8_0x8 != nil {
+			j.scales8()
+		}
 		j.growResults(w.Rows)
 		p.For(w.Rows, j.rows8Fn)
 	case weights.Q4_K, weights.Q6_K:
@@ -233,11 +237,37 @@ func (j *quantJob) gemvK(lo, hi int) {
 // rows8 computes weight rows [lo, hi) for all input rows, tile input rows
 // at a time, 4 input rows per dot call.
 func (j *quantJob) rows8(lo, hi int) {
-	var x8 func(*[8]float32, []byte, []blockQ8, int)
+	var x8 func(*[8]float32, []byte, []blockQ8, []float32, int)
 	if j.w.Type == weights.Q8_0 {
 		x8 = curQuant.dotQ8_0x8
 	}
 	rowsBlocks(j, lo, hi, j.a8, j.dot8, j.dot8x4, x8)
+}
+
+// scales8 fills j.ds8 for the runs of eight input rows that rowsBlocks
+// gives dotQ8_0x8 (from each tile's start).
+func (j *quantJob) scales8() {
+	n, nb := j.n, j.nb
+	if cap(j.ds8) < n*nb {
+		j.ds8 = make([]float32, n*nb)
+	}
+	j.ds8 = j.ds8[:n*nb]
+	for i0 := 0; i0 < n; i0 += j.tile {
+		i1 := min(n, i0+j.tile)
+		for i := i0; i+8 <= i1; i += 8 {
+			q8Scales8(j.ds8[i*nb:(i+8)*nb], j.a8[i*nb:(i+8)*nb], nb)
+		}
+	}
+}
+
+// q8Scales8 sets ds[8b+k] to a[k·nb+b].d: eight activation rows' scales by
+// block.
+func q8Scales8(ds []float32, a []blockQ8, nb int) {
+	for k := range 8 {
+		for b, blk := range a[k*nb : (k+1)*nb] {
+			ds[8*b+k] = blk.d
+		}
+	}
 }
 
 // rowsK is rows8 for K-quants.
@@ -254,7 +284,7 @@ func gemvBlocks[B blockQ8 | blockQ8K](j *quantJob, lo, hi int, a []B, dot func([
 }
 
 // rowsBlocks is rows8 / rowsK over activation blocks of either kind.
-func rowsBlocks[B blockQ8 | blockQ8K](j *quantJob, lo, hi int, a []B, dot func([]byte, []B) float32, dot4 func(*[4]float32, []byte, []B, int), dot8 func(*[8]float32, []byte, []B, int)) {
+func rowsBlocks[B blockQ8 | blockQ8K](j *quantJob, lo, hi int, a []B, dot func([]byte, []B) float32, dot4 func(*[4]float32, []byte, []B, int), dot8 func(*[8]float32, []byte, []B, []float32, int)) {
 	n, nb, rows, out := j.n, j.nb, j.w.Rows, j.out
 	res := (*[4]float32)(j.results(lo)[:4])
 	res8 := (*[8]float32)(j.results(lo)[:8])
@@ -264,7 +294,7 @@ func rowsBlocks[B blockQ8 | blockQ8K](j *quantJob, lo, hi int, a []B, dot func([
 			row := j.w.row(r)
 			i := i0
 			for ; dot8 != nil && i+8 <= i1; i += 8 {
-				dot8(res8, row, a[i*nb:(i+8)*nb], nb)
+				dot8(res8, row, a[i*nb:(i+8)*nb], j.ds8[i*nb:(i+8)*nb], nb)
 				for k, v := range res8 {
 					out[(i+k)*rows+r] = v
 				}

@@ -14,8 +14,10 @@ package kernels
 //
 // dotQ8_0x8, where set, is dotQ8_0x4 for eight activation rows (res[k] =
 // dotQ8_0 of row k, bit for bit): the per-row matrix path of Q8_0 takes
-// eight input rows at a time with it. (The VNNI set's Q8_0 matrices go
-// through gemmQ8_0 instead.)
+// eight input rows at a time with it. ds holds the eight rows' scales by
+// block (q8Scales8), so that each weight block's eight scale products take
+// one vector multiply. (The VNNI set's Q8_0 matrices go through gemmQ8_0
+// instead.)
 //
 // gemvQ4B and gemmQ4B are the Q4_0 kernels with block sums in lanes
 // (quant_q4.go), decoding and matrix; nil leaves Q4_0 to the per-row dots.
@@ -31,7 +33,7 @@ type quantKernels struct {
 	gemmQ8_0  [4]gemmQFunc
 	gemvQ8_0  gemvQFunc
 	gemvQ8_0C gemvQFunc
-	dotQ8_0x8 func(res *[8]float32, w []byte, a []blockQ8, nb int)
+	dotQ8_0x8 func(res *[8]float32, w []byte, a []blockQ8, ds []float32, nb int)
 	gemvQ4B   gemvQ4BFunc
 	gemmQ4B   gemmQ4BFunc
 	gemmQ4K   [2]gemmKPFunc

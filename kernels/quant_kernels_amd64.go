@@ -37,7 +37,7 @@ func gemvQ4_0BVNNI(out *float32, w *byte, ws int, rows int, a *byte, nch int, ta
 func gemmQ4_0x2x4BVNNI(out *float32, ldo int, w *byte, ws int, pairs int, a *byte, as int, nch int)
 
 //go:noescape
-func dotQ8_0x8AVX2(res *[8]float32, w *byte, a *blockQ8, nb int)
+func dotQ8_0x8AVX2(res *[8]float32, w *byte, a *blockQ8, ds *float32, nb int)
 
 //go:noescape
 func gemvQ4_0BAVX2(out *float32, w *byte, ws int, rows int, a *byte, nch int, tail int)
@@ -198,13 +198,13 @@ func gemmQ4BCall(f func(out *float32, ldo int, w *byte, ws int, pairs int, a *by
 // (k.name says which: "avx2", "avx512", "avx512+vnni").
 func archQuant(k *kernelSet) {
 	k.quant.gemvQ4B, k.quant.gemmQ4B = gemvQ4BAVX2, gemmQ4BAVX2
-	k.quant.dotQ8_0x8 = func(res *[8]float32, w []byte, a []blockQ8, nb int) {
+	k.quant.dotQ8_0x8 = func(res *[8]float32, w []byte, a []blockQ8, ds []float32, nb int) {
 		if nb == 0 {
 			*res = [8]float32{}
 			return
 		}
-		w, a = w[:nb*q8_0Bytes], a[:8*nb]
-		dotQ8_0x8AVX2(res, &w[0], &a[0], nb)
+		w, a, ds = w[:nb*q8_0Bytes], a[:8*nb], ds[:8*nb]
+		dotQ8_0x8AVX2(res, &w[0], &a[0], &ds[0], nb)
 	}
 	if k.name != "avx512+vnni" || !cpu.X86.HasAVX512VNNI {
 		return

@@ -1008,17 +1008,26 @@ func dotQ8_0x4(vnni, q4 bool) {
 // dotQ8_0x8AVX2 is dotQ8_0x4 (AVX2, Q8_0) against eight activation rows (at
 // a, a+nb, …, a+7nb blocks): each weight block's load, magnitudes and scale
 // serve eight tokens instead of four, and each row gets exactly the
-// per-token operations of dotQ8_0x4 (so dotQ8_0's result bit for bit).
+// per-token operations of dotQ8_0x4 (so dotQ8_0's result bit for bit),
+// except that the eight scale products d_a·d_w of a block are one VMULPS
+// of the rows' scales by block (ds, q8Scales8) and each row's is then
+// broadcast from a register (VPERMILPS of the low or high half doubled)
+// instead of a broadcast load and a VMULPS per row: in L1 and L2 (one
+// thread, min of 12 runs, Zen 3 VM) 6-11% faster than with the per-row
+// multiply; storing the products to the frame and broadcasting from there
+// gained nothing (store forwarding).
 // Registers: Y0-Y7 float accumulators, Y8 the signed weights, Y9 their
-// magnitudes, Y10 d_w; rows at R8-R14 and BX indexed by DI.
+// magnitudes, Y10 d_w and the products' high half doubled, Y14 their low
+// half doubled; rows at R8-R14 and BX indexed by DI, the scales at DX.
 func dotQ8_0x8AVX2() {
 	const name = "dotQ8_0x8AVX2"
 	l := name + "_"
 	rows := []string{"R8", "R9", "R10", "R11", "R12", "R13", "R14", "BX"}
-	text(name, "$0-32", "(res *[8]float32, w *byte, a *blockQ8, nb int)")
+	text(name, "$0-40", "(res *[8]float32, w *byte, a *blockQ8, ds *float32, nb int)")
 	p("MOVQ w+8(FP), SI")
 	p("MOVQ a+16(FP), R8")
-	p("MOVQ nb+24(FP), CX")
+	p("MOVQ ds+24(FP), DX")
+	p("MOVQ nb+32(FP), CX")
 	p("IMUL3Q $40, CX, AX")
 	for i := 1; i < 8; i++ {
 		p("LEAQ (%s)(AX*1), %s", rows[i-1], rows[i])
@@ -1037,16 +1046,19 @@ func dotQ8_0x8AVX2() {
 	p("VMOVD AX, X10")
 	p("VCVTPH2PS X10, X10")
 	p("VBROADCASTSS X10, Y10")
+	p("VMULPS (DX), Y10, Y10")
+	p("VPERM2F128 $0x00, Y10, Y10, Y14")
+	p("VPERM2F128 $0x11, Y10, Y10, Y10")
 	for r, x := range rows {
 		p("VMOVDQU 8(%s)(DI*1), Y11", x)
 		p("VPSIGNB Y8, Y11, Y11")
 		p("VPMADDUBSW Y11, Y9, Y12")
 		p("VPMADDWD Y15, Y12, Y12")
 		p("VCVTDQ2PS Y12, Y12")
-		p("VBROADCASTSS (%s)(DI*1), Y13", x)
-		p("VMULPS Y10, Y13, Y13")
+		p("VPERMILPS $%d, Y%d, Y13", (r%4)*0x55, []int{14, 10}[r/4])
 		p("VFMADD231PS Y13, Y12, Y%d", r)
 	}
+	p("ADDQ $32, DX")
 	p("ADDQ $34, SI")
 	p("ADDQ $40, DI")
 	p("DECQ CX")
