@@ -113,6 +113,9 @@ func absMaxAVX2(x *float32, n int) float32
 func quantI8AVX2(q *int8, x *float32, n int, id float32)
 
 //go:noescape
+func quantQ8AVX2(dst *blockQ8, x *float32, nb int)
+
+//go:noescape
 func quantQ8AVX512(dst *blockQ8, x *float32, nb int)
 
 //go:noescape
@@ -276,6 +279,14 @@ func quantQ8KAVX512w(dst []blockQ8K, x []float32) {
 	quantQ8KAVX512(&dst[0], &x[0], len(dst))
 }
 
+func quantQ8AVX2w(dst []blockQ8, x []float32) {
+	if len(dst) == 0 {
+		return
+	}
+	_ = x[32*len(dst)-1]
+	quantQ8AVX2(&dst[0], &x[0], len(dst))
+}
+
 func quantQ8AVX512w(dst []blockQ8, x []float32) {
 	if len(dst) == 0 {
 		return
@@ -320,7 +331,7 @@ func archKernelSets() (sets []*kernelSet) {
 		dotQ6K:          q8KDot(dotQ6KAVX2, q6KBytes),
 		absMax:          absMaxAVX2w,
 		quantI8:         quantI8AVX2w,
-		quantQ8:         quantizeQ8ActGo,
+		quantQ8:         quantQ8AVX2w,
 		quantQ8K:        quantizeQ8KActGo,
 		packQ8:          packQ8ActGo,
 		dotQ8_0x4:       q8Dot4(dotQ8_0x4AVX2, q8_0Bytes),

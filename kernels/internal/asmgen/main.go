@@ -45,6 +45,7 @@ func main() {
 	cvtHalfAVX2("cvtBF16AVX2", true)
 	absMaxAVX2()
 	quantI8AVX2()
+	quantQ8AVX2()
 	quantQ8AVX512()
 	quantQ8KAVX512()
 	packQ8AVX512()
@@ -1182,6 +1183,78 @@ func quantQ8AVX512() {
 	p("VMOVUPS Y0, (DI)")
 	p("MOVQ $0, 32(DI)")
 	p("JMP quantq8_next")
+}
+
+// quantQ8AVX2 is quantQ8AVX512 for the AVX2 set (the same operations on
+// four ymm registers per block; the int8 packing of quantI8AVX2).
+// Registers: Y0-Y3 the block, Y4-Y7 magnitudes, then the sums; X8 amax,
+// X9 127/amax, X10 the scale; Y13 the abs mask, Y14 packperm, X15 127.
+func quantQ8AVX2() {
+	text("quantQ8AVX2", "$0-24", "(dst *blockQ8, x *float32, nb int)")
+	p("MOVQ dst+0(FP), DI")
+	p("MOVQ x+8(FP), SI")
+	p("MOVQ nb+16(FP), CX")
+	p("VMOVUPS absmask<>(SB), Y13")
+	p("VMOVDQU packperm<>(SB), Y14")
+	p("MOVL $0x42fe0000, AX") // 127
+	p("VMOVD AX, X15")
+	p("TESTQ CX, CX")
+	p("JZ quantq8avx2_done")
+	label("quantq8avx2_loop")
+	for r := range 4 {
+		p("VMOVUPS %d(SI), Y%d", 32*r, r)
+		p("VANDPS Y13, Y%d, Y%d", r, 4+r)
+	}
+	p("VMAXPS Y5, Y4, Y4")
+	p("VMAXPS Y7, Y6, Y6")
+	p("VMAXPS Y6, Y4, Y4")
+	p("VEXTRACTF128 $1, Y4, X5")
+	p("VMAXPS X5, X4, X4")
+	p("VPERMILPD $1, X4, X5")
+	p("VMAXPS X5, X4, X4")
+	p("VMOVSHDUP X4, X5")
+	p("VMAXSS X5, X4, X8")
+	p("VXORPS X5, X5, X5")
+	p("VUCOMISS X5, X8")
+	p("JEQ quantq8avx2_zero")
+	p("VDIVSS X8, X15, X9")  // id = 127/amax
+	p("VDIVSS X15, X8, X10") // amax/127
+	p("VCVTPS2PH $0, X10, X10")
+	p("VCVTPH2PS X10, X10")
+	p("VMOVSS X10, (DI)")
+	p("VBROADCASTSS X9, Y9")
+	for r := range 4 {
+		p("VMULPS Y9, Y%d, Y%d", r, r)
+		p("VCVTPS2DQ Y%d, Y%d", r, r)
+	}
+	p("VPADDD Y1, Y0, Y4")
+	p("VPADDD Y3, Y2, Y5")
+	p("VPADDD Y5, Y4, Y4")
+	p("VEXTRACTI128 $1, Y4, X5")
+	p("VPADDD X5, X4, X4")
+	p("VPSHUFD $0x4e, X4, X5")
+	p("VPADDD X5, X4, X4")
+	p("VPSHUFD $0xb1, X4, X5")
+	p("VPADDD X5, X4, X4")
+	p("VMOVD X4, 4(DI)")
+	p("VPACKSSDW Y1, Y0, Y0")
+	p("VPACKSSDW Y3, Y2, Y2")
+	p("VPACKSSWB Y2, Y0, Y0")
+	p("VPERMD Y0, Y14, Y0")
+	p("VMOVDQU Y0, 8(DI)")
+	label("quantq8avx2_next")
+	p("ADDQ $128, SI")
+	p("ADDQ $40, DI")
+	p("DECQ CX")
+	p("JNZ quantq8avx2_loop")
+	label("quantq8avx2_done")
+	p("VZEROUPPER")
+	p("RET")
+	label("quantq8avx2_zero")
+	p("VXORPS Y0, Y0, Y0")
+	p("VMOVUPS Y0, (DI)")
+	p("MOVQ $0, 32(DI)")
+	p("JMP quantq8avx2_next")
 }
 
 // q8BlockSetup loads the arguments (dst, x, nb) of quantQ8AVX512 and
