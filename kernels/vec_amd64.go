@@ -188,3 +188,62 @@ func ropePairsAVX512w(dst, x, tab []float32, neox bool) {
 	}
 	ropePairsAVX512(&dst[0], &x[0], &tab[0], len(dst), n)
 }
+
+//go:noescape
+func addF32AVX2(out, a, b *float32, n int)
+
+//go:noescape
+func mulF32AVX2(out, a, b *float32, n int)
+
+//go:noescape
+func sumSquaresAVX2(x *float32, n int) float64
+
+//go:noescape
+func scaleMulAVX2(out, x, w *float32, s float32, n int)
+
+//go:noescape
+func scaleMaxAVX2(x *float32, s, m float32, n int) float32
+
+// binaryWrap8 adapts an AVX2 element-wise kernel (n a multiple of 8), the
+// last len(out) mod 8 elements by ref (lengths checked by the exported op).
+func binaryWrap8(f func(out, a, b *float32, n int), ref func(out, a, b []float32)) func(out, a, b []float32) {
+	return func(out, a, b []float32) {
+		n := len(out) &^ 7
+		if n > 0 {
+			f(&out[0], &a[0], &b[0], n)
+		}
+		ref(out[n:], a[n:len(out)], b[n:len(out)])
+	}
+}
+
+func sumSquaresAVX2w(x []float32) float64 {
+	n := len(x) &^ 7
+	var ss float64
+	if n > 0 {
+		ss = sumSquaresAVX2(&x[0], n)
+	}
+	return ss + sumSquaresGo(x[n:])
+}
+
+func scaleMulAVX2w(out, x, w []float32, s float32) {
+	n := len(out) &^ 7
+	if n > 0 {
+		var wp *float32
+		if w != nil {
+			wp = &w[0]
+		}
+		scaleMulAVX2(&out[0], &x[0], wp, s, n)
+	}
+	if w != nil {
+		w = w[n:len(out)]
+	}
+	scaleMulGo(out[n:], x[n:len(out)], w, s)
+}
+
+func scaleMaxAVX2w(x []float32, s, m float32) float32 {
+	n := len(x) &^ 7
+	if n > 0 {
+		m = scaleMaxAVX2(&x[0], s, m, n)
+	}
+	return scaleMaxGo(x[n:], s, m)
+}

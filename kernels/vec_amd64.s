@@ -857,3 +857,203 @@ wr2_sum:
 wr2_done:
 	VZEROUPPER
 	RET
+
+// The AVX2 set's element-wise kernels take n a multiple of 8 (their Go
+// wrappers do the last n mod 8 elements with the plain-Go loops, whose
+// per-element operations they are).
+#define BINARY_Y32(OP) \
+	VMOVUPS (SI), Y0; \
+	VMOVUPS 32(SI), Y1; \
+	VMOVUPS 64(SI), Y2; \
+	VMOVUPS 96(SI), Y3; \
+	OP (DX), Y0, Y0; \
+	OP 32(DX), Y1, Y1; \
+	OP 64(DX), Y2, Y2; \
+	OP 96(DX), Y3, Y3; \
+	VMOVUPS Y0, (DI); \
+	VMOVUPS Y1, 32(DI); \
+	VMOVUPS Y2, 64(DI); \
+	VMOVUPS Y3, 96(DI); \
+	ADDQ $128, SI; \
+	ADDQ $128, DX; \
+	ADDQ $128, DI; \
+	SUBQ $32, CX
+
+#define BINARY_Y8(OP) \
+	VMOVUPS (SI), Y0; \
+	OP (DX), Y0, Y0; \
+	VMOVUPS Y0, (DI); \
+	ADDQ $32, SI; \
+	ADDQ $32, DX; \
+	ADDQ $32, DI; \
+	SUBQ $8, CX
+
+// func addF32AVX2(out, a, b *float32, n int)
+// out[i] = a[i] + b[i] for i < n (a multiple of 8): 32 at a time, then 8.
+TEXT ·addF32AVX2(SB), NOSPLIT, $0-32
+	MOVQ out+0(FP), DI
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DX
+	MOVQ n+24(FP), CX
+addy_l32:
+	CMPQ CX, $32
+	JLT addy_l8
+	BINARY_Y32(VADDPS)
+	JMP addy_l32
+addy_l8:
+	CMPQ CX, $8
+	JLT addy_done
+	BINARY_Y8(VADDPS)
+	JMP addy_l8
+addy_done:
+	VZEROUPPER
+	RET
+
+// func mulF32AVX2(out, a, b *float32, n int)
+// out[i] = a[i] · b[i] for i < n (a multiple of 8): 32 at a time, then 8.
+TEXT ·mulF32AVX2(SB), NOSPLIT, $0-32
+	MOVQ out+0(FP), DI
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DX
+	MOVQ n+24(FP), CX
+muly_l32:
+	CMPQ CX, $32
+	JLT muly_l8
+	BINARY_Y32(VMULPS)
+	JMP muly_l32
+muly_l8:
+	CMPQ CX, $8
+	JLT muly_done
+	BINARY_Y8(VMULPS)
+	JMP muly_l8
+muly_done:
+	VZEROUPPER
+	RET
+
+// func sumSquaresAVX2(x *float32, n int) float64
+// Σ x[i]² for i < n (a multiple of 8): each square rounded to float32,
+// widened and summed in float64 (four accumulators of 4, 16 at a time,
+// then 8 into the first two).
+TEXT ·sumSquaresAVX2(SB), NOSPLIT, $0-24
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), CX
+	VXORPD Y0, Y0, Y0
+	VXORPD Y1, Y1, Y1
+	VXORPD Y2, Y2, Y2
+	VXORPD Y3, Y3, Y3
+ssqy_l16:
+	CMPQ CX, $16
+	JLT ssqy_l8
+	VMOVUPS (SI), Y4
+	VMOVUPS 32(SI), Y5
+	VMULPS Y4, Y4, Y4
+	VMULPS Y5, Y5, Y5
+	VCVTPS2PD X4, Y6
+	VEXTRACTF128 $1, Y4, X4
+	VCVTPS2PD X4, Y7
+	VCVTPS2PD X5, Y8
+	VEXTRACTF128 $1, Y5, X5
+	VCVTPS2PD X5, Y9
+	VADDPD Y6, Y0, Y0
+	VADDPD Y7, Y1, Y1
+	VADDPD Y8, Y2, Y2
+	VADDPD Y9, Y3, Y3
+	ADDQ $64, SI
+	SUBQ $16, CX
+	JMP ssqy_l16
+ssqy_l8:
+	CMPQ CX, $8
+	JLT ssqy_sum
+	VMOVUPS (SI), Y4
+	VMULPS Y4, Y4, Y4
+	VCVTPS2PD X4, Y6
+	VEXTRACTF128 $1, Y4, X4
+	VCVTPS2PD X4, Y7
+	VADDPD Y6, Y0, Y0
+	VADDPD Y7, Y1, Y1
+ssqy_sum:
+	VADDPD Y1, Y0, Y0
+	VADDPD Y3, Y2, Y2
+	VADDPD Y2, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPD X1, X0, X0
+	VPERMILPD $1, X0, X1
+	VADDSD X1, X0, X0
+	VZEROUPPER
+	MOVSD X0, ret+16(FP)
+	RET
+
+// func scaleMulAVX2(out, x, w *float32, s float32, n int)
+// out[i] = (x[i]·s)·w[i] for i < n (a multiple of 8), or x[i]·s where w is
+// nil (two roundings, as the Go loop), 8 at a time.
+TEXT ·scaleMulAVX2(SB), NOSPLIT, $0-40
+	MOVQ out+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ w+16(FP), DX
+	VBROADCASTSS s+24(FP), Y2
+	MOVQ n+32(FP), CX
+	TESTQ DX, DX
+	JEQ scmy_now
+scmy_loop:
+	CMPQ CX, $8
+	JLT scmy_done
+	VMULPS (SI), Y2, Y0
+	VMULPS (DX), Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DX
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JMP scmy_loop
+scmy_now:
+	CMPQ CX, $8
+	JLT scmy_done
+	VMULPS (SI), Y2, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JMP scmy_now
+scmy_done:
+	VZEROUPPER
+	RET
+
+// func scaleMaxAVX2(x *float32, s, m float32, n int) float32
+// x[i] *= s for i < n (a multiple of 8), returning max(m, x[0..n)) (NaN if
+// m or any x[i] is NaN: VMAXPS alone drops NaNs, so they are tracked in
+// Y5), 8 at a time.
+TEXT ·scaleMaxAVX2(SB), NOSPLIT, $0-28
+	MOVQ x+0(FP), SI
+	VBROADCASTSS s+8(FP), Y2
+	VBROADCASTSS m+12(FP), Y3
+	MOVQ n+16(FP), CX
+	VCMPPS $3, Y3, Y3, Y5
+scxy_loop:
+	CMPQ CX, $8
+	JLT scxy_done
+	VMULPS (SI), Y2, Y0
+	VMOVUPS Y0, (SI)
+	VMAXPS Y0, Y3, Y3
+	VCMPPS $3, Y0, Y0, Y6
+	VORPS Y6, Y5, Y5
+	ADDQ $32, SI
+	SUBQ $8, CX
+	JMP scxy_loop
+scxy_done:
+	VMOVMSKPS Y5, AX
+	TESTL AX, AX
+	JNZ scxy_nan
+	VEXTRACTF128 $1, Y3, X4
+	VMAXPS X4, X3, X3
+	VPERMILPD $1, X3, X4
+	VMAXPS X4, X3, X3
+	VMOVSHDUP X3, X4
+	VMAXSS X4, X3, X3
+	MOVSS X3, ret+24(FP)
+	VZEROUPPER
+	RET
+scxy_nan:
+	MOVL $0x7fc00000, AX
+	MOVL AX, ret+24(FP)
+	VZEROUPPER
+	RET
