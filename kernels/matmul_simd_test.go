@@ -387,3 +387,28 @@ func TestSIMDQuantDotQ8x8(t *testing.T) {
 		}
 	})
 }
+
+// dotQ4Kx8 equals the per-row dot bit for bit for each of its eight rows.
+func TestSIMDQuantDotQ4Kx8(t *testing.T) {
+	forEachSIMD(t, func(t *testing.T, k *kernelSet) {
+		if k.quant.dotQ4Kx8 == nil {
+			t.Skip("no eight-row Q4_K dot in this set")
+		}
+		rng := rand.New(rand.NewPCG(19, 20))
+		for _, nb := range []int{0, 1, 2, 3, 8} {
+			a := make([]blockQ8K, 8*nb)
+			quantizeQ8KAct(a, randVec(rng, 8*nb*256, 1+9*rng.Float64()))
+			for range 5 {
+				w := randQuantRow(rng, q4KBytes, nb, 0, 2)
+				got := [8]float32{99, 99, 99, 99, 99, 99, 99, 99}
+				k.quant.dotQ4Kx8(&got, guardedCopy(t, w), a, nil, nb)
+				for r := range 8 {
+					want := k.dotQ4K(w, a[r*nb:(r+1)*nb])
+					if math.Float32bits(got[r]) != math.Float32bits(want) {
+						t.Fatalf("nb=%d row %d: %g, per-row dot %g", nb, r, got[r], want)
+					}
+				}
+			}
+		}
+	})
+}

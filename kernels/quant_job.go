@@ -85,6 +85,7 @@ func newQuantJob() *quantJob {
 // release drops the call's references and returns j to the pool.
 func (j *quantJob) release() {
 	j.out, j.x, j.w, j.a, j.a8, j.a8K = nil, nil, Mat{}, nil, nil, nil
+	j.ds8 = j.ds8[:0]
 	j.ks, j.kks, j.kps, j.side, j.gemv, j.dot8, j.dot8x4, j.dotK, j.dotKx4 = nil, nil, nil, nil, nil, nil, nil, nil, nil
 	quantJobs.Put(j)
 }
@@ -271,7 +272,13 @@ func q8Scales8(ds []float32, a []blockQ8, nb int) {
 }
 
 // rowsK is rows8 for K-quants.
-func (j *quantJob) rowsK(lo, hi int) { rowsBlocks(j, lo, hi, j.a8K, j.dotK, j.dotKx4, nil) }
+func (j *quantJob) rowsK(lo, hi int) {
+	var x8 func(*[8]float32, []byte, []blockQ8K, []float32, int)
+	if j.w.Type == weights.Q4_K {
+		x8 = curQuant.dotQ4Kx8
+	}
+	rowsBlocks(j, lo, hi, j.a8K, j.dotK, j.dotKx4, x8)
+}
 
 // gemvBlocks is gemv8 / gemvK over activation blocks of either kind.
 func gemvBlocks[B blockQ8 | blockQ8K](j *quantJob, lo, hi int, a []B, dot func([]byte, []B) float32) {
@@ -294,7 +301,11 @@ func rowsBlocks[B blockQ8 | blockQ8K](j *quantJob, lo, hi int, a []B, dot func([
 			row := j.w.row(r)
 			i := i0
 			for ; dot8 != nil && i+8 <= i1; i += 8 {
-				dot8(res8, row, a[i*nb:(i+8)*nb], j.ds8[i*nb:(i+8)*nb], nb)
+				var ds []float32
+				if len(j.ds8) > 0 {
+					ds = j.ds8[i*nb : (i+8)*nb]
+				}
+				dot8(res8, row, a[i*nb:(i+8)*nb], ds, nb)
 				for k, v := range res8 {
 					out[(i+k)*rows+r] = v
 				}

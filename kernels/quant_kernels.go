@@ -17,7 +17,8 @@ package kernels
 // eight input rows at a time with it. ds holds the eight rows' scales by
 // block (q8Scales8), so that each weight block's eight scale products take
 // one vector multiply. (The VNNI set's Q8_0 matrices go through gemmQ8_0
-// instead.)
+// instead.) dotQ4Kx8, where set, is the same for Q4_K and dotQ4Kx4 (it
+// takes no scales: ds is nil).
 //
 // gemvQ4B and gemmQ4B are the Q4_0 kernels with block sums in lanes
 // (quant_q4.go), decoding and matrix; nil leaves Q4_0 to the per-row dots.
@@ -34,6 +35,7 @@ type quantKernels struct {
 	gemvQ8_0  gemvQFunc
 	gemvQ8_0C gemvQFunc
 	dotQ8_0x8 func(res *[8]float32, w []byte, a []blockQ8, ds []float32, nb int)
+	dotQ4Kx8  func(res *[8]float32, w []byte, a []blockQ8K, ds []float32, nb int)
 	gemvQ4B   gemvQ4BFunc
 	gemmQ4B   gemmQ4BFunc
 	gemmQ4K   [2]gemmKPFunc

@@ -40,6 +40,9 @@ func gemmQ4_0x2x4BVNNI(out *float32, ldo int, w *byte, ws int, pairs int, a *byt
 func dotQ8_0x8AVX2(res *[8]float32, w *byte, a *blockQ8, ds *float32, nb int)
 
 //go:noescape
+func dotQ4Kx8AVX2(res *[8]float32, w *byte, a *blockQ8K, nb int)
+
+//go:noescape
 func gemvQ4_0BAVX2(out *float32, w *byte, ws int, rows int, a *byte, nch int, tail int)
 
 //go:noescape
@@ -205,6 +208,14 @@ func archQuant(k *kernelSet) {
 		}
 		w, a, ds = w[:nb*q8_0Bytes], a[:8*nb], ds[:8*nb]
 		dotQ8_0x8AVX2(res, &w[0], &a[0], &ds[0], nb)
+	}
+	k.quant.dotQ4Kx8 = func(res *[8]float32, w []byte, a []blockQ8K, _ []float32, nb int) {
+		if nb == 0 {
+			*res = [8]float32{}
+			return
+		}
+		w, a = w[:nb*q4KBytes], a[:8*nb]
+		dotQ4Kx8AVX2(res, &w[0], &a[0], nb)
 	}
 	if k.name != "avx512+vnni" || !cpu.X86.HasAVX512VNNI {
 		return

@@ -60,6 +60,7 @@ func main() {
 		dotQ8_0x4(vnni, true)
 	}
 	dotQ8_0x8AVX2()
+	dotQ4Kx8AVX2()
 	for nr := 1; nr <= 4; nr++ {
 		gemmQ(nr)
 	}
@@ -885,6 +886,127 @@ func dotQ4Kx4(vnni bool) {
 	p("DECQ CX")
 	p("JNZ " + l + "loop")
 	x4Epilogue(l)
+}
+
+// dotQ4Kx8AVX2 is dotQ4Kx4 (AVX2) against eight activation rows (at a,
+// a+nb, …, a+7nb blocks): each weight block's nibbles and scale shuffles
+// serve eight tokens instead of four, and each row gets exactly the
+// per-token operations of dotQ4Kx4 (so dotQ4K's result bit for bit): the
+// mins' term, then the block's scaled sum, on its float accumulator, which
+// lives in the frame (32r(SP)) for want of registers.
+// Registers: Y0-Y7 the block's integer sums, Y8 the scales (int16, both
+// lanes), X9 the mins, Y10-Y11 nibbles, Y12-Y13 the chunk's scale words;
+// R8 and R11 the rows 0 and 3 at the block (R10 = nb·320, R12 = 3·R10),
+// R15 bcastw.
+func dotQ4Kx8AVX2() {
+	const name = "dotQ4Kx8AVX2"
+	l := name + "_"
+	text(name, "$256-32", "(res *[8]float32, w *byte, a *blockQ8K, nb int)")
+	row := func(r, off int) string {
+		return [8]string{
+			"%d(R8)", "%d(R8)(R10*1)", "%d(R8)(R10*2)", "%d(R11)",
+			"%d(R8)(R10*4)", "%d(R11)(R10*2)", "%d(R11)(R12*1)", "%d(R11)(R10*4)",
+		}[r]
+	}
+	mem := func(r, off int) string { return fmt.Sprintf(row(r, off), off) }
+	p("MOVQ w+8(FP), SI")
+	p("MOVQ a+16(FP), R8")
+	p("MOVQ nb+24(FP), CX")
+	p("IMUL3Q $320, CX, R10")
+	p("LEAQ (R10)(R10*2), R12")
+	p("LEAQ (R8)(R12*1), R11")
+	p("LEAQ bcastw<>(SB), R15")
+	p("VXORPS Y0, Y0, Y0")
+	for r := range 8 {
+		p("VMOVUPS Y0, %d(SP)", 32*r)
+	}
+	p("TESTQ CX, CX")
+	p("JZ " + l + "done")
+	label(l + "loop")
+	// Scales → X8 (int16, both lanes), mins → X9 (int16), as in dotQ4K.
+	p("MOVL 4(SI), AX")
+	p("MOVL 8(SI), BX")
+	p("MOVL 12(SI), DX")
+	p("MOVL AX, R13")
+	p("ANDL $0x3f3f3f3f, R13")
+	p("MOVL BX, R14")
+	p("ANDL $0x3f3f3f3f, R14")
+	p("MOVL DX, R9")
+	p("ANDL $0x0f0f0f0f, R9")
+	p("SHRL $6, AX")
+	p("ANDL $0x03030303, AX")
+	p("SHLL $4, AX")
+	p("ORL AX, R9")
+	p("SHRL $4, DX")
+	p("ANDL $0x0f0f0f0f, DX")
+	p("SHRL $6, BX")
+	p("ANDL $0x03030303, BX")
+	p("SHLL $4, BX")
+	p("ORL BX, DX")
+	p("SHLQ $32, R9")
+	p("ORQ R9, R13")
+	p("SHLQ $32, DX")
+	p("ORQ DX, R14")
+	p("VMOVQ R13, X8")
+	p("VPMOVZXBW X8, X8")
+	p("VINSERTI128 $1, X8, Y8, Y8")
+	p("VMOVQ R14, X9")
+	p("VPMOVZXBW X9, X9")
+	for r := range 8 {
+		p("VPXOR Y%d, Y%d, Y%d", r, r, r)
+	}
+	for c := range 4 {
+		p("VMOVDQU %d(SI), Y10", 16+32*c)
+		p("VPSRLW $4, Y10, Y11")
+		p("VPAND nib<>(SB), Y10, Y10")
+		p("VPAND nib<>(SB), Y11, Y11")
+		p("VPSHUFB %d(R15), Y8, Y12", 32*(2*c))
+		p("VPSHUFB %d(R15), Y8, Y13", 32*(2*c+1))
+		for r := range 8 {
+			p("VPMADDUBSW %s, Y10, Y14", mem(r, 64*c))
+			dotw(false, 12, 14, r)
+			p("VPMADDUBSW %s, Y11, Y15", mem(r, 64*c+32))
+			dotw(false, 13, 15, r)
+		}
+	}
+	// X10 = [d, dmin]; per row: F -= cvt(m·bsum32)·(dmin·d_x), then
+	// F += cvt(sum)·(d·d_x).
+	p("VMOVD (SI), X10")
+	p("VCVTPH2PS X10, X10")
+	p("VMOVSHDUP X10, X11")
+	for r := range 8 {
+		p("VPMADDWD %s, X9, X14", mem(r, 288))
+		p("VCVTDQ2PS Y14, Y14")
+		p("VBROADCASTSS %s, X12", mem(r, 304))
+		p("VMULSS X11, X12, X12")
+		p("VBROADCASTSS X12, Y12")
+		p("VMOVUPS %d(SP), Y13", 32*r)
+		p("VFNMADD231PS Y12, Y14, Y13")
+		p("VBROADCASTSS %s, X14", mem(r, 304))
+		p("VMULSS X10, X14, X14")
+		p("VBROADCASTSS X14, Y14")
+		p("VCVTDQ2PS Y%d, Y%d", r, r)
+		p("VFMADD231PS Y14, Y%d, Y13", r)
+		p("VMOVUPS Y13, %d(SP)", 32*r)
+	}
+	p("ADDQ $144, SI")
+	p("ADDQ $320, R8")
+	p("ADDQ $320, R11")
+	p("DECQ CX")
+	p("JNZ " + l + "loop")
+	label(l + "done")
+	for r := range 8 {
+		p("VMOVUPS %d(SP), Y%d", 32*r, r)
+	}
+	p("MOVQ res+0(FP), AX")
+	store4()
+	for r := range 4 {
+		p("VMOVAPS Y%d, Y%d", 4+r, r)
+	}
+	p("ADDQ $16, AX")
+	store4()
+	p("VZEROUPPER")
+	p("RET")
 }
 
 func dotQ6Kx4(vnni bool) {
