@@ -141,7 +141,7 @@ var tileBudget = 512 << 10
 // input rows of a tile stay in cache while the weight rows stream.
 func batchTile(rowBytes, n int) int {
 	t := tileBudget / max(rowBytes, 1)
-	t = max(4, t&^3)
+	t = max(4, t&^7) // runs of eight for the eight-row dots
 	return min(t, n)
 }
 
