@@ -116,6 +116,9 @@ func quantI8AVX2(q *int8, x *float32, n int, id float32)
 func quantQ8AVX2(dst *blockQ8, x *float32, nb int)
 
 //go:noescape
+func quantQ8KAVX2(dst *blockQ8K, x *float32, nb int)
+
+//go:noescape
 func quantQ8AVX512(dst *blockQ8, x *float32, nb int)
 
 //go:noescape
@@ -279,6 +282,14 @@ func quantQ8KAVX512w(dst []blockQ8K, x []float32) {
 	quantQ8KAVX512(&dst[0], &x[0], len(dst))
 }
 
+func quantQ8KAVX2w(dst []blockQ8K, x []float32) {
+	if len(dst) == 0 {
+		return
+	}
+	_ = x[256*len(dst)-1]
+	quantQ8KAVX2(&dst[0], &x[0], len(dst))
+}
+
 func quantQ8AVX2w(dst []blockQ8, x []float32) {
 	if len(dst) == 0 {
 		return
@@ -332,7 +343,7 @@ func archKernelSets() (sets []*kernelSet) {
 		absMax:          absMaxAVX2w,
 		quantI8:         quantI8AVX2w,
 		quantQ8:         quantQ8AVX2w,
-		quantQ8K:        quantizeQ8KActGo,
+		quantQ8K:        quantQ8KAVX2w,
 		packQ8:          packQ8ActGo,
 		dotQ8_0x4:       q8Dot4(dotQ8_0x4AVX2, q8_0Bytes),
 		dotQ4_0x4:       q8Dot4(dotQ4_0x4AVX2, q4_0Bytes),

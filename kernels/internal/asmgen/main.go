@@ -46,6 +46,7 @@ func main() {
 	absMaxAVX2()
 	quantI8AVX2()
 	quantQ8AVX2()
+	quantQ8KAVX2()
 	quantQ8AVX512()
 	quantQ8KAVX512()
 	packQ8AVX512()
@@ -1305,6 +1306,108 @@ func quantQ8AVX512() {
 	p("VMOVUPS Y0, (DI)")
 	p("MOVQ $0, 32(DI)")
 	p("JMP quantq8_next")
+}
+
+// quantQ8KAVX2 is quantQ8KAVX512 for the AVX2 set: per 256-element block
+// (1 KiB, from L1 after the first pass) amax, the first x of magnitude
+// amax (m), qs = round-to-even(x·(−127/m)), d = 1/(−127/m), and the sums
+// of 16 qs from the int32 values before packing (two per 32 elements),
+// those of 32 by VPHADDW, as quantizeQ8KActGo.
+// Registers: Y0-Y3 a group of 32 values, Y4-Y7 temporaries, X8 amax, X9
+// m, X10 −127/m, X11 d, X12 1, X13 −127, Y14 packperm, Y15 the abs mask.
+func quantQ8KAVX2() {
+	text("quantQ8KAVX2", "$0-24", "(dst *blockQ8K, x *float32, nb int)")
+	l := "quantq8kavx2_"
+	p("MOVQ dst+0(FP), DI")
+	p("MOVQ x+8(FP), SI")
+	p("MOVQ nb+16(FP), CX")
+	p("VMOVUPS absmask<>(SB), Y15")
+	p("VMOVDQU packperm<>(SB), Y14")
+	p("MOVL $0xc2fe0000, AX") // −127
+	p("VMOVD AX, X13")
+	p("MOVL $0x3f800000, AX") // 1
+	p("VMOVD AX, X12")
+	p("TESTQ CX, CX")
+	p("JZ %sdone", l)
+	label(l + "loop")
+	p("VANDPS (SI), Y15, Y4")
+	p("VANDPS 32(SI), Y15, Y5")
+	for i := 2; i < 32; i++ {
+		acc := 4 + i%2
+		p("VANDPS %d(SI), Y15, Y6", 32*i)
+		p("VMAXPS Y6, Y%d, Y%d", acc, acc)
+	}
+	p("VMAXPS Y5, Y4, Y4")
+	p("VEXTRACTF128 $1, Y4, X5")
+	p("VMAXPS X5, X4, X4")
+	p("VPERMILPD $1, X4, X5")
+	p("VMAXPS X5, X4, X4")
+	p("VMOVSHDUP X4, X5")
+	p("VMAXSS X5, X4, X8")
+	p("VXORPS X5, X5, X5")
+	p("VUCOMISS X5, X8")
+	p("JEQ %szero", l)
+	// m: the first x with |x| = amax (amax itself if none, as with NaNs).
+	p("VBROADCASTSS X8, Y7")
+	p("XORQ R8, R8")
+	label(l + "find")
+	p("VANDPS (SI)(R8*4), Y15, Y4")
+	p("VCMPPS $0, Y7, Y4, Y4")
+	p("VMOVMSKPS Y4, AX")
+	p("TESTL AX, AX")
+	p("JNZ %sfound", l)
+	p("ADDQ $8, R8")
+	p("CMPQ R8, $256")
+	p("JLT %sfind", l)
+	p("VMOVAPS X8, X9")
+	p("JMP %shave", l)
+	label(l + "found")
+	p("TZCNTL AX, AX")
+	p("ADDQ R8, AX")
+	p("VMOVSS (SI)(AX*4), X9")
+	label(l + "have")
+	p("VDIVSS X9, X13, X10")  // is = −127/m
+	p("VDIVSS X10, X12, X11") // d = 1/is
+	p("VMOVSS X11, 304(DI)")
+	p("VBROADCASTSS X10, Y10")
+	for g := range 8 {
+		for r := range 4 {
+			p("VMULPS %d(SI), Y10, Y%d", 128*g+32*r, r)
+			p("VCVTPS2DQ Y%d, Y%d", r, r)
+		}
+		// The sums of the group's two runs of 16 as int16 at 256+4g.
+		p("VPADDD Y1, Y0, Y4")
+		p("VPADDD Y3, Y2, Y5")
+		p("VPHADDD Y5, Y4, Y4")
+		p("VPHADDD Y4, Y4, Y4")
+		p("VEXTRACTI128 $1, Y4, X5")
+		p("VPADDD X5, X4, X4")
+		p("VPACKSSDW X4, X4, X4")
+		p("VMOVD X4, %d(DI)", 256+4*g)
+		p("VPACKSSDW Y1, Y0, Y0")
+		p("VPACKSSDW Y3, Y2, Y2")
+		p("VPACKSSWB Y2, Y0, Y0")
+		p("VPERMD Y0, Y14, Y0")
+		p("VMOVDQU Y0, %d(DI)", 32*g)
+	}
+	p("VMOVDQU 256(DI), X0")
+	p("VMOVDQU 272(DI), X1")
+	p("VPHADDW X1, X0, X0")
+	p("VMOVDQU X0, 288(DI)")
+	label(l + "next")
+	p("ADDQ $1024, SI")
+	p("ADDQ $320, DI")
+	p("DECQ CX")
+	p("JNZ %sloop", l)
+	label(l + "done")
+	p("VZEROUPPER")
+	p("RET")
+	label(l + "zero")
+	p("VXORPS Y0, Y0, Y0")
+	for j := range 10 {
+		p("VMOVDQU Y0, %d(DI)", 32*j)
+	}
+	p("JMP %snext", l)
 }
 
 // quantQ8AVX2 is quantQ8AVX512 for the AVX2 set (the same operations on
