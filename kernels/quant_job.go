@@ -295,34 +295,48 @@ func rowsBlocks[B blockQ8 | blockQ8K](j *quantJob, lo, hi int, a []B, dot func([
 	n, nb, rows, out := j.n, j.nb, j.w.Rows, j.out
 	res := (*[4]float32)(j.results(lo)[:4])
 	res8 := (*[8]float32)(j.results(lo)[:8])
+	// Runs of rc weight rows (rowRunBytes) take each run of input rows in
+	// turn, so that an input row's results are stored rc at a time into
+	// adjacent floats instead of one per cache line.
+	rc := max(1, min(16, rowRunBytes/j.w.rowBytes()))
 	for i0 := 0; i0 < n; i0 += j.tile {
 		i1 := min(n, i0+j.tile)
-		for r := lo; r < hi; r++ {
-			row := j.w.row(r)
+		for r0 := lo; r0 < hi; r0 += rc {
+			r1 := min(hi, r0+rc)
 			i := i0
 			for ; dot8 != nil && i+8 <= i1; i += 8 {
 				var ds []float32
 				if len(j.ds8) > 0 {
 					ds = j.ds8[i*nb : (i+8)*nb]
 				}
-				dot8(res8, row, a[i*nb:(i+8)*nb], ds, nb)
-				for k, v := range res8 {
-					out[(i+k)*rows+r] = v
+				for r := r0; r < r1; r++ {
+					dot8(res8, j.w.row(r), a[i*nb:(i+8)*nb], ds, nb)
+					for k, v := range res8 {
+						out[(i+k)*rows+r] = v
+					}
 				}
 			}
 			for ; i+4 <= i1; i += 4 {
-				dot4(res, row, a[i*nb:(i+4)*nb], nb)
-				out[i*rows+r] = res[0]
-				out[(i+1)*rows+r] = res[1]
-				out[(i+2)*rows+r] = res[2]
-				out[(i+3)*rows+r] = res[3]
+				for r := r0; r < r1; r++ {
+					dot4(res, j.w.row(r), a[i*nb:(i+4)*nb], nb)
+					out[i*rows+r] = res[0]
+					out[(i+1)*rows+r] = res[1]
+					out[(i+2)*rows+r] = res[2]
+					out[(i+3)*rows+r] = res[3]
+				}
 			}
 			for ; i < i1; i++ {
-				out[i*rows+r] = dot(row, a[i*nb:(i+1)*nb])
+				for r := r0; r < r1; r++ {
+					out[i*rows+r] = dot(j.w.row(r), a[i*nb:(i+1)*nb])
+				}
 			}
 		}
 	}
 }
+
+// rowRunBytes is the weight bytes of a run of rows in rowsBlocks (at
+// most 16 rows): with a run of eight input rows it stays in L1.
+const rowRunBytes = 16 << 10
 
 // gemvCompactPairs is the most block pairs per row that decoding reads
 // from the packed activations (6 KiB at 32 pairs); longer rows go through
