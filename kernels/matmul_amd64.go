@@ -26,16 +26,25 @@ func gemmF32x4AVX512(res *float32, w *float32, ws int, x *float32, xs, cols int)
 func gemvF32x4AVX2(res *[4]float32, w *float32, ws int, x *float32, cols int)
 
 //go:noescape
+func gemvF32x4AVX2S(res *[4]float32, w *float32, ws int, x *float32, cols int)
+
+//go:noescape
 func gemvF32x4AVX512(res *[4]float32, w *float32, ws int, x *float32, cols int)
 
 //go:noescape
 func gemvF16x4AVX2(res *[4]float32, w *uint16, ws int, x *float32, cols int)
 
 //go:noescape
+func gemvF16x4AVX2S(res *[4]float32, w *uint16, ws int, x *float32, cols int)
+
+//go:noescape
 func gemvF16x4AVX512(res *[4]float32, w *uint16, ws int, x *float32, cols int)
 
 //go:noescape
 func gemvBF16x4AVX2(res *[4]float32, w *uint16, ws int, x *float32, cols int)
+
+//go:noescape
+func gemvBF16x4AVX2S(res *[4]float32, w *uint16, ws int, x *float32, cols int)
 
 //go:noescape
 func gemvBF16x4AVX512(res *[4]float32, w *uint16, ws int, x *float32, cols int)
@@ -211,6 +220,20 @@ func gemvWrap[T float32 | uint16](f func(res *[4]float32, w *T, ws int, x *float
 	}
 }
 
+// gemvRowsBy returns the AVX2 float gemv for the row length: short (its
+// prefetch one linear stream) for groups of four rows shorter than
+// floatPrefetchShort bytes (the generator's), else long (each row's
+// next-group row prefetched at its position). Both compute the same.
+func gemvRowsBy[T float32 | uint16](short, long func(res *[4]float32, w *T, ws int, x *float32, cols int), elem int) func(res *[4]float32, w *T, ws int, x *float32, cols int) {
+	return func(res *[4]float32, w *T, ws int, x *float32, cols int) {
+		if 4*ws*elem < 8192 {
+			short(res, w, ws, x, cols)
+			return
+		}
+		long(res, w, ws, x, cols)
+	}
+}
+
 func f32id(v float32) float32 { return v }
 
 func q8Dot(f func(w *byte, a *blockQ8, nb int) float32, blockBytes int) func(w []byte, a []blockQ8) float32 {
@@ -329,9 +352,9 @@ func archKernelSets() (sets []*kernelSet) {
 		dotF32:          floatDot(dotF32AVX2),
 		gemmF32:         gemmF32x2AVX2w,
 		gemmM:           2,
-		gemvF32:         gemvWrap(gemvF32x4AVX2, f32id, true),
-		gemvF16:         gemvWrap(gemvF16x4AVX2, f16ToF32, true),
-		gemvBF16:        gemvWrap(gemvBF16x4AVX2, bf16ToF32, true),
+		gemvF32:         gemvWrap(gemvRowsBy(gemvF32x4AVX2S, gemvF32x4AVX2, 4), f32id, true),
+		gemvF16:         gemvWrap(gemvRowsBy(gemvF16x4AVX2S, gemvF16x4AVX2, 2), f16ToF32, true),
+		gemvBF16:        gemvWrap(gemvRowsBy(gemvBF16x4AVX2S, gemvBF16x4AVX2, 2), bf16ToF32, true),
 		dotF16:          halfDot(dotF16AVX2),
 		dotBF16:         halfDot(dotBF16AVX2),
 		f16ToF32Slice:   halfCvt(cvtF16AVX2, f16ToF32),
