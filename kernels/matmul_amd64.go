@@ -220,13 +220,17 @@ func gemvWrap[T float32 | uint16](f func(res *[4]float32, w *T, ws int, x *float
 	}
 }
 
+// floatPrefetchShort is the generator's constant of that name: the group
+// bytes under which the S variants of the AVX2 float gemv run.
+const floatPrefetchShort = 8192
+
 // gemvRowsBy returns the AVX2 float gemv for the row length: short (its
 // prefetch one linear stream) for groups of four rows shorter than
 // floatPrefetchShort bytes (the generator's), else long (each row's
 // next-group row prefetched at its position). Both compute the same.
 func gemvRowsBy[T float32 | uint16](short, long func(res *[4]float32, w *T, ws int, x *float32, cols int), elem int) func(res *[4]float32, w *T, ws int, x *float32, cols int) {
 	return func(res *[4]float32, w *T, ws int, x *float32, cols int) {
-		if 4*ws*elem < 8192 {
+		if 4*ws*elem < floatPrefetchShort {
 			short(res, w, ws, x, cols)
 			return
 		}
@@ -297,36 +301,15 @@ func packQ8AVX512w(dst []byte, x []float32) {
 	packQ8AVX512(&dst[0], &x[0], nb)
 }
 
-func quantQ8KAVX512w(dst []blockQ8K, x []float32) {
-	if len(dst) == 0 {
-		return
+// quantWrap adapts an activation quantizer kernel for blocks of n values.
+func quantWrap[B blockQ8 | blockQ8K](f func(dst *B, x *float32, nb int), n int) func(dst []B, x []float32) {
+	return func(dst []B, x []float32) {
+		if len(dst) == 0 {
+			return
+		}
+		_ = x[n*len(dst)-1]
+		f(&dst[0], &x[0], len(dst))
 	}
-	_ = x[256*len(dst)-1]
-	quantQ8KAVX512(&dst[0], &x[0], len(dst))
-}
-
-func quantQ8KAVX2w(dst []blockQ8K, x []float32) {
-	if len(dst) == 0 {
-		return
-	}
-	_ = x[256*len(dst)-1]
-	quantQ8KAVX2(&dst[0], &x[0], len(dst))
-}
-
-func quantQ8AVX2w(dst []blockQ8, x []float32) {
-	if len(dst) == 0 {
-		return
-	}
-	_ = x[32*len(dst)-1]
-	quantQ8AVX2(&dst[0], &x[0], len(dst))
-}
-
-func quantQ8AVX512w(dst []blockQ8, x []float32) {
-	if len(dst) == 0 {
-		return
-	}
-	_ = x[32*len(dst)-1]
-	quantQ8AVX512(&dst[0], &x[0], len(dst))
 }
 
 func quantI8AVX2w(q []int8, x []float32, id float32) {
@@ -365,8 +348,8 @@ func archKernelSets() (sets []*kernelSet) {
 		dotQ6K:          q8KDot(dotQ6KAVX2, q6KBytes),
 		absMax:          absMaxAVX2w,
 		quantI8:         quantI8AVX2w,
-		quantQ8:         quantQ8AVX2w,
-		quantQ8K:        quantQ8KAVX2w,
+		quantQ8:         quantWrap(quantQ8AVX2, 32),
+		quantQ8K:        quantWrap(quantQ8KAVX2, 256),
 		packQ8:          packQ8ActGo,
 		dotQ8_0x4:       q8Dot4(dotQ8_0x4AVX2, q8_0Bytes),
 		dotQ4_0x4:       q8Dot4(dotQ4_0x4AVX2, q4_0Bytes),
@@ -393,7 +376,7 @@ func archKernelSets() (sets []*kernelSet) {
 		k.gemvBF16 = gemvWrap(gemvBF16x4AVX512, bf16ToF32, false)
 		k.dotF16 = halfDot(dotF16AVX512)
 		k.dotBF16 = halfDot(dotBF16AVX512)
-		k.quantQ8, k.quantQ8K, k.packQ8 = quantQ8AVX512w, quantQ8KAVX512w, packQ8AVX512w
+		k.quantQ8, k.quantQ8K, k.packQ8 = quantWrap(quantQ8AVX512, 32), quantWrap(quantQ8KAVX512, 256), packQ8AVX512w
 		k.addF32, k.mulF32 = binaryWrap(addF32AVX512), binaryWrap(mulF32AVX512)
 		k.sumSquaresF32, k.scaleMulF32, k.scaleMaxF32 = sumSquaresAVX512w, scaleMulAVX512w, scaleMaxAVX512w
 		k.weightedRowsF32 = weightedRowsAVX512w

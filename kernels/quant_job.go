@@ -85,7 +85,6 @@ func newQuantJob() *quantJob {
 // release drops the call's references and returns j to the pool.
 func (j *quantJob) release() {
 	j.out, j.x, j.w, j.a, j.a8, j.a8K = nil, nil, Mat{}, nil, nil, nil
-	j.ds8 = j.ds8[:0]
 	j.ks, j.kks, j.kps, j.side, j.gemv, j.dot8, j.dot8x4, j.dotK, j.dotKx4 = nil, nil, nil, nil, nil, nil, nil, nil, nil
 	quantJobs.Put(j)
 }
@@ -239,10 +238,11 @@ func (j *quantJob) gemvK(lo, hi int) {
 // at a time, 4 input rows per dot call.
 func (j *quantJob) rows8(lo, hi int) {
 	var x8 func(*[8]float32, []byte, []blockQ8, []float32, int)
-	if j.w.Type == weights.Q8_0 {
-		x8 = curQuant.dotQ8_0x8
+	var ds8 []float32
+	if j.w.Type == weights.Q8_0 && curQuant.dotQ8_0x8 != nil {
+		x8, ds8 = curQuant.dotQ8_0x8, j.ds8 // filled by start (scales8)
 	}
-	rowsBlocks(j, lo, hi, j.a8, j.dot8, j.dot8x4, x8)
+	rowsBlocks(j, lo, hi, j.a8, j.dot8, j.dot8x4, x8, ds8)
 }
 
 // scales8 fills j.ds8 for the runs of eight input rows that rowsBlocks
@@ -277,7 +277,7 @@ func (j *quantJob) rowsK(lo, hi int) {
 	if j.w.Type == weights.Q4_K {
 		x8 = curQuant.dotQ4Kx8
 	}
-	rowsBlocks(j, lo, hi, j.a8K, j.dotK, j.dotKx4, x8)
+	rowsBlocks(j, lo, hi, j.a8K, j.dotK, j.dotKx4, x8, nil)
 }
 
 // gemvBlocks is gemv8 / gemvK over activation blocks of either kind.
@@ -291,7 +291,8 @@ func gemvBlocks[B blockQ8 | blockQ8K](j *quantJob, lo, hi int, a []B, dot func([
 }
 
 // rowsBlocks is rows8 / rowsK over activation blocks of either kind.
-func rowsBlocks[B blockQ8 | blockQ8K](j *quantJob, lo, hi int, a []B, dot func([]byte, []B) float32, dot4 func(*[4]float32, []byte, []B, int), dot8 func(*[8]float32, []byte, []B, []float32, int)) {
+// ds8 is the scales dot8 takes (scales8), nil for dots that take none.
+func rowsBlocks[B blockQ8 | blockQ8K](j *quantJob, lo, hi int, a []B, dot func([]byte, []B) float32, dot4 func(*[4]float32, []byte, []B, int), dot8 func(*[8]float32, []byte, []B, []float32, int), ds8 []float32) {
 	n, nb, rows, out := j.n, j.nb, j.w.Rows, j.out
 	res := (*[4]float32)(j.results(lo)[:4])
 	res8 := (*[8]float32)(j.results(lo)[:8])
@@ -306,8 +307,8 @@ func rowsBlocks[B blockQ8 | blockQ8K](j *quantJob, lo, hi int, a []B, dot func([
 			i := i0
 			for ; dot8 != nil && i+8 <= i1; i += 8 {
 				var ds []float32
-				if len(j.ds8) > 0 {
-					ds = j.ds8[i*nb : (i+8)*nb]
+				if ds8 != nil {
+					ds = ds8[i*nb : (i+8)*nb]
 				}
 				for r := r0; r < r1; r++ {
 					dot8(res8, j.w.row(r), a[i*nb:(i+8)*nb], ds, nb)
