@@ -388,6 +388,45 @@ func TestSIMDQuantDotQ8x8(t *testing.T) {
 	})
 }
 
+// gemvQ8 equals the per-row dot bit for bit for each row, for row counts
+// around its groups of four, padded row strides and no reads past the
+// last row.
+func TestSIMDQuantGemvQ8(t *testing.T) {
+	forEachSIMD(t, func(t *testing.T, k *kernelSet) {
+		if k.quant.gemvQ8 == nil {
+			t.Skip("no Q8_0 decoding kernel in this set")
+		}
+		rng := rand.New(rand.NewPCG(21, 22))
+		for _, nb := range []int{0, 1, 2, 5, 28, 64} {
+			a := make([]blockQ8, nb)
+			quantizeQ8Act(a, randVec(rng, nb*32, 1+9*rng.Float64()))
+			for _, rows := range []int{1, 3, 4, 5, 8, 11, 30} {
+				for _, pad := range []int{0, 6} {
+					ws := nb*q8_0Bytes + pad
+					w := randQuantRow(rng, 1, rows*ws)
+					for r := range rows {
+						for b := range nb {
+							put16(w[r*ws+b*q8_0Bytes:], f32ToF16(float32(rng.NormFloat64()*0.01)))
+						}
+					}
+					w = w[:len(w)-pad]
+					got := make([]float32, rows)
+					for i := range got {
+						got[i] = 99
+					}
+					k.quant.gemvQ8(got, guardedCopy(t, w), ws, a)
+					for r := range rows {
+						want := k.dotQ8_0(w[r*ws:r*ws+nb*q8_0Bytes], a)
+						if math.Float32bits(got[r]) != math.Float32bits(want) {
+							t.Fatalf("nb=%d rows=%d ws=%d row %d: %g, per-row dot %g", nb, rows, ws, r, got[r], want)
+						}
+					}
+				}
+			}
+		}
+	})
+}
+
 // dotQ4Kx8 equals the per-row dot bit for bit for each of its eight rows.
 func TestSIMDQuantDotQ4Kx8(t *testing.T) {
 	forEachSIMD(t, func(t *testing.T, k *kernelSet) {

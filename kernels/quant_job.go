@@ -217,7 +217,14 @@ func (j *quantJob) quantK(lo, hi int) {
 
 // gemv8 sets out[r] = dot(row r, a) for weight rows [lo, hi): the
 // matrix-vector product of decoding, with no per-row work beyond the dot.
-func (j *quantJob) gemv8(lo, hi int) { gemvBlocks(j, lo, hi, j.a8, j.dot8) }
+func (j *quantJob) gemv8(lo, hi int) {
+	if j.w.Type == weights.Q8_0 && curQuant.gemvQ8 != nil {
+		rb := j.w.rowBytes()
+		curQuant.gemvQ8(j.out[lo:hi], j.w.Data[lo*rb:hi*rb], rb, j.a8)
+		return
+	}
+	gemvBlocks(j, lo, hi, j.a8, j.dot8)
+}
 
 // gemvK is gemv8 for K-quants, on the set's decoding kernel for the type
 // where it has one.

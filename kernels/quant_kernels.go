@@ -20,6 +20,10 @@ package kernels
 // instead.) dotQ4Kx8, where set, is the same for Q4_K and dotQ4Kx4 (it
 // takes no scales: ds is nil).
 //
+// gemvQ8, where set, is the Q8_0 decoding kernel of the per-row path:
+// out[i] = dotQ8_0(row i at w[i·ws:], a) bit for bit, i < len(out), several
+// rows at a time (nil leaves decoding to dotQ8_0 row by row).
+//
 // gemvQ4B and gemmQ4B are the Q4_0 kernels with block sums in lanes
 // (quant_q4.go), decoding and matrix; nil leaves Q4_0 to the per-row dots.
 //
@@ -36,6 +40,7 @@ type quantKernels struct {
 	gemvQ8_0C gemvQFunc
 	dotQ8_0x8 func(res *[8]float32, w []byte, a []blockQ8, ds []float32, nb int)
 	dotQ4Kx8  func(res *[8]float32, w []byte, a []blockQ8K, ds []float32, nb int)
+	gemvQ8    func(out []float32, w []byte, ws int, a []blockQ8)
 	gemvQ4B   gemvQ4BFunc
 	gemmQ4B   gemmQ4BFunc
 	gemmQ4K   [2]gemmKPFunc
