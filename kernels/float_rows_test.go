@@ -38,15 +38,15 @@ func TestFloatGemvRows(t *testing.T) {
 					case 0:
 						k.float.gemvRowsF32(got, wf, ws, x)
 						copy(vals, wf)
-						oneRow = func(res *[4]float32, r, k0, kn int) { k.gemvF32(res, wf[r*ws+k0:], 0, x[k0:k0+kn], kn) }
+						oneRow = func(res *[4]float32, r, k0, kn int) { k.gemvF32(res, wf[r*ws+k0:], 0, x[k0:k0+kn], kn, 0) }
 					case 1:
 						k.float.gemvRowsHalf[0](got, wh, ws, x)
 						f16ToF32SliceGo(vals, wh)
-						oneRow = func(res *[4]float32, r, k0, kn int) { k.gemvF16(res, wh[r*ws+k0:], 0, x[k0:k0+kn], kn) }
+						oneRow = func(res *[4]float32, r, k0, kn int) { k.gemvF16(res, wh[r*ws+k0:], 0, x[k0:k0+kn], kn, 0) }
 					case 2:
 						k.float.gemvRowsHalf[1](got, wb, ws, x)
 						bf16ToF32SliceGo(vals, wb)
-						oneRow = func(res *[4]float32, r, k0, kn int) { k.gemvBF16(res, wb[r*ws+k0:], 0, x[k0:k0+kn], kn) }
+						oneRow = func(res *[4]float32, r, k0, kn int) { k.gemvBF16(res, wb[r*ws+k0:], 0, x[k0:k0+kn], kn, 0) }
 					}
 					for r := range rows {
 						var want float32

@@ -23,28 +23,19 @@ func gemmF32x2AVX2(res *float32, w *float32, ws int, x *float32, xs, cols int)
 func gemmF32x4AVX512(res *float32, w *float32, ws int, x *float32, xs, cols int)
 
 //go:noescape
-func gemvF32x4AVX2(res *[4]float32, w *float32, ws int, x *float32, cols int)
-
-//go:noescape
-func gemvF32x4AVX2S(res *[4]float32, w *float32, ws int, x *float32, cols int)
+func gemvF32x4AVX2(res *[4]float32, w *float32, ws int, x *float32, cols int, pf int)
 
 //go:noescape
 func gemvF32x4AVX512(res *[4]float32, w *float32, ws int, x *float32, cols int)
 
 //go:noescape
-func gemvF16x4AVX2(res *[4]float32, w *uint16, ws int, x *float32, cols int)
-
-//go:noescape
-func gemvF16x4AVX2S(res *[4]float32, w *uint16, ws int, x *float32, cols int)
+func gemvF16x4AVX2(res *[4]float32, w *uint16, ws int, x *float32, cols int, pf int)
 
 //go:noescape
 func gemvF16x4AVX512(res *[4]float32, w *uint16, ws int, x *float32, cols int)
 
 //go:noescape
-func gemvBF16x4AVX2(res *[4]float32, w *uint16, ws int, x *float32, cols int)
-
-//go:noescape
-func gemvBF16x4AVX2S(res *[4]float32, w *uint16, ws int, x *float32, cols int)
+func gemvBF16x4AVX2(res *[4]float32, w *uint16, ws int, x *float32, cols int, pf int)
 
 //go:noescape
 func gemvBF16x4AVX512(res *[4]float32, w *uint16, ws int, x *float32, cols int)
@@ -199,19 +190,16 @@ func gemmF32x4AVX512w(res, w []float32, ws int, x []float32, xs, cols int) {
 	gemmF32x4AVX512(&res[0], &w[0], ws, &x[0], xs, cols)
 }
 
-// gemvWrap checks bounds for a gemv kernel; tail (AVX2) adds the columns
-// past the last multiple of 8 as the gemm wrapper does.
-func gemvWrap[T float32 | uint16](f func(res *[4]float32, w *T, ws int, x *float32, cols int), conv func(T) float32, tail bool) func(res *[4]float32, w []T, ws int, x []float32, cols int) {
-	return func(res *[4]float32, w []T, ws int, x []float32, cols int) {
+// gemvWrap checks bounds for an AVX2 gemv kernel and adds the columns past
+// the last multiple of 8 as the gemm wrapper does.
+func gemvWrap[T float32 | uint16](f func(res *[4]float32, w *T, ws int, x *float32, cols, pf int), conv func(T) float32) func(res *[4]float32, w []T, ws int, x []float32, cols, pf int) {
+	return func(res *[4]float32, w []T, ws int, x []float32, cols, pf int) {
 		if cols == 0 {
 			*res = [4]float32{}
 			return
 		}
 		w, x = w[:3*ws+cols], x[:cols]
-		f(res, &w[0], ws, &x[0], cols)
-		if !tail {
-			return
-		}
+		f(res, &w[0], ws, &x[0], cols, pf)
 		for c := cols &^ 7; c < cols; c++ {
 			for i := range 4 {
 				res[i] += conv(w[i*ws+c]) * x[c]
@@ -220,21 +208,16 @@ func gemvWrap[T float32 | uint16](f func(res *[4]float32, w *T, ws int, x *float
 	}
 }
 
-// floatPrefetchShort is the generator's constant of that name: the group
-// bytes under which the S variants of the AVX2 float gemv run.
-const floatPrefetchShort = 8192
-
-// gemvRowsBy returns the AVX2 float gemv for the row length: short (its
-// prefetch one linear stream) for groups of four rows shorter than
-// floatPrefetchShort bytes (the generator's), else long (each row's
-// next-group row prefetched at its position). Both compute the same.
-func gemvRowsBy[T float32 | uint16](short, long func(res *[4]float32, w *T, ws int, x *float32, cols int), elem int) func(res *[4]float32, w *T, ws int, x *float32, cols int) {
-	return func(res *[4]float32, w *T, ws int, x *float32, cols int) {
-		if 4*ws*elem < floatPrefetchShort {
-			short(res, w, ws, x, cols)
+// gemvWrapZ checks bounds for an AVX-512 gemv kernel (which masks its own
+// tail and does not prefetch: pf is ignored).
+func gemvWrapZ[T float32 | uint16](f func(res *[4]float32, w *T, ws int, x *float32, cols int)) func(res *[4]float32, w []T, ws int, x []float32, cols, pf int) {
+	return func(res *[4]float32, w []T, ws int, x []float32, cols, _ int) {
+		if cols == 0 {
+			*res = [4]float32{}
 			return
 		}
-		long(res, w, ws, x, cols)
+		w, x = w[:3*ws+cols], x[:cols]
+		f(res, &w[0], ws, &x[0], cols)
 	}
 }
 
@@ -335,9 +318,10 @@ func archKernelSets() (sets []*kernelSet) {
 		dotF32:          floatDot(dotF32AVX2),
 		gemmF32:         gemmF32x2AVX2w,
 		gemmM:           2,
-		gemvF32:         gemvWrap(gemvRowsBy(gemvF32x4AVX2S, gemvF32x4AVX2, 4), f32id, true),
-		gemvF16:         gemvWrap(gemvRowsBy(gemvF16x4AVX2S, gemvF16x4AVX2, 2), f16ToF32, true),
-		gemvBF16:        gemvWrap(gemvRowsBy(gemvBF16x4AVX2S, gemvBF16x4AVX2, 2), bf16ToF32, true),
+		gemvF32:         gemvWrap(gemvF32x4AVX2, f32id),
+		gemvF16:         gemvWrap(gemvF16x4AVX2, f16ToF32),
+		gemvBF16:        gemvWrap(gemvBF16x4AVX2, bf16ToF32),
+		gemvQuarters:    true,
 		dotF16:          halfDot(dotF16AVX2),
 		dotBF16:         halfDot(dotBF16AVX2),
 		f16ToF32Slice:   halfCvt(cvtF16AVX2, f16ToF32),
@@ -371,9 +355,10 @@ func archKernelSets() (sets []*kernelSet) {
 		k.name = "avx512"
 		k.dotF32 = floatDot(dotF32AVX512)
 		k.gemmF32, k.gemmM = gemmF32x4AVX512w, 4
-		k.gemvF32 = gemvWrap(gemvF32x4AVX512, f32id, false)
-		k.gemvF16 = gemvWrap(gemvF16x4AVX512, f16ToF32, false)
-		k.gemvBF16 = gemvWrap(gemvBF16x4AVX512, bf16ToF32, false)
+		k.gemvF32 = gemvWrapZ(gemvF32x4AVX512)
+		k.gemvF16 = gemvWrapZ(gemvF16x4AVX512)
+		k.gemvBF16 = gemvWrapZ(gemvBF16x4AVX512)
+		k.gemvQuarters = false
 		k.dotF16 = halfDot(dotF16AVX512)
 		k.dotBF16 = halfDot(dotBF16AVX512)
 		k.quantQ8, k.quantQ8K, k.packQ8 = quantWrap(quantQ8AVX512, 32), quantWrap(quantQ8KAVX512, 256), packQ8AVX512w

@@ -141,16 +141,16 @@ func TestSIMDGemv(t *testing.T) {
 				vals := make([]float32, len(wf))
 				switch kind {
 				case 0:
-					k.gemvF32(&got, wf, ws, x, cols)
-					gemvF32Go(&want, wf, ws, x, cols)
+					k.gemvF32(&got, wf, ws, x, cols, 4096)
+					gemvF32Go(&want, wf, ws, x, cols, 4096)
 					copy(vals, wf)
 				case 1:
-					k.gemvF16(&got, wh, ws, x, cols)
-					gemvF16Go(&want, wh, ws, x, cols)
+					k.gemvF16(&got, wh, ws, x, cols, 4096)
+					gemvF16Go(&want, wh, ws, x, cols, 4096)
 					f16ToF32SliceGo(vals, wh)
 				case 2:
-					k.gemvBF16(&got, wb, ws, x, cols)
-					gemvBF16Go(&want, wb, ws, x, cols)
+					k.gemvBF16(&got, wb, ws, x, cols, 4096)
+					gemvBF16Go(&want, wb, ws, x, cols, 4096)
 					bf16ToF32SliceGo(vals, wb)
 				}
 				for i := range 4 {

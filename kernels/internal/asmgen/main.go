@@ -34,9 +34,8 @@ func main() {
 	gemmF32("gemmF32x2AVX2", 2, false)
 	gemmF32("gemmF32x4AVX512", 4, true)
 	for _, kind := range []string{"F32", "F16", "BF16"} {
-		gemv("gemv"+kind+"x4AVX2", kind, false, false)
-		gemv("gemv"+kind+"x4AVX2S", kind, false, true)
-		gemv("gemv"+kind+"x4AVX512", kind, true, false)
+		gemv("gemv"+kind+"x4AVX2", kind, false)
+		gemv("gemv"+kind+"x4AVX512", kind, true)
 	}
 	dotHalfAVX2("dotF16AVX2", false)
 	dotHalfAVX2("dotBF16AVX2", true)
@@ -1870,15 +1869,18 @@ func gemmF32(name string, m int, zmm bool) {
 // gemv emits four weight rows (w, w+ws, …; elements of kind) times one input
 // row: res[i] = Σ_c w_i[c]·x[c], with exactly the per-row arithmetic of the
 // gemmF32 kernels (one accumulator per row, the same steps, tail and
-// reduction), so that MatVec and MatMul agree bit for bit.
-// floatPrefetchShort is how far ahead of its group's start the AVX2 float
-// gemv for short rows (the S variant) prefetches, as one linear stream.
-const floatPrefetchShort = 8192
-
-func gemv(name, kind string, zmm, short bool) {
+// reduction), so that MatVec and MatMul agree bit for bit. The AVX2 one
+// takes pf: each row prefetches into L2 the bytes pf past its position
+// (floatGemvRows chooses: the next group's row for four adjacent long
+// rows, a little way on for four far-apart ones).
+func gemv(name, kind string, zmm bool) {
 	elem := map[string]int{"F32": 4, "F16": 2, "BF16": 2}[kind]
 	wt := map[string]string{"F32": "*float32", "F16": "*uint16", "BF16": "*uint16"}[kind]
-	text(name, "$0-40", "(res *[4]float32, w "+wt+", ws int, x *float32, cols int)")
+	if zmm {
+		text(name, "$0-40", "(res *[4]float32, w "+wt+", ws int, x *float32, cols int)")
+	} else {
+		text(name, "$0-48", "(res *[4]float32, w "+wt+", ws int, x *float32, cols int, pf int)")
+	}
 	l := name + "_"
 	v, width, wreg, xreg := "Y", 8, 8, 12
 	if zmm {
@@ -1893,11 +1895,8 @@ func gemv(name, kind string, zmm, short bool) {
 		p("LEAQ (%s)(AX*%d), %s", wp[i-1], elem, wp[i])
 	}
 	p("XORQ DX, DX")
-	if short { // BX: the linear prefetch stream
-		p("LEAQ %d(SI), BX", floatPrefetchShort)
-	} else if !zmm { // R15: the bytes from a row to the next group's (4 rows on)
-		p("MOVQ AX, R15")
-		p("SHLQ $%d, R15", map[int]int{2: 3, 4: 4}[elem])
+	if !zmm { // R15: the prefetch distance
+		p("MOVQ pf+40(FP), R15")
 	}
 	for a := 0; a < 4; a++ {
 		p("VXORPS %s%d, %s%d, %s%d", v, a, v, a, v, a)
@@ -1919,27 +1918,15 @@ func gemv(name, kind string, zmm, short bool) {
 	p("JGT " + l + "tail")
 	p("VMOVUPS (DI)(DX*4), %s%d", v, xreg)
 	if !zmm {
-		// The next group's rows at this column into L2: the hardware
-		// prefetchers lose short rows' streams at page boundaries. AVX2
-		// set, BenchmarkMatVecLayers BF16 fused (Zen 3 VM, 2 threads):
-		// qwen2.5-0.5b (896 columns) 8.8-9.9 → 11.9-13.2 GB/s, llama3.2-1b
-		// (2048) 15.2-15.4 → 16.3-17.1 GB/s.
-		if short {
-			// Rows whose group of four is shorter than
-			// floatPrefetchShort: the group's bytes as one stream,
-			// one prefetch per line (qwen2.5-0.5b BF16 token, Zen 3:
-			// ffn gate+up 28.6-31.2 → 21.4-26.3 ms, the output
-			// head 18.4-20.1 → 13.6-17.2; long rows, ffn_down,
-			// 9.4-10.5 → 10.9-13.5, so they keep the row-wise one).
-			for o := 0; o < 4*width*elem; o += 64 {
-				p("PREFETCHT1 %d(BX)", o)
-			}
-			p("ADDQ $%d, BX", 4*width*elem)
-		} else {
-			p("LEAQ (R15)(DX*%d), BX", elem)
-			for i := 0; i < 4; i++ {
-				p("PREFETCHT1 (%s)(BX*1)", wp[i])
-			}
+		// Each row's bytes pf on into L2: the hardware prefetchers
+		// lose short rows' streams at page boundaries. AVX2 set,
+		// BenchmarkMatVecLayers BF16 fused (Zen 3 VM, 2 threads), the
+		// next group's rows (pf = 4 rows): qwen2.5-0.5b (896 columns)
+		// 8.8-9.9 → 11.9-13.2 GB/s, llama3.2-1b (2048) 15.2-15.4 →
+		// 16.3-17.1 GB/s.
+		p("LEAQ (R15)(DX*%d), BX", elem)
+		for i := 0; i < 4; i++ {
+			p("PREFETCHT1 (%s)(BX*1)", wp[i])
 		}
 	}
 	for i := 0; i < 4; i++ {
