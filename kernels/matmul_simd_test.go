@@ -427,6 +427,47 @@ func TestSIMDQuantGemvQ8(t *testing.T) {
 	})
 }
 
+// gemvQ4KR equals the per-row dot bit for bit for each row, for row counts
+// around its groups of four, padded row strides and no reads past the
+// last row.
+func TestSIMDQuantGemvQ4KR(t *testing.T) {
+	forEachSIMD(t, func(t *testing.T, k *kernelSet) {
+		if k.quant.gemvQ4KR == nil {
+			t.Skip("no plain-order Q4_K decoding kernel in this set")
+		}
+		rng := rand.New(rand.NewPCG(23, 24))
+		for _, nb := range []int{0, 1, 2, 3, 8} {
+			a := make([]blockQ8K, nb)
+			quantizeQ8KAct(a, randVec(rng, nb*256, 1+9*rng.Float64()))
+			for _, rows := range []int{1, 3, 4, 5, 8, 11, 30} {
+				for _, pad := range []int{0, 16} {
+					ws := nb*q4KBytes + pad
+					w := randQuantRow(rng, 1, rows*ws)
+					for r := range rows {
+						for b := range nb {
+							for _, off := range []int{0, 2} {
+								put16(w[r*ws+b*q4KBytes+off:], f32ToF16(float32(rng.NormFloat64()*0.01)))
+							}
+						}
+					}
+					w = w[:len(w)-pad]
+					got := make([]float32, rows)
+					for i := range got {
+						got[i] = 99
+					}
+					k.quant.gemvQ4KR(got, guardedCopy(t, w), ws, a)
+					for r := range rows {
+						want := k.dotQ4K(w[r*ws:r*ws+nb*q4KBytes], a)
+						if math.Float32bits(got[r]) != math.Float32bits(want) {
+							t.Fatalf("nb=%d rows=%d ws=%d row %d: %g, per-row dot %g", nb, rows, ws, r, got[r], want)
+						}
+					}
+				}
+			}
+		}
+	})
+}
+
 // dotQ4Kx8 equals the per-row dot bit for bit for each of its eight rows.
 func TestSIMDQuantDotQ4Kx8(t *testing.T) {
 	forEachSIMD(t, func(t *testing.T, k *kernelSet) {

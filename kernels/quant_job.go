@@ -230,6 +230,9 @@ func (j *quantJob) gemv8(lo, hi int) {
 // where it has one.
 func (j *quantJob) gemvK(lo, hi int) {
 	gemv := curQuant.gemvQ4K
+	if gemv == nil {
+		gemv = curQuant.gemvQ4KR
+	}
 	if j.w.Type == weights.Q6_K {
 		gemv = curQuant.gemvQ6K
 	}

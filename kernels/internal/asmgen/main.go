@@ -62,6 +62,7 @@ func main() {
 	}
 	dotQ8_0x8AVX2()
 	gemvQ8_0AVX2()
+	gemvQ4KAVX2()
 	dotQ4Kx8AVX2()
 	for nr := 1; nr <= 4; nr++ {
 		gemmQ(nr)
@@ -592,37 +593,14 @@ func dotw(vnni bool, a, b, acc int) {
 	}
 }
 
-// dotQ4K: per super-block, Σ_j sc[j]·Σ(q·x) in int32 lanes (Y2), the mins
-// term Σ_j m[j]·bsum32[j] in X9; float accumulators Y0 (scales) and X1 (mins).
-func dotQ4K(vnni bool) {
-	name := "dotQ4K" + suffix(vnni)
-	text(name, "$0-28", "(w *byte, a *blockQ8K, nb int) float32")
-	l := name + "_"
-	p("MOVQ w+0(FP), SI")
-	p("MOVQ a+8(FP), DI")
-	p("MOVQ nb+16(FP), CX")
-	p("VXORPS Y0, Y0, Y0")
-	p("VMOVDQU nib<>(SB), Y13")
-	p("LEAQ bcastw<>(SB), R12")
-	p("TESTQ CX, CX")
-	p("JZ " + l + "done")
-	label(l + "loop")
-	if !vnni {
-		// The row's bytes 6 KiB ahead into L2 (the AVX2 set decodes
-		// with these single-row dots, row after row). Zen 3 VM, 2
-		// threads, the products of a llama3.2-1b-shaped token (as
-		// BenchmarkMatVecLayers): none → 1 KiB ahead 13.0-13.6 →
-		// 15.7-16.8 GB/s (dotQ8_0 keeps 1 KiB); 1 KiB → 6
-		// KiB, interleaved runs, medians 14-16.4 → 16.4-17.9 GB/s (2,
-		// 3, 8 and 12 KiB in between or below); goformer bench
-		// llama3.2-1b Q4_K tg64 alternating: 21.4-22.9 → 24.5-25.8 t/s.
-		p("PREFETCHT1 6144(SI)")
-		p("PREFETCHT1 6208(SI)")
-	}
+// q4KBlock emits dotQ4K's work on one super-block: the Q4_K block at row
+// (a GPR), the activation block at DI, its float result added to Y<acc>
+// (clobbers AX, BX, DX, R8-R10, Y2-Y9; Y13 the nibble mask, R12 bcastw).
+func q4KBlock(row string, acc int, vnni bool) {
 	// Unpack the 6-bit scales (R8: sc[0..7]) and mins (R9: m[0..7]).
-	p("MOVL 4(SI), AX")
-	p("MOVL 8(SI), BX")
-	p("MOVL 12(SI), DX")
+	p("MOVL 4(%s), AX", row)
+	p("MOVL 8(%s), BX", row)
+	p("MOVL 12(%s), DX", row)
 	p("MOVL AX, R8")
 	p("ANDL $0x3f3f3f3f, R8")
 	p("MOVL BX, R9")
@@ -651,7 +629,7 @@ func dotQ4K(vnni bool) {
 	p("VPMADDWD 288(DI), X9, X9")
 	p("VPXOR Y2, Y2, Y2")
 	for c := 0; c < 4; c++ {
-		p("VMOVDQU %d(SI), Y3", 16+32*c)
+		p("VMOVDQU %d(%s), Y3", 16+32*c, row)
 		p("VPSRLW $4, Y3, Y4")
 		p("VPAND Y13, Y3, Y3")
 		p("VPAND Y13, Y4, Y4")
@@ -664,7 +642,37 @@ func dotQ4K(vnni bool) {
 	}
 	// Mins first, then scales: the same float operations, in the same
 	// order, as dotQ4Kx4 performs for each of its rows.
-	q4KFloat(9)
+	q4KFloat(row, 9, acc)
+}
+
+// dotQ4K: per super-block, Σ_j sc[j]·Σ(q·x) in int32 lanes (Y2), the mins
+// term Σ_j m[j]·bsum32[j] in X9; float accumulators Y0 (scales) and X1 (mins).
+func dotQ4K(vnni bool) {
+	name := "dotQ4K" + suffix(vnni)
+	text(name, "$0-28", "(w *byte, a *blockQ8K, nb int) float32")
+	l := name + "_"
+	p("MOVQ w+0(FP), SI")
+	p("MOVQ a+8(FP), DI")
+	p("MOVQ nb+16(FP), CX")
+	p("VXORPS Y0, Y0, Y0")
+	p("VMOVDQU nib<>(SB), Y13")
+	p("LEAQ bcastw<>(SB), R12")
+	p("TESTQ CX, CX")
+	p("JZ " + l + "done")
+	label(l + "loop")
+	if !vnni {
+		// The row's bytes 6 KiB ahead into L2 (the AVX2 set decodes
+		// with these single-row dots, row after row). Zen 3 VM, 2
+		// threads, the products of a llama3.2-1b-shaped token (as
+		// BenchmarkMatVecLayers): none → 1 KiB ahead 13.0-13.6 →
+		// 15.7-16.8 GB/s (dotQ8_0 keeps 1 KiB); 1 KiB → 6
+		// KiB, interleaved runs, medians 14-16.4 → 16.4-17.9 GB/s (2,
+		// 3, 8 and 12 KiB in between or below); goformer bench
+		// llama3.2-1b Q4_K tg64 alternating: 21.4-22.9 → 24.5-25.8 t/s.
+		p("PREFETCHT1 6144(SI)")
+		p("PREFETCHT1 6208(SI)")
+	}
+	q4KBlock("SI", 0, vnni)
 	p("ADDQ $144, SI")
 	p("ADDQ $320, DI")
 	p("DECQ CX")
@@ -680,18 +688,18 @@ func dotQ4K(vnni bool) {
 // at SI, activation block at DI): with the mins term's int32 lanes in
 // Y<mins> and the scales term's in Y2, Y0 -= cvt(mins)·(dmin·d_x), then
 // Y0 += cvt(Y2)·(d·d_x).
-func q4KFloat(mins int) {
-	p("VMOVD (SI), X7")
+func q4KFloat(row string, mins, acc int) {
+	p("VMOVD (%s), X7", row)
 	p("VCVTPH2PS X7, X7")
 	p("VBROADCASTSS 304(DI), X6")
 	p("VMULPS X6, X7, X7")
 	p("VMOVSHDUP X7, X5")
 	p("VBROADCASTSS X5, Y5")
 	p("VCVTDQ2PS Y%d, Y9", mins)
-	p("VFNMADD231PS Y5, Y9, Y0")
+	p("VFNMADD231PS Y5, Y9, Y%d", acc)
 	p("VBROADCASTSS X7, Y6")
 	p("VCVTDQ2PS Y2, Y2")
-	p("VFMADD231PS Y6, Y2, Y0")
+	p("VFMADD231PS Y6, Y2, Y%d", acc)
 }
 
 // dotQ6K: per super-block, Σ_k sc[k]·(Σ q·x - 32·bsum16[k]) in int32 lanes
@@ -1277,6 +1285,70 @@ func gemvQ8_0AVX2() {
 	p("ADDQ $4, AX")
 	p("ADDQ ws+32(FP), BX")
 	p("DECQ R9")
+	p("JNZ %sgroup", l)
+	p("VZEROUPPER")
+	p("RET")
+}
+
+// gemvQ4KAVX2 is dotQ4K (AVX2) for four weight rows at a time, as
+// gemvQ8_0AVX2 for Q8_0: group g's rows at w + g·ws + k·ss, results to
+// out[k·os + g] (k < 4), each row with dotQ4K's operations on its own
+// accumulator (so its result bit for bit), super-block by super-block
+// across the four rows; each row prefetches into L2 the three lines 1 KiB
+// past its block. goformer bench tg64, builds alternating, Zen 3 VM:
+// llama3.2-1b Q4_K 22.2-25.5 → 25.2-30.8 t/s. Registers: Y0, Y1, Y10, Y11 the accumulators; rows at
+// SI, R11, R13, R14; R15 out; the group's base and count in the frame.
+func gemvQ4KAVX2() {
+	const name = "gemvQ4KAVX2"
+	l := name + "_"
+	text(name, "$16-64", "(out *float32, os int, w *byte, ss int, ws int, groups int, a *blockQ8K, nb int)")
+	rows := []string{"SI", "R11", "R13", "R14"}
+	accs := []int{0, 1, 10, 11}
+	p("MOVQ out+0(FP), R15")
+	p("MOVQ w+16(FP), AX")
+	p("MOVQ AX, 0(SP)")
+	p("MOVQ groups+40(FP), AX")
+	p("MOVQ AX, 8(SP)")
+	p("VMOVDQU nib<>(SB), Y13")
+	p("LEAQ bcastw<>(SB), R12")
+	label(l + "group")
+	p("MOVQ 0(SP), SI")
+	p("MOVQ ss+24(FP), AX")
+	for k := 1; k < 4; k++ {
+		p("LEAQ (%s)(AX*1), %s", rows[k-1], rows[k])
+	}
+	p("MOVQ a+48(FP), DI")
+	p("MOVQ nb+56(FP), CX")
+	for _, r := range accs {
+		p("VXORPS Y%d, Y%d, Y%d", r, r, r)
+	}
+	label(l + "block")
+	for k, row := range rows {
+		for o := 0; o < 192; o += 64 {
+			p("PREFETCHT1 %d(%s)", 1024+o, row)
+		}
+		q4KBlock(row, accs[k], false)
+	}
+	for _, row := range rows {
+		p("ADDQ $144, %s", row)
+	}
+	p("ADDQ $320, DI")
+	p("DECQ CX")
+	p("JNZ %sblock", l)
+	for _, r := range accs {
+		hsumTree(r, 2)
+	}
+	p("MOVQ os+8(FP), AX")
+	p("SHLQ $2, AX")
+	p("MOVSS X0, (R15)")
+	p("MOVSS X1, (R15)(AX*1)")
+	p("MOVSS X10, (R15)(AX*2)")
+	p("LEAQ (R15)(AX*2), BX")
+	p("MOVSS X11, (BX)(AX*1)")
+	p("ADDQ $4, R15")
+	p("MOVQ ws+32(FP), AX")
+	p("ADDQ AX, 0(SP)")
+	p("DECQ 8(SP)")
 	p("JNZ %sgroup", l)
 	p("VZEROUPPER")
 	p("RET")
