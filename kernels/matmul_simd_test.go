@@ -427,39 +427,47 @@ func TestSIMDQuantGemvQ8(t *testing.T) {
 	})
 }
 
-// gemvQ4KR equals the per-row dot bit for bit for each row, for row counts
-// around its groups of four, padded row strides and no reads past the
-// last row.
-func TestSIMDQuantGemvQ4KR(t *testing.T) {
+// gemvQ4KR and gemvQ6KR equal the per-row dots bit for bit for each row,
+// for row counts around their groups of four, padded row strides and no
+// reads past the last row.
+func TestSIMDQuantGemvKR(t *testing.T) {
 	forEachSIMD(t, func(t *testing.T, k *kernelSet) {
-		if k.quant.gemvQ4KR == nil {
-			t.Skip("no plain-order Q4_K decoding kernel in this set")
-		}
-		rng := rand.New(rand.NewPCG(23, 24))
-		for _, nb := range []int{0, 1, 2, 3, 8} {
-			a := make([]blockQ8K, nb)
-			quantizeQ8KAct(a, randVec(rng, nb*256, 1+9*rng.Float64()))
-			for _, rows := range []int{1, 3, 4, 5, 8, 11, 30} {
-				for _, pad := range []int{0, 16} {
-					ws := nb*q4KBytes + pad
-					w := randQuantRow(rng, 1, rows*ws)
-					for r := range rows {
-						for b := range nb {
-							for _, off := range []int{0, 2} {
-								put16(w[r*ws+b*q4KBytes+off:], f32ToF16(float32(rng.NormFloat64()*0.01)))
+		for _, c := range []struct {
+			name       string
+			gemv       gemvKFunc
+			dot        func([]byte, []blockQ8K) float32
+			blockBytes int
+			scales     []int
+		}{{"Q4_K", k.quant.gemvQ4KR, k.dotQ4K, q4KBytes, []int{0, 2}}, {"Q6_K", k.quant.gemvQ6KR, k.dotQ6K, q6KBytes, []int{208}}} {
+			if c.gemv == nil {
+				continue
+			}
+			rng := rand.New(rand.NewPCG(23, 24))
+			for _, nb := range []int{0, 1, 2, 3, 8} {
+				a := make([]blockQ8K, nb)
+				quantizeQ8KAct(a, randVec(rng, nb*256, 1+9*rng.Float64()))
+				for _, rows := range []int{1, 3, 4, 5, 8, 11, 30} {
+					for _, pad := range []int{0, 16} {
+						ws := nb*c.blockBytes + pad
+						w := randQuantRow(rng, 1, rows*ws)
+						for r := range rows {
+							for b := range nb {
+								for _, off := range c.scales {
+									put16(w[r*ws+b*c.blockBytes+off:], f32ToF16(float32(rng.NormFloat64()*0.01)))
+								}
 							}
 						}
-					}
-					w = w[:len(w)-pad]
-					got := make([]float32, rows)
-					for i := range got {
-						got[i] = 99
-					}
-					k.quant.gemvQ4KR(got, guardedCopy(t, w), ws, a)
-					for r := range rows {
-						want := k.dotQ4K(w[r*ws:r*ws+nb*q4KBytes], a)
-						if math.Float32bits(got[r]) != math.Float32bits(want) {
-							t.Fatalf("nb=%d rows=%d ws=%d row %d: %g, per-row dot %g", nb, rows, ws, r, got[r], want)
+						w = w[:len(w)-pad]
+						got := make([]float32, rows)
+						for i := range got {
+							got[i] = 99
+						}
+						c.gemv(got, guardedCopy(t, w), ws, a)
+						for r := range rows {
+							want := c.dot(w[r*ws:r*ws+nb*c.blockBytes], a)
+							if math.Float32bits(got[r]) != math.Float32bits(want) {
+								t.Fatalf("%s nb=%d rows=%d ws=%d row %d: %g, per-row dot %g", c.name, nb, rows, ws, r, got[r], want)
+							}
 						}
 					}
 				}

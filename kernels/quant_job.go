@@ -235,6 +235,9 @@ func (j *quantJob) gemvK(lo, hi int) {
 	}
 	if j.w.Type == weights.Q6_K {
 		gemv = curQuant.gemvQ6K
+		if gemv == nil {
+			gemv = curQuant.gemvQ6KR
+		}
 	}
 	if gemv != nil {
 		rb := j.w.rowBytes()

@@ -24,8 +24,9 @@ package kernels
 // out[i] = dotQ8_0(row i at w[i·ws:], a) bit for bit, i < len(out), several
 // rows at a time (nil leaves decoding to dotQ8_0 row by row).
 //
-// gemvQ4KR, where set, is the same for Q4_K and dotQ4K, on activation
-// blocks in their plain order (gemvQ4K takes them reordered).
+// gemvQ4KR and gemvQ6KR, where set, are the same for Q4_K and dotQ4K,
+// Q6_K and dotQ6K, on activation blocks in their plain order (gemvQ4K
+// takes them reordered).
 //
 // gemvQ4B and gemmQ4B are the Q4_0 kernels with block sums in lanes
 // (quant_q4.go), decoding and matrix; nil leaves Q4_0 to the per-row dots.
@@ -45,6 +46,7 @@ type quantKernels struct {
 	dotQ4Kx8  func(res *[8]float32, w []byte, a []blockQ8K, ds []float32, nb int)
 	gemvQ8    func(out []float32, w []byte, ws int, a []blockQ8)
 	gemvQ4KR  gemvKFunc
+	gemvQ6KR  gemvKFunc
 	gemvQ4B   gemvQ4BFunc
 	gemmQ4B   gemmQ4BFunc
 	gemmQ4K   [2]gemmKPFunc

@@ -46,6 +46,9 @@ func gemvQ8_0AVX2(out *float32, os int, w *byte, ss int, ws int, groups int, a *
 func gemvQ4KAVX2(out *float32, os int, w *byte, ss int, ws int, groups int, a *blockQ8K, nb int)
 
 //go:noescape
+func gemvQ6KAVX2(out *float32, os int, w *byte, ss int, ws int, groups int, a *blockQ8K, nb int)
+
+//go:noescape
 func dotQ4Kx8AVX2(res *[8]float32, w *byte, a *blockQ8K, nb int)
 
 //go:noescape
@@ -198,27 +201,29 @@ func gemvQ8AVX2(out []float32, w []byte, ws int, a []blockQ8) {
 	}
 }
 
-// gemvQ4KAVX2w sets out[i] = dotQ4K(row i at w[i·ws:], a) bit for bit: the
-// rows' four quarters streamed side by side by gemvQ4KAVX2, the last
-// len(out) mod 4 rows by dotQ4KAVX2.
-func gemvQ4KAVX2w(out []float32, w []byte, ws int, a []blockQ8K) {
-	rows, nb := len(out), len(a)
-	if rows == 0 {
-		return
-	}
-	if nb == 0 {
-		clear(out)
-		return
-	}
-	_ = w[(rows-1)*ws+nb*q4KBytes-1]
-	if ws < nb*q4KBytes {
-		panic("kernels: bad gemvQ4KR arguments")
-	}
-	if q := rows / 4; q > 0 {
-		gemvQ4KAVX2(&out[0], q, &w[0], q*ws, ws, q, &a[0], nb)
-	}
-	for r := rows &^ 3; r < rows; r++ {
-		out[r] = dotQ4KAVX2(&w[r*ws], &a[0], nb)
+// gemvKQuarters returns a gemvKFunc that sets out[i] = dot(row i at
+// w[i·ws:], a) bit for bit: the rows' four quarters streamed side by side
+// by the four-row kernel f, the last len(out) mod 4 rows by dot.
+func gemvKQuarters(f func(out *float32, os int, w *byte, ss int, ws int, groups int, a *blockQ8K, nb int), dot func(w *byte, a *blockQ8K, nb int) float32, blockBytes int) gemvKFunc {
+	return func(out []float32, w []byte, ws int, a []blockQ8K) {
+		rows, nb := len(out), len(a)
+		if rows == 0 {
+			return
+		}
+		if nb == 0 {
+			clear(out)
+			return
+		}
+		_ = w[(rows-1)*ws+nb*blockBytes-1]
+		if ws < nb*blockBytes {
+			panic("kernels: bad K-quant gemv arguments")
+		}
+		if q := rows / 4; q > 0 {
+			f(&out[0], q, &w[0], q*ws, ws, q, &a[0], nb)
+		}
+		for r := rows &^ 3; r < rows; r++ {
+			out[r] = dot(&w[r*ws], &a[0], nb)
+		}
 	}
 }
 
@@ -268,7 +273,8 @@ func archQuant(k *kernelSet) {
 		dotQ8_0x8AVX2(res, &w[0], &a[0], &ds[0], nb)
 	}
 	k.quant.gemvQ8 = gemvQ8AVX2
-	k.quant.gemvQ4KR = gemvQ4KAVX2w
+	k.quant.gemvQ4KR = gemvKQuarters(gemvQ4KAVX2, dotQ4KAVX2, q4KBytes)
+	k.quant.gemvQ6KR = gemvKQuarters(gemvQ6KAVX2, dotQ6KAVX2, q6KBytes)
 	k.quant.dotQ4Kx8 = func(res *[8]float32, w []byte, a []blockQ8K, _ []float32, nb int) {
 		if nb == 0 {
 			*res = [8]float32{}

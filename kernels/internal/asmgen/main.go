@@ -63,6 +63,7 @@ func main() {
 	dotQ8_0x8AVX2()
 	gemvQ8_0AVX2()
 	gemvQ4KAVX2()
+	gemvQ6KAVX2()
 	dotQ4Kx8AVX2()
 	for nr := 1; nr <= 4; nr++ {
 		gemmQ(nr)
@@ -702,26 +703,12 @@ func q4KFloat(row string, mins, acc int) {
 	p("VFMADD231PS Y6, Y2, Y%d", acc)
 }
 
-// dotQ6K: per super-block, Σ_k sc[k]·(Σ q·x - 32·bsum16[k]) in int32 lanes
-// (Y2), scaled by d·d_x into Y0. Y8 holds the scales as int16, even
-// sub-blocks in the low lane and odd ones in the high lane, so that one
-// in-lane word broadcast serves a 32-element group (two sub-blocks).
-func dotQ6K(vnni bool) {
-	name := "dotQ6K" + suffix(vnni)
-	text(name, "$0-28", "(w *byte, a *blockQ8K, nb int) float32")
-	l := name + "_"
-	p("MOVQ w+0(FP), SI")
-	p("MOVQ a+8(FP), DI")
-	p("MOVQ nb+16(FP), CX")
-	p("VXORPS Y0, Y0, Y0")
-	p("VMOVDQU nib<>(SB), Y13")
-	p("VMOVDQU bits45<>(SB), Y12")
-	p("VMOVDQU evenodd<>(SB), X11")
-	p("LEAQ bcastw<>(SB), R12")
-	p("TESTQ CX, CX")
-	p("JZ " + l + "done")
-	label(l + "loop")
-	p("VMOVDQU 192(SI), X8")
+// q6KBlock emits dotQ6K's work on one super-block: the Q6_K block at row
+// (a GPR), the activation block at DI, its float result added to Y<acc>
+// (clobbers AX, Y2-Y9; X11 the even-odd order, Y12 bits 4-5, Y13 the
+// nibble mask, R12 bcastw).
+func q6KBlock(row string, acc int, vnni bool) {
+	p("VMOVDQU 192(%s), X8", row)
 	p("VPMOVSXBW X8, Y9")
 	p("VPSHUFB X11, X8, X8")
 	p("VPMOVSXBW X8, Y8")
@@ -730,9 +717,9 @@ func dotQ6K(vnni bool) {
 	p("VPXOR Y2, Y2, Y2")
 	p("VPSUBD Y9, Y2, Y2")
 	for h := 0; h < 2; h++ {
-		p("VMOVDQU %d(SI), Y3", 64*h)
-		p("VMOVDQU %d(SI), Y4", 64*h+32)
-		p("VMOVDQU %d(SI), Y5", 128+32*h)
+		p("VMOVDQU %d(%s), Y3", 64*h, row)
+		p("VMOVDQU %d(%s), Y4", 64*h+32, row)
+		p("VMOVDQU %d(%s), Y5", 128+32*h, row)
 		for g := 0; g < 4; g++ {
 			src := 3 + g%2 // ql for groups 0,2 is Y3; 1,3 is Y4
 			if g < 2 {
@@ -760,13 +747,35 @@ func dotQ6K(vnni bool) {
 			dotw(vnni, 7, 6, 2)
 		}
 	}
-	p("MOVWLZX 208(SI), AX")
+	p("MOVWLZX 208(%s), AX", row)
 	p("VMOVD AX, X7")
 	p("VCVTPH2PS X7, X7")
 	p("VMULSS 304(DI), X7, X7")
 	p("VBROADCASTSS X7, Y7")
 	p("VCVTDQ2PS Y2, Y2")
-	p("VFMADD231PS Y7, Y2, Y0")
+	p("VFMADD231PS Y7, Y2, Y%d", acc)
+}
+
+// dotQ6K: per super-block, Σ_k sc[k]·(Σ q·x - 32·bsum16[k]) in int32 lanes
+// (Y2), scaled by d·d_x into Y0. Y8 holds the scales as int16, even
+// sub-blocks in the low lane and odd ones in the high lane, so that one
+// in-lane word broadcast serves a 32-element group (two sub-blocks).
+func dotQ6K(vnni bool) {
+	name := "dotQ6K" + suffix(vnni)
+	text(name, "$0-28", "(w *byte, a *blockQ8K, nb int) float32")
+	l := name + "_"
+	p("MOVQ w+0(FP), SI")
+	p("MOVQ a+8(FP), DI")
+	p("MOVQ nb+16(FP), CX")
+	p("VXORPS Y0, Y0, Y0")
+	p("VMOVDQU nib<>(SB), Y13")
+	p("VMOVDQU bits45<>(SB), Y12")
+	p("VMOVDQU evenodd<>(SB), X11")
+	p("LEAQ bcastw<>(SB), R12")
+	p("TESTQ CX, CX")
+	p("JZ " + l + "done")
+	label(l + "loop")
+	q6KBlock("SI", 0, vnni)
 	p("ADDQ $210, SI")
 	p("ADDQ $320, DI")
 	p("DECQ CX")
@@ -1290,27 +1299,47 @@ func gemvQ8_0AVX2() {
 	p("RET")
 }
 
-// gemvQ4KAVX2 is dotQ4K (AVX2) for four weight rows at a time, as
-// gemvQ8_0AVX2 for Q8_0: group g's rows at w + g·ws + k·ss, results to
-// out[k·os + g] (k < 4), each row with dotQ4K's operations on its own
-// accumulator (so its result bit for bit), super-block by super-block
-// across the four rows; each row prefetches into L2 the three lines 1 KiB
-// past its block. goformer bench tg64, builds alternating, Zen 3 VM:
-// llama3.2-1b Q4_K 22.2-25.5 → 25.2-30.8 t/s. Registers: Y0, Y1, Y10, Y11 the accumulators; rows at
-// SI, R11, R13, R14; R15 out; the group's base and count in the frame.
+// gemvQ4KAVX2 and gemvQ6KAVX2 are dotQ4K and dotQ6K (AVX2) for four weight
+// rows at a time, as gemvQ8_0AVX2 for Q8_0: group g's rows at w + g·ws +
+// k·ss, results to out[k·os + g] (k < 4), each row with the dot's
+// operations on its own accumulator (so its result bit for bit),
+// super-block by super-block across the four rows; each row prefetches
+// into L2 the lines 1 KiB past its block. goformer bench tg64, builds
+// alternating, Zen 3 VM: llama3.2-1b Q4_K 22.2-25.5 → 25.2-30.8 t/s.
 func gemvQ4KAVX2() {
-	const name = "gemvQ4KAVX2"
+	gemvKQuarters("gemvQ4KAVX2", q4KBytesGen, []int{0, 1, 10, 11}, func() {
+		p("VMOVDQU nib<>(SB), Y13")
+		p("LEAQ bcastw<>(SB), R12")
+	}, func(row string, acc int) { q4KBlock(row, acc, false) })
+}
+
+func gemvQ6KAVX2() {
+	gemvKQuarters("gemvQ6KAVX2", q6KBytesGen, []int{0, 1, 10, 14}, func() {
+		p("VMOVDQU nib<>(SB), Y13")
+		p("VMOVDQU bits45<>(SB), Y12")
+		p("VMOVDQU evenodd<>(SB), X11")
+		p("LEAQ bcastw<>(SB), R12")
+	}, func(row string, acc int) { q6KBlock(row, acc, false) })
+}
+
+// Super-block bytes of Q4_K and Q6_K.
+const q4KBytesGen, q6KBytesGen = 144, 210
+
+// gemvKQuarters emits a four-row K-quant decoding kernel (see gemvQ4KAVX2)
+// whose block body (setup: its constants) adds a row's super-block at a
+// GPR to Y<acc>, using AX, BX, DX, R8-R10, R12 and Y2-Y9, Y11-Y13 at most.
+// Registers: Y<accs> the accumulators, Y15 the reductions' scratch; rows
+// at SI, R11, R13, R14; R15 out; the group's base and count in the frame.
+func gemvKQuarters(name string, bsize int, accs []int, setup func(), block func(row string, acc int)) {
 	l := name + "_"
 	text(name, "$16-64", "(out *float32, os int, w *byte, ss int, ws int, groups int, a *blockQ8K, nb int)")
 	rows := []string{"SI", "R11", "R13", "R14"}
-	accs := []int{0, 1, 10, 11}
 	p("MOVQ out+0(FP), R15")
 	p("MOVQ w+16(FP), AX")
 	p("MOVQ AX, 0(SP)")
 	p("MOVQ groups+40(FP), AX")
 	p("MOVQ AX, 8(SP)")
-	p("VMOVDQU nib<>(SB), Y13")
-	p("LEAQ bcastw<>(SB), R12")
+	setup()
 	label(l + "group")
 	p("MOVQ 0(SP), SI")
 	p("MOVQ ss+24(FP), AX")
@@ -1324,27 +1353,27 @@ func gemvQ4KAVX2() {
 	}
 	label(l + "block")
 	for k, row := range rows {
-		for o := 0; o < 192; o += 64 {
+		for o := 0; o < bsize; o += 64 {
 			p("PREFETCHT1 %d(%s)", 1024+o, row)
 		}
-		q4KBlock(row, accs[k], false)
+		block(row, accs[k])
 	}
 	for _, row := range rows {
-		p("ADDQ $144, %s", row)
+		p("ADDQ $%d, %s", bsize, row)
 	}
 	p("ADDQ $320, DI")
 	p("DECQ CX")
 	p("JNZ %sblock", l)
 	for _, r := range accs {
-		hsumTree(r, 2)
+		hsumTree(r, 15)
 	}
 	p("MOVQ os+8(FP), AX")
 	p("SHLQ $2, AX")
-	p("MOVSS X0, (R15)")
-	p("MOVSS X1, (R15)(AX*1)")
-	p("MOVSS X10, (R15)(AX*2)")
+	p("MOVSS X%d, (R15)", accs[0])
+	p("MOVSS X%d, (R15)(AX*1)", accs[1])
+	p("MOVSS X%d, (R15)(AX*2)", accs[2])
 	p("LEAQ (R15)(AX*2), BX")
-	p("MOVSS X11, (BX)(AX*1)")
+	p("MOVSS X%d, (BX)(AX*1)", accs[3])
 	p("ADDQ $4, R15")
 	p("MOVQ ws+32(FP), AX")
 	p("ADDQ AX, 0(SP)")
