@@ -3981,8 +3981,8 @@ dotQ8_0x8AVX2_done:
 	VZEROUPPER
 	RET
 
-// func gemvQ8_0AVX2(out *float32, os int, w *byte, ss int, ws int, groups int, a *blockQ8, nb int, pf int)
-TEXT ·gemvQ8_0AVX2(SB), NOSPLIT, $0-72
+// func gemvQ8_0AVX2(out *float32, os int, w *byte, ss int, ws int, groups int, a *blockQ8, nb int)
+TEXT ·gemvQ8_0AVX2(SB), NOSPLIT, $0-64
 	MOVQ out+0(FP), AX
 	MOVQ os+8(FP), R13
 	SHLQ $2, R13
@@ -3990,7 +3990,7 @@ TEXT ·gemvQ8_0AVX2(SB), NOSPLIT, $0-72
 	MOVQ ss+24(FP), R10
 	LEAQ (R10)(R10*2), R11
 	MOVQ groups+40(FP), R9
-	MOVQ pf+64(FP), R12
+	MOVQ $1024, R12
 	VMOVDQU ones16<>(SB), Y15
 gemvQ8_0AVX2_group:
 	MOVQ BX, SI

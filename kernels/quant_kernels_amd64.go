@@ -40,7 +40,7 @@ func gemmQ4_0x2x4BVNNI(out *float32, ldo int, w *byte, ws int, pairs int, a *byt
 func dotQ8_0x8AVX2(res *[8]float32, w *byte, a *blockQ8, ds *float32, nb int)
 
 //go:noescape
-func gemvQ8_0AVX2(out *float32, os int, w *byte, ss int, ws int, groups int, a *blockQ8, nb int, pf int)
+func gemvQ8_0AVX2(out *float32, os int, w *byte, ss int, ws int, groups int, a *blockQ8, nb int)
 
 //go:noescape
 func gemvQ4KAVX2(out *float32, os int, w *byte, ss int, ws int, groups int, a *blockQ8K, nb int)
@@ -177,35 +177,12 @@ func gemmQ4BAVX2(out []float32, ldo int, panel []byte, ws, pairs int, a []byte, 
 	gemmQ4BCall(gemmQ4_0x2x4BAVX2, out, ldo, panel, ws, pairs, a, as, nch)
 }
 
-// gemvQ8AVX2 sets out[i] = dotQ8_0(row i at w[i·ws:], a) bit for bit: the
-// rows' four quarters streamed side by side by gemvQ8_0AVX2, the last
-// len(out) mod 4 rows by dotQ8_0AVX2.
-func gemvQ8AVX2(out []float32, w []byte, ws int, a []blockQ8) {
-	rows, nb := len(out), len(a)
-	if rows == 0 {
-		return
-	}
-	if nb == 0 {
-		clear(out)
-		return
-	}
-	_ = w[(rows-1)*ws+nb*q8_0Bytes-1]
-	if ws < nb*q8_0Bytes {
-		panic("kernels: bad gemvQ8 arguments")
-	}
-	if q := rows / 4; q > 0 {
-		gemvQ8_0AVX2(&out[0], q, &w[0], q*ws, ws, q, &a[0], nb, q8RowPrefetch)
-	}
-	for r := rows &^ 3; r < rows; r++ {
-		out[r] = dotQ8_0AVX2(&w[r*ws], &a[0], nb)
-	}
-}
-
-// gemvKQuarters returns a gemvKFunc that sets out[i] = dot(row i at
+// quarterRows returns a decoding kernel that sets out[i] = dot(row i at
 // w[i·ws:], a) bit for bit: the rows' four quarters streamed side by side
-// by the four-row kernel f, the last len(out) mod 4 rows by dot.
-func gemvKQuarters(f func(out *float32, os int, w *byte, ss int, ws int, groups int, a *blockQ8K, nb int), dot func(w *byte, a *blockQ8K, nb int) float32, blockBytes int) gemvKFunc {
-	return func(out []float32, w []byte, ws int, a []blockQ8K) {
+// by the four-row kernel f (gemvQ8_0AVX2, gemvQ4KAVX2, gemvQ6KAVX2), the
+// last len(out) mod 4 rows by dot.
+func quarterRows[B blockQ8 | blockQ8K](f func(out *float32, os int, w *byte, ss int, ws int, groups int, a *B, nb int), dot func(w *byte, a *B, nb int) float32, blockBytes int) func(out []float32, w []byte, ws int, a []B) {
+	return func(out []float32, w []byte, ws int, a []B) {
 		rows, nb := len(out), len(a)
 		if rows == 0 {
 			return
@@ -216,7 +193,7 @@ func gemvKQuarters(f func(out *float32, os int, w *byte, ss int, ws int, groups 
 		}
 		_ = w[(rows-1)*ws+nb*blockBytes-1]
 		if ws < nb*blockBytes {
-			panic("kernels: bad K-quant gemv arguments")
+			panic("kernels: bad decoding kernel arguments")
 		}
 		if q := rows / 4; q > 0 {
 			f(&out[0], q, &w[0], q*ws, ws, q, &a[0], nb)
@@ -226,10 +203,6 @@ func gemvKQuarters(f func(out *float32, os int, w *byte, ss int, ws int, groups 
 		}
 	}
 }
-
-// q8RowPrefetch is how far ahead of its block each of gemvQ8_0AVX2's rows
-// prefetches (512 bytes to 2 KiB measured alike; none was 10-20% slower).
-const q8RowPrefetch = 1024
 
 // gemvQ4BCheck checks the bounds of a gemvQ4BFunc call (panicking on bad
 // arguments) and reports whether there is work (rows > 0).
@@ -272,9 +245,9 @@ func archQuant(k *kernelSet) {
 		w, a, ds = w[:nb*q8_0Bytes], a[:8*nb], ds[:8*nb]
 		dotQ8_0x8AVX2(res, &w[0], &a[0], &ds[0], nb)
 	}
-	k.quant.gemvQ8 = gemvQ8AVX2
-	k.quant.gemvQ4KR = gemvKQuarters(gemvQ4KAVX2, dotQ4KAVX2, q4KBytes)
-	k.quant.gemvQ6KR = gemvKQuarters(gemvQ6KAVX2, dotQ6KAVX2, q6KBytes)
+	k.quant.gemvQ8 = quarterRows(gemvQ8_0AVX2, dotQ8_0AVX2, q8_0Bytes)
+	k.quant.gemvQ4KR = quarterRows(gemvQ4KAVX2, dotQ4KAVX2, q4KBytes)
+	k.quant.gemvQ6KR = quarterRows(gemvQ6KAVX2, dotQ6KAVX2, q6KBytes)
 	k.quant.dotQ4Kx8 = func(res *[8]float32, w []byte, a []blockQ8K, _ []float32, nb int) {
 		if nb == 0 {
 			*res = [8]float32{}
