@@ -280,26 +280,14 @@ const (
 // llama3.2-1b F32 (8 KiB rows) was no faster in quarters (3.8-4.5
 // against 4.2-5.0) and keeps adjacent rows.
 func floatGemvRows(res *[4]float32, out []float32, w Mat, x []float32, i, r0, r1 int) {
-	cols, rows := w.Cols, w.Rows
-	xi := x[i*cols : (i+1)*cols]
-	rowBytes := cols * 4
+	xi := x[i*w.Cols : (i+1)*w.Cols]
+	rowBytes := w.Cols * 4
 	if w.Type != weights.F32 {
-		rowBytes = cols * 2
+		rowBytes = w.Cols * 2
 	}
 	if q := (r1 - r0) / 4; gemvQuarters && q > 0 && rowBytes < floatQuarterRow {
 		for t := range q {
-			r := r0 + t
-			for k0 := 0; k0 < cols; k0 += kChunk {
-				kn := min(kChunk, cols-k0)
-				floatGemvAt(res, w, r, q, k0, kn, xi[k0:k0+kn], floatRowPrefetch)
-				for j := range 4 {
-					if k0 == 0 {
-						out[i*rows+r+j*q] = res[j]
-					} else {
-						out[i*rows+r+j*q] += res[j]
-					}
-				}
-			}
+			floatGemvGroup(res, out[i*w.Rows:], w, xi, r0+t, q, 4, floatRowPrefetch)
 		}
 		r0 += 4 * q
 	}
@@ -308,18 +296,25 @@ func floatGemvRows(res *[4]float32, out []float32, w Mat, x []float32, i, r0, r1
 		if r+4 > r1 {
 			cnt, step = 1, 0
 		}
-		for k0 := 0; k0 < cols; k0 += kChunk {
-			kn := min(kChunk, cols-k0)
-			floatGemvAt(res, w, r, step, k0, kn, xi[k0:k0+kn], 4*step*rowBytes)
-			for j := range cnt {
-				if k0 == 0 {
-					out[i*rows+r+j] = res[j]
-				} else {
-					out[i*rows+r+j] += res[j]
-				}
+		floatGemvGroup(res, out[i*w.Rows:], w, xi, r, step, cnt, 4*step*rowBytes)
+		r += cnt
+	}
+}
+
+// floatGemvGroup sets out[r+j·step] = W[r+j·step]·xi for j < cnt (rows r,
+// r+step, …, r+3·step go to the kernel together; step 0 repeats row r),
+// in chunks of kChunk columns, the kernel prefetching pf bytes on.
+func floatGemvGroup(res *[4]float32, out []float32, w Mat, xi []float32, r, step, cnt, pf int) {
+	for k0 := 0; k0 < w.Cols; k0 += kChunk {
+		kn := min(kChunk, w.Cols-k0)
+		floatGemvAt(res, w, r, step, k0, kn, xi[k0:k0+kn], pf)
+		for j := range cnt {
+			if k0 == 0 {
+				out[r+j*step] = res[j]
+			} else {
+				out[r+j*step] += res[j]
 			}
 		}
-		r += cnt
 	}
 }
 

@@ -388,92 +388,71 @@ func TestSIMDQuantDotQ8x8(t *testing.T) {
 	})
 }
 
-// gemvQ8 equals the per-row dot bit for bit for each row, for row counts
-// around its groups of four, padded row strides and no reads past the
-// last row.
-func TestSIMDQuantGemvQ8(t *testing.T) {
+// The four-row decoding kernels (gemvQ8, gemvQ4KR, gemvQ6KR) equal the
+// per-row dots bit for bit for each row, for row counts around their
+// groups of four, padded row strides and no reads past the last row.
+func TestSIMDQuantGemvRows(t *testing.T) {
 	forEachSIMD(t, func(t *testing.T, k *kernelSet) {
-		if k.quant.gemvQ8 == nil {
-			t.Skip("no Q8_0 decoding kernel in this set")
-		}
 		rng := rand.New(rand.NewPCG(21, 22))
-		for _, nb := range []int{0, 1, 2, 5, 28, 64} {
+		q8 := func(nb int) []blockQ8 {
 			a := make([]blockQ8, nb)
 			quantizeQ8Act(a, randVec(rng, nb*32, 1+9*rng.Float64()))
-			for _, rows := range []int{1, 3, 4, 5, 8, 11, 30} {
-				for _, pad := range []int{0, 6} {
-					ws := nb*q8_0Bytes + pad
-					w := randQuantRow(rng, 1, rows*ws)
-					for r := range rows {
-						for b := range nb {
-							put16(w[r*ws+b*q8_0Bytes:], f32ToF16(float32(rng.NormFloat64()*0.01)))
-						}
-					}
-					w = w[:len(w)-pad]
-					got := make([]float32, rows)
-					for i := range got {
-						got[i] = 99
-					}
-					k.quant.gemvQ8(got, guardedCopy(t, w), ws, a)
-					for r := range rows {
-						want := k.dotQ8_0(w[r*ws:r*ws+nb*q8_0Bytes], a)
-						if math.Float32bits(got[r]) != math.Float32bits(want) {
-							t.Fatalf("nb=%d rows=%d ws=%d row %d: %g, per-row dot %g", nb, rows, ws, r, got[r], want)
-						}
-					}
-				}
-			}
+			return a
+		}
+		q8K := func(nb int) []blockQ8K {
+			a := make([]blockQ8K, nb)
+			quantizeQ8KAct(a, randVec(rng, nb*256, 1+9*rng.Float64()))
+			return a
+		}
+		if k.quant.gemvQ8 == nil && k.quant.gemvQ4KR == nil && k.quant.gemvQ6KR == nil {
+			t.Skip("no four-row decoding kernels in this set")
+		}
+		if k.quant.gemvQ8 != nil {
+			checkGemvRows(t, rng, "Q8_0", k.quant.gemvQ8, k.dotQ8_0, q8, q8_0Bytes, []int{0}, []int{0, 1, 2, 5, 28, 64}, 6)
+		}
+		if k.quant.gemvQ4KR != nil {
+			checkGemvRows(t, rng, "Q4_K", k.quant.gemvQ4KR, k.dotQ4K, q8K, q4KBytes, []int{0, 2}, []int{0, 1, 2, 3, 8}, 16)
+		}
+		if k.quant.gemvQ6KR != nil {
+			checkGemvRows(t, rng, "Q6_K", k.quant.gemvQ6KR, k.dotQ6K, q8K, q6KBytes, []int{208}, []int{0, 1, 2, 3, 8}, 16)
 		}
 	})
 }
 
-// gemvQ4KR and gemvQ6KR equal the per-row dots bit for bit for each row,
-// for row counts around their groups of four, padded row strides and no
-// reads past the last row.
-func TestSIMDQuantGemvKR(t *testing.T) {
-	forEachSIMD(t, func(t *testing.T, k *kernelSet) {
-		for _, c := range []struct {
-			name       string
-			gemv       gemvKFunc
-			dot        func([]byte, []blockQ8K) float32
-			blockBytes int
-			scales     []int
-		}{{"Q4_K", k.quant.gemvQ4KR, k.dotQ4K, q4KBytes, []int{0, 2}}, {"Q6_K", k.quant.gemvQ6KR, k.dotQ6K, q6KBytes, []int{208}}} {
-			if c.gemv == nil {
-				continue
-			}
-			rng := rand.New(rand.NewPCG(23, 24))
-			for _, nb := range []int{0, 1, 2, 3, 8} {
-				a := make([]blockQ8K, nb)
-				quantizeQ8KAct(a, randVec(rng, nb*256, 1+9*rng.Float64()))
-				for _, rows := range []int{1, 3, 4, 5, 8, 11, 30} {
-					for _, pad := range []int{0, 16} {
-						ws := nb*c.blockBytes + pad
-						w := randQuantRow(rng, 1, rows*ws)
-						for r := range rows {
-							for b := range nb {
-								for _, off := range c.scales {
-									put16(w[r*ws+b*c.blockBytes+off:], f32ToF16(float32(rng.NormFloat64()*0.01)))
-								}
-							}
+// checkGemvRows checks one four-row decoding kernel against its per-row
+// dot over nbs block counts (activations from acts), random weight bytes
+// with f16 scales at the block offsets scales, and row strides padded by 0
+// and pad bytes.
+func checkGemvRows[B blockQ8 | blockQ8K](t *testing.T, rng *rand.Rand, name string, gemv func([]float32, []byte, int, []B), dot func([]byte, []B) float32, acts func(nb int) []B, blockBytes int, scales, nbs []int, pad int) {
+	t.Helper()
+	for _, nb := range nbs {
+		a := acts(nb)
+		for _, rows := range []int{1, 3, 4, 5, 8, 11, 30} {
+			for _, pad := range []int{0, pad} {
+				ws := nb*blockBytes + pad
+				w := randQuantRow(rng, 1, rows*ws)
+				for r := range rows {
+					for b := range nb {
+						for _, off := range scales {
+							put16(w[r*ws+b*blockBytes+off:], f32ToF16(float32(rng.NormFloat64()*0.01)))
 						}
-						w = w[:len(w)-pad]
-						got := make([]float32, rows)
-						for i := range got {
-							got[i] = 99
-						}
-						c.gemv(got, guardedCopy(t, w), ws, a)
-						for r := range rows {
-							want := c.dot(w[r*ws:r*ws+nb*c.blockBytes], a)
-							if math.Float32bits(got[r]) != math.Float32bits(want) {
-								t.Fatalf("%s nb=%d rows=%d ws=%d row %d: %g, per-row dot %g", c.name, nb, rows, ws, r, got[r], want)
-							}
-						}
+					}
+				}
+				w = w[:len(w)-pad]
+				got := make([]float32, rows)
+				for i := range got {
+					got[i] = 99
+				}
+				gemv(got, guardedCopy(t, w), ws, a)
+				for r := range rows {
+					want := dot(w[r*ws:r*ws+nb*blockBytes], a)
+					if math.Float32bits(got[r]) != math.Float32bits(want) {
+						t.Fatalf("%s nb=%d rows=%d ws=%d row %d: %g, per-row dot %g", name, nb, rows, ws, r, got[r], want)
 					}
 				}
 			}
 		}
-	})
+	}
 }
 
 // dotQ4Kx8 equals the per-row dot bit for bit for each of its eight rows.

@@ -184,16 +184,8 @@ func gemmQ4BAVX2(out []float32, ldo int, panel []byte, ws, pairs int, a []byte, 
 func quarterRows[B blockQ8 | blockQ8K](f func(out *float32, os int, w *byte, ss int, ws int, groups int, a *B, nb int), dot func(w *byte, a *B, nb int) float32, blockBytes int) func(out []float32, w []byte, ws int, a []B) {
 	return func(out []float32, w []byte, ws int, a []B) {
 		rows, nb := len(out), len(a)
-		if rows == 0 {
+		if !gemvRowsCheck(out, w, ws, nb, blockBytes) {
 			return
-		}
-		if nb == 0 {
-			clear(out)
-			return
-		}
-		_ = w[(rows-1)*ws+nb*blockBytes-1]
-		if ws < nb*blockBytes {
-			panic("kernels: bad decoding kernel arguments")
 		}
 		if q := rows / 4; q > 0 {
 			f(&out[0], q, &w[0], q*ws, ws, q, &a[0], nb)
@@ -202,6 +194,27 @@ func quarterRows[B blockQ8 | blockQ8K](f func(out *float32, os int, w *byte, ss 
 			out[r] = dot(&w[r*ws], &a[0], nb)
 		}
 	}
+}
+
+// gemvRowsCheck checks the bounds of a decoding kernel's call for
+// len(out) weight rows of nb blocks of blockBytes at w[i·ws:] (panicking
+// on bad arguments) and reports whether there is work for the kernel: none
+// without rows, and none without blocks, where it clears out (each result
+// is an empty sum).
+func gemvRowsCheck(out []float32, w []byte, ws, nb, blockBytes int) bool {
+	rows := len(out)
+	if rows == 0 {
+		return false
+	}
+	if nb == 0 {
+		clear(out)
+		return false
+	}
+	_ = w[(rows-1)*ws+nb*blockBytes-1]
+	if ws < nb*blockBytes {
+		panic("kernels: bad decoding kernel arguments")
+	}
+	return true
 }
 
 // gemvQ4BCheck checks the bounds of a gemvQ4BFunc call (panicking on bad
@@ -294,16 +307,8 @@ func gemvQ6KVNNI(out *float32, w *byte, ws int, rows int, a *blockQ8K, nb int)
 func gemvKWrap(f func(out *float32, w *byte, ws int, rows int, a *blockQ8K, nb int), blockBytes int) gemvKFunc {
 	return func(out []float32, w []byte, ws int, a []blockQ8K) {
 		rows, nb := len(out), len(a)
-		if rows == 0 {
+		if !gemvRowsCheck(out, w, ws, nb, blockBytes) {
 			return
-		}
-		if nb == 0 {
-			clear(out)
-			return
-		}
-		_ = w[(rows-1)*ws+nb*blockBytes-1]
-		if ws < 0 {
-			panic("kernels: bad gemvK arguments")
 		}
 		f(&out[0], &w[0], ws, rows, &a[0], nb)
 	}
